@@ -1,0 +1,70 @@
+"""`Function`: one differentiable operation, forward and backward side by side.
+
+    class Mul(Function):
+        def forward(self, a, b):        # runs the kernel, saves what backward needs
+            self.save(a, b)
+            return a.from_storage(a.backend.binary("mul", a.view, b.view), a.shape)
+        def backward(self, g):          # the chain rule, written with Tensor ops
+            a, b = self.saved
+            return g * b, g * a
+
+`Mul.apply(a, b)` runs forward and, if any input wants a gradient, records the
+Function on the output so `backward()` can find its way back.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "enabled", True)
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Inside this block, operations record no graph (evaluation, optimizer steps)."""
+    previous = is_grad_enabled()
+    _state.enabled = False
+    try:
+        yield
+    finally:
+        _state.enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad():
+    previous = is_grad_enabled()
+    _state.enabled = True
+    try:
+        yield
+    finally:
+        _state.enabled = previous
+
+
+class Function:
+    """Base class of every differentiable op. Subclasses define forward and backward."""
+
+    def __init__(self, parents):
+        self.parents = parents   # the input Tensors, in order
+        self.saved = ()
+
+    def save(self, *values):
+        """Keep what backward will need (inputs, outputs, masks...)."""
+        self.saved = values
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        fn = cls(inputs)
+        with no_grad():              # forward's own steps are not part of the graph
+            out = fn.forward(*inputs, **params)
+        if is_grad_enabled() and any(t.requires_grad for t in inputs):
+            out.requires_grad = True
+            out._ctx = fn
+        return out
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.lower()

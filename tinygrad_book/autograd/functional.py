@@ -1,0 +1,163 @@
+"""Functions of several tensors, and the network ops (in the style of
+torch.nn.functional). Each is either one Function from ops_*.py or a short
+composition of Tensor ops whose gradient autograd derives."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops_movement as M
+from . import ops_nn as N
+from . import views
+from .tensor import Tensor, as_tensor
+
+
+def _pair(v):
+    return (int(v), int(v)) if np.isscalar(v) else tuple(int(x) for x in v)
+
+
+def concatenate(tensors, axis=0):
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate: need at least one tensor")
+    first = tensors[0]
+    axis = views.normalize_axes(axis, first.ndim, "concatenate")[0]
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
+            raise ValueError(f"concatenate: shapes {first.shape} and {t.shape} differ outside axis {axis}")
+        if t.device != first.device:
+            raise ValueError(f"concatenate: tensors are on different devices: {first.device!r} and {t.device!r}")
+    dtype = np.result_type(*[t.dtype for t in tensors])
+    return M.Concatenate.apply(*[t.astype(dtype) for t in tensors], axis=axis)
+
+
+def stack(tensors, axis=0):
+    tensors = [as_tensor(t) for t in tensors]
+    axis = axis if axis >= 0 else axis + tensors[0].ndim + 1
+    return concatenate([t.unsqueeze(axis) for t in tensors], axis=axis)
+
+
+def where(cond, a, b):
+    return as_tensor(cond).where(a, b)
+
+
+def maximum(a, b):
+    return as_tensor(a).maximum(b)
+
+
+def minimum(a, b):
+    return as_tensor(a).minimum(b)
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum exp(x), computed on x - max(x): exp never overflows, and the
+    shift does not change the result (so it needs no gradient)."""
+    shifted = x - x.max(axis=axis, keepdims=True).detach()
+    e = shifted.exp()
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    shifted = x - x.max(axis=axis, keepdims=True).detach()
+    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+
+
+def cross_entropy(logits, target, reduction="mean"):
+    """Softmax cross-entropy of (n, C) logits, fused into one kernel.
+
+    target: int labels of shape (n,) or (n, C) probabilities (one-hot or soft).
+    reduction: 'mean' (default), 'sum' or 'none' (per-row losses)."""
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must be (n, C), got shape {logits.shape}")
+    target = as_tensor(target, device=logits.device)
+    if target.device != logits.device:
+        target = target.to(logits.device)
+    if target.ndim == 1:
+        if target.shape[0] != logits.shape[0]:
+            raise ValueError(f"cross_entropy: logits {logits.shape} and labels {target.shape} disagree on n")
+        target = one_hot(target, logits.shape[1], dtype=logits.dtype, device=logits.device)
+    if target.shape != logits.shape:
+        raise ValueError(f"cross_entropy: logits shape {logits.shape} and target shape {target.shape} differ")
+    losses = N.SoftmaxCrossEntropy.apply(logits, target.astype(logits.dtype).detach())
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    if reduction == "mean":
+        return losses.mean()
+    raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def one_hot(labels, num_classes, dtype=np.float32, device=None):
+    labels = as_tensor(labels, device=device).astype(np.int64)
+    if labels.ndim != 1:
+        raise ValueError(f"one_hot: labels must be 1-d, got shape {labels.shape}")
+    host = labels.numpy()
+    if host.size and (host.min() < 0 or host.max() >= num_classes):
+        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got range [{host.min()}, {host.max()}]")
+    storage = labels.backend.one_hot(labels.view, num_classes, np.dtype(dtype))
+    return labels.from_storage(storage, (labels.shape[0], num_classes))
+
+
+def conv2d(x, w, stride=1, padding="valid"):
+    """NHWC convolution: x (N, H, W, C), w (KH, KW, C, F) -> (N, OH, OW, F). No bias."""
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"conv2d: need x (N, H, W, C) and w (KH, KW, C, F), got shapes {x.shape} and {w.shape}")
+    if x.shape[3] != w.shape[2]:
+        raise ValueError(f"conv2d: input has {x.shape[3]} channels but the kernel expects {w.shape[2]} "
+                         f"(shapes {x.shape} and {w.shape})")
+    stride = _pair(stride)
+    pads = N.conv_pads(x.shape, w.shape[:2], stride, padding)
+    if x.shape[1] + pads[0] + pads[1] < w.shape[0] or x.shape[2] + pads[2] + pads[3] < w.shape[1]:
+        raise ValueError(f"conv2d: kernel {w.shape[:2]} is larger than the (padded) input {x.shape[1:3]}")
+    return N.Conv2D.apply(x, w, stride=stride, pads=pads)
+
+
+def conv1d(x, w, stride=1, padding="valid"):
+    """x (N, L, C), w (K, C, F) -> (N, OL, F): a conv2d over an image of height 1."""
+    if x.ndim != 3 or w.ndim != 3:
+        raise ValueError(f"conv1d: need x (N, L, C) and w (K, C, F), got shapes {x.shape} and {w.shape}")
+    out = conv2d(x.unsqueeze(1), w.unsqueeze(0), stride=(1, int(stride)), padding=padding)
+    return out.squeeze(1)
+
+
+def _check_pool(x, kernel, op):
+    if x.ndim != 4:
+        raise ValueError(f"{op}: need an NHWC tensor, got shape {x.shape}")
+    if x.shape[1] < kernel[0] or x.shape[2] < kernel[1]:
+        raise ValueError(f"{op}: window {kernel} is larger than the input {x.shape[1:3]}")
+
+
+def max_pool2d(x, pool_size=2, strides=None):
+    kernel = _pair(pool_size)
+    stride = kernel if strides is None else _pair(strides)
+    _check_pool(x, kernel, "max_pool2d")
+    return N.MaxPool2D.apply(x, kernel=kernel, stride=stride)
+
+
+def avg_pool2d(x, pool_size=2, strides=None):
+    kernel = _pair(pool_size)
+    stride = kernel if strides is None else _pair(strides)
+    _check_pool(x, kernel, "avg_pool2d")
+    return N.AvgPool2D.apply(x, kernel=kernel, stride=stride)
+
+
+def max_pool1d(x, pool_size=2, strides=None):
+    strides = pool_size if strides is None else strides
+    return max_pool2d(x.unsqueeze(1), (1, pool_size), (1, strides)).squeeze(1)
+
+
+def avg_pool1d(x, pool_size=2, strides=None):
+    strides = pool_size if strides is None else strides
+    return avg_pool2d(x.unsqueeze(1), (1, pool_size), (1, strides)).squeeze(1)
+
+
+def embedding(table, indices):
+    """Rows of table (V, D) at integer indices of any shape -> (*indices.shape, D)."""
+    indices = as_tensor(indices, device=table.device)
+    if indices.device != table.device:
+        indices = indices.to(table.device)
+    indices = indices.astype(np.int64)
+    host = indices.numpy()
+    if host.size and (host.min() < 0 or host.max() >= table.shape[0]):
+        raise ValueError(f"embedding: indices must lie in [0, {table.shape[0]}), got range [{host.min()}, {host.max()}]")
+    return N.Embedding.apply(table, indices)

@@ -1,0 +1,146 @@
+"""The ops networks are made of: matmul, convolution, pooling, embedding and the
+fused softmax cross-entropy. Each forward is one or two kernels; each backward
+names the kernels that undo it."""
+from __future__ import annotations
+
+from .function import Function
+
+
+def _mT(x):
+    """Swap the last two axes of a (B, M, N) tensor: a view, no copy."""
+    return x.permute((0, 2, 1))
+
+
+class MatMul(Function):
+    """(B, M, K) @ (B, K, N) -> (B, M, N)."""
+
+    def forward(self, a, b):
+        self.save(a, b)
+        out_shape = (a.shape[0], a.shape[1], b.shape[2])
+        return a.from_storage(a.backend.matmul(a.view, b.view), out_shape)
+
+    def backward(self, g):
+        a, b = self.saved
+        # C = A B  =>  dA = dC B^T,  dB = A^T dC  (transposes are views)
+        return g @ _mT(b), _mT(a) @ g
+
+
+def same_padding(size, kernel, stride):
+    """Keras/TensorFlow 'same': output = ceil(size / stride); extra padding goes after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv_pads(image_shape, kernel, stride, padding):
+    if padding == "valid":
+        return (0, 0, 0, 0)
+    if padding == "same":
+        top, bottom = same_padding(image_shape[1], kernel[0], stride[0])
+        left, right = same_padding(image_shape[2], kernel[1], stride[1])
+        return (top, bottom, left, right)
+    raise ValueError(f"conv: padding must be 'valid' or 'same', got {padding!r}")
+
+
+class Conv2D(Function):
+    """NHWC convolution as im2col + one matmul.
+
+    x (N, H, W, C), w (KH, KW, C, F) as Keras stores it -> (N, OH, OW, F).
+    """
+
+    def forward(self, x, w, stride, pads):
+        kh, kw, c, f = w.shape
+        be = x.backend
+        cols = be.im2col(x.view, (kh, kw), stride, pads)         # (N, OH, OW, KH, KW, C)
+        n = x.shape[0]
+        oh = (x.shape[1] + pads[0] + pads[1] - kh) // stride[0] + 1
+        ow = (x.shape[2] + pads[2] + pads[3] - kw) // stride[1] + 1
+        rows = x.from_storage(cols, (1, n * oh * ow, kh * kw * c))
+        out = rows.raw_matmul(w.reshape((1, kh * kw * c, f)))
+        self.save(x, w, rows, stride, pads)
+        return out.reshape((n, oh, ow, f))
+
+    def backward(self, g):
+        x, w, rows, stride, pads = self.saved
+        kh, kw, c, f = w.shape
+        g_rows = g.reshape((1, rows.shape[1], f))
+        grad_w = _mT(rows).raw_matmul(g_rows).reshape(w.shape)                # cols^T @ dout
+        grad_cols = g_rows.raw_matmul(_mT(w.reshape((1, kh * kw * c, f))))    # dout @ W^T
+        n, oh, ow = g.shape[:3]
+        grad_cols = grad_cols.reshape((n, oh, ow, kh, kw, c))
+        grad_x = x.backend.col2im(grad_cols.view, x.shape, (kh, kw), stride, pads)
+        return x.from_storage(grad_x, x.shape), grad_w
+
+
+class MaxPool2D(Function):
+    def forward(self, x, kernel, stride):
+        values, argmax = x.backend.maxpool2d(x.view, kernel, stride)
+        n, h, w, c = x.shape
+        out_shape = (n, (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1, c)
+        self.input_shape, self.out_shape = x.shape, out_shape
+        self.argmax = x.from_storage(argmax, (values.shape[0],))
+        return x.from_storage(values, out_shape)
+
+    def backward(self, g):
+        # each output's gradient goes to the one input that won its window
+        size = 1
+        for d in self.input_shape:
+            size *= d
+        flat_g = g.contiguous_copy()
+        grad = g.backend.scatter_add_rows(flat_g.view._replace(shape=(flat_g.size, 1), strides=(1, 1)),
+                                          self.argmax.view, size)
+        return (g.from_storage(grad, self.input_shape),)
+
+
+class AvgPool2D(Function):
+    """Average pooling: the mean of each im2col patch; backward spreads g evenly."""
+
+    def forward(self, x, kernel, stride):
+        self.input_shape, self.kernel, self.stride = x.shape, kernel, stride
+        n, h, w, c = x.shape
+        oh, ow = (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1
+        cols = x.from_storage(x.backend.im2col(x.view, kernel, stride, (0, 0, 0, 0)),
+                              (n, oh, ow, kernel[0] * kernel[1], c))
+        return cols.sum(axis=3) * (1.0 / (kernel[0] * kernel[1]))
+
+    def backward(self, g):
+        n, oh, ow, c = g.shape
+        kh, kw = self.kernel
+        share = (g * (1.0 / (kh * kw))).reshape((n, oh, ow, 1, 1, c)).expand((n, oh, ow, kh, kw, c))
+        share = share.contiguous_copy()
+        grad = g.backend.col2im(share.view, self.input_shape, self.kernel, self.stride, (0, 0, 0, 0))
+        return (g.from_storage(grad, self.input_shape),)
+
+
+class Embedding(Function):
+    """table (V, D) looked up at integer indices (any shape) -> (*indices.shape, D)."""
+
+    def forward(self, table, indices):
+        flat_idx = indices.reshape((indices.size,))
+        self.save(flat_idx, table.shape[0])
+        rows = table.backend.gather_rows(table.view, flat_idx.view)
+        return table.from_storage(rows, indices.shape + (table.shape[1],))
+
+    def backward(self, g):
+        flat_idx, num_rows = self.saved
+        g2 = g.reshape((flat_idx.size, g.shape[-1]))
+        grad = g.backend.scatter_add_rows(g2.view, flat_idx.view, num_rows)   # repeats add up
+        return g.from_storage(grad, (num_rows, g.shape[-1])), None
+
+
+class SoftmaxCrossEntropy(Function):
+    """Per-row loss -sum_c t[c] log softmax(z)[c] of (n, C) logits; one fused kernel.
+
+    target is (n, C) probabilities (one-hot or soft). Its gradient is not computed:
+    targets are data, not parameters."""
+
+    def forward(self, logits, target):
+        loss, probs = logits.backend.softmax_xent(logits.view, target.view)
+        self.save(logits.from_storage(probs, logits.shape), target)
+        return logits.from_storage(loss, (logits.shape[0],))
+
+    def backward(self, g):
+        probs, target = self.saved
+        # d loss / d z = softmax(z) * sum(t) - t; for a distribution sum(t) = 1
+        total = target.sum(axis=1, keepdims=True)
+        return (probs * total - target) * g.reshape((g.shape[0], 1)), None

@@ -1,0 +1,230 @@
+"""The op registry: every differentiable op, with what it takes to check it.
+
+Each `OpSpec` names an op, says how to call it on Tensors (`fn`) and on numpy
+arrays (`ref`, the oracle), which shapes to feed it, where its inputs must lie
+(`domain`), and how close float32/float64 results must be. One set of
+property tests (tests/ops/) runs every spec on every backend; `tinygrad-book
+gradcheck` runs them from the command line. A meta-test fails when a Tensor op
+or a functional op is missing here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import functional as F
+
+# float32 forward tolerance, float64 forward tolerance (rtol, atol)
+TOL32 = (1e-4, 1e-5)
+TOL64 = (1e-10, 1e-12)
+
+
+@dataclass
+class OpSpec:
+    name: str
+    fn: Callable                  # Tensors -> Tensor
+    ref: Callable                 # numpy arrays -> numpy array
+    shapes: tuple                 # one shape per input
+    domain: str = "real"          # real | positive | nonzero | away_from_kinks
+    differentiable: bool = True   # False: comparisons, argmax (no gradient)
+    broadcast: bool = False       # a binary op that broadcasts like numpy
+    covers: tuple = ()            # Tensor methods / functional names this spec exercises
+    tol32: tuple = TOL32
+    tol64: tuple = TOL64
+    grad_tol: tuple = (1e-5, 1e-7)
+    eps: float = 1e-6             # central-difference step
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def arity(self) -> int:
+        return len(self.shapes)
+
+
+def sample_inputs(spec: OpSpec, rng: np.random.Generator, shapes=None, dtype=np.float64):
+    """Random inputs in the op's domain (kept away from kinks and poles, where
+    central differences are not a derivative)."""
+    out = []
+    for shape in shapes or spec.shapes:
+        x = rng.uniform(-2.0, 2.0, size=shape)
+        if spec.domain == "positive":
+            x = rng.uniform(0.5, 2.0, size=shape)
+        elif spec.domain in ("nonzero", "away_from_kinks"):
+            x = np.sign(x + (x == 0)) * rng.uniform(0.2, 2.0, size=shape)
+        out.append(x.astype(dtype))
+    if spec.extra.get("distinct"):  # max/min/maximum: ties make the derivative one-sided
+        total = sum(a.size for a in out)
+        values = rng.permutation(total).astype(dtype) * 0.25 - total * 0.125
+        start = 0
+        for a in out:
+            a[...] = values[start:start + a.size].reshape(a.shape)
+            start += a.size
+    return out
+
+
+def _softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _ref_conv2d_direct(x, w, stride, padding):
+    """A second, independent oracle: the textbook six-loop convolution."""
+    from .ops_nn import conv_pads
+    kh, kw, c, f = w.shape
+    top, bottom, left, right = conv_pads(x.shape, (kh, kw), stride, padding)
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    n, h, wd, _ = xp.shape
+    oh, ow = (h - kh) // stride[0] + 1, (wd - kw) // stride[1] + 1
+    out = np.zeros((n, oh, ow, f), dtype=x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            patch = xp[:, i * stride[0]:i * stride[0] + kh, j * stride[1]:j * stride[1] + kw, :]
+            out[:, i, j, :] = np.tensordot(patch, w, axes=([1, 2, 3], [0, 1, 2]))
+    return out
+
+
+def _ref_pool(x, k, s, reduce):
+    n, h, w, c = x.shape
+    oh, ow = (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
+    out = np.zeros((n, oh, ow, c), dtype=x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            out[:, i, j, :] = reduce(x[:, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1], :], axis=(1, 2))
+    return out
+
+
+_LABELS = np.array([2, 0, 3, 3, 1])
+_INDICES = np.array([[1, 4], [4, 0], [2, 4]])
+
+
+def _registry():
+    specs = []
+
+    def add(*args, **kw):
+        specs.append(OpSpec(*args, **kw))
+
+    # unary
+    add("neg", lambda x: -x, np.negative, ((2, 3),), covers=("__neg__",))
+    add("exp", lambda x: x.exp(), np.exp, ((2, 3),), covers=("exp",))
+    add("log", lambda x: x.log(), np.log, ((2, 3),), domain="positive", covers=("log",))
+    add("sqrt", lambda x: x.sqrt(), np.sqrt, ((2, 3),), domain="positive", covers=("sqrt",))
+    add("tanh", lambda x: x.tanh(), np.tanh, ((2, 3),), covers=("tanh",))
+    add("sigmoid", lambda x: x.sigmoid(), lambda x: 1 / (1 + np.exp(-x)), ((2, 3),), covers=("sigmoid",))
+    add("relu", lambda x: x.relu(), lambda x: np.maximum(x, 0), ((2, 3),), domain="nonzero", covers=("relu",))
+    add("leaky_relu", lambda x: x.leaky_relu(0.2), lambda x: np.where(x > 0, x, 0.2 * x), ((2, 3),),
+        domain="nonzero", covers=("leaky_relu",))
+    add("abs", lambda x: x.abs(), np.abs, ((2, 3),), domain="nonzero", covers=("abs",))
+    add("reciprocal", lambda x: x.reciprocal(), lambda x: 1 / x, ((2, 3),), domain="nonzero",
+        covers=("reciprocal",))
+    add("square", lambda x: x.square(), np.square, ((2, 3),), covers=("square",))
+    add("clip", lambda x: x.clip(-1.0, 1.0), lambda x: np.clip(x, -1.0, 1.0), ((2, 3),),
+        covers=("clip",), extra={"distinct": True})
+    add("astype", lambda x: x.astype(np.float32).astype(np.float64) if x.dtype == np.float64 else x.astype(np.float64),
+        lambda x: x.astype(np.float32).astype(np.float64) if x.dtype == np.float64 else x.astype(np.float64),
+        ((2, 3),), covers=("astype",), grad_tol=(1e-4, 1e-6), eps=1e-2,
+        notes="a float32 round trip: the gradient passes through, the value is rounded")
+    # binary, broadcasting
+    for name, op, ref, domain in (
+        ("add", lambda a, b: a + b, np.add, "real"),
+        ("sub", lambda a, b: a - b, np.subtract, "real"),
+        ("mul", lambda a, b: a * b, np.multiply, "real"),
+        ("div", lambda a, b: a / b, np.divide, "nonzero"),
+        ("pow", lambda a, b: a ** b, np.power, "positive"),
+    ):
+        add(name, op, ref, ((2, 3), (2, 3)), domain=domain, broadcast=True,
+            covers=(f"__{name if name != 'div' else 'truediv'}__",))
+    add("reflected", lambda x: (2.0 - x) * (3.0 + x) / (1.5 ** x) + 0.5 * (1.0 / x),
+        lambda x: (2.0 - x) * (3.0 + x) / (1.5 ** x) + 0.5 * (1.0 / x), ((2, 3),), domain="nonzero",
+        covers=("__rsub__", "__radd__", "__rmul__", "__rtruediv__", "__rpow__"),
+        notes="a number on the left of a tensor")
+    add("maximum", lambda a, b: a.maximum(b), np.maximum, ((2, 3), (2, 3)), broadcast=True,
+        covers=("maximum", "F.maximum"), extra={"distinct": True})
+    add("minimum", lambda a, b: F.minimum(a, b), np.minimum, ((2, 3), (2, 3)), broadcast=True,
+        covers=("minimum", "F.minimum"), extra={"distinct": True})
+    add("where", lambda a, b: F.where(a > 0, a, b), lambda a, b: np.where(a > 0, a, b), ((2, 3), (2, 3)),
+        domain="nonzero", broadcast=True, covers=("where", "F.where"))
+    for name, ref in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
+                      ("gt", np.greater), ("ge", np.greater_equal)):
+        add(name, getattr(__import__("operator"), name), lambda a, b, ref=ref: ref(a, b).astype(a.dtype),
+            ((2, 3), (2, 3)), differentiable=False, broadcast=True, covers=(f"__{name}__",),
+            extra={"distinct": True})
+    add("sign", lambda x: x.sign(), np.sign, ((2, 3),), differentiable=False, covers=("sign",))
+    # matmul
+    add("matmul", lambda a, b: a @ b, np.matmul, ((3, 4), (4, 5)), covers=("__matmul__", "matmul"))
+    add("matmul_batched", lambda a, b: a @ b, np.matmul, ((2, 3, 4), (4, 2)), covers=("__matmul__",))
+    add("matmul_vector", lambda a, b: a @ b, np.matmul, ((4,), (2, 4, 3)), covers=("__rmatmul__",))
+    # reductions
+    for name in ("sum", "mean"):
+        ref = getattr(np, name)
+        add(name, lambda x, name=name: getattr(x, name)(), lambda x, ref=ref: ref(x), ((2, 3, 4),), covers=(name,))
+        add(f"{name}_axis", lambda x, name=name: getattr(x, name)(axis=(0, 2), keepdims=True),
+            lambda x, ref=ref: ref(x, axis=(0, 2), keepdims=True), ((2, 3, 4),), covers=(name,))
+    for name in ("max", "min"):
+        ref = getattr(np, name)
+        add(name, lambda x, name=name: getattr(x, name)(axis=1), lambda x, ref=ref: ref(x, axis=1),
+            ((3, 4),), covers=(name,), extra={"distinct": True})
+        add(f"{name}_all", lambda x, name=name: getattr(x, name)(), lambda x, ref=ref: ref(x),
+            ((3, 4),), covers=(name,), extra={"distinct": True})
+    add("argmax", lambda x: x.argmax(axis=1), lambda x: np.argmax(x, axis=1), ((3, 4),),
+        differentiable=False, covers=("argmax",), extra={"distinct": True})
+    # movement
+    add("reshape", lambda x: x.reshape(3, -1), lambda x: x.reshape(3, -1), ((2, 3, 2),), covers=("reshape", "flatten"))
+    add("transpose", lambda x: x.transpose(), lambda x: x.transpose(), ((2, 3, 4),), covers=("transpose", "T"))
+    add("permute", lambda x: x.permute(1, 2, 0), lambda x: x.transpose(1, 2, 0), ((2, 3, 4),), covers=("permute",))
+    add("expand", lambda x: x.expand((2, 3, 4)), lambda x: np.broadcast_to(x, (2, 3, 4)), ((3, 1),),
+        covers=("expand",))
+    add("getitem", lambda x: x[1:3, :, 2], lambda x: x[1:3, :, 2], ((4, 2, 3),), covers=("__getitem__",))
+    add("getitem_step", lambda x: x[::-2, None, 1:], lambda x: x[::-2, None, 1:], ((5, 3),),
+        covers=("__getitem__",))
+    add("squeeze", lambda x: x.squeeze(1).unsqueeze(0), lambda x: x.squeeze(1)[None], ((3, 1, 2),),
+        covers=("squeeze", "unsqueeze", "expand_dims"))
+    add("pad", lambda x: x.pad(((1, 0), (2, 1)), value=0.5), lambda x: np.pad(x, ((1, 0), (2, 1)), constant_values=0.5),
+        ((2, 3),), covers=("pad",))
+    add("concatenate", lambda a, b: F.concatenate([a, b], axis=1), lambda a, b: np.concatenate([a, b], axis=1),
+        ((2, 3), (2, 2)), covers=("F.concatenate",))
+    add("stack", lambda a, b: F.stack([a, b], axis=1), lambda a, b: np.stack([a, b], axis=1),
+        ((2, 3), (2, 3)), covers=("F.stack",))
+    add("contiguous", lambda x: x.T.contiguous(), lambda x: np.ascontiguousarray(x.T), ((2, 3),),
+        covers=("contiguous",))
+    # softmax family
+    add("softmax", lambda x: F.softmax(x), _softmax, ((3, 5),), covers=("F.softmax",))
+    add("log_softmax", lambda x: F.log_softmax(x, axis=0), lambda x: np.log(_softmax(x, axis=0)), ((3, 5),),
+        covers=("F.log_softmax",))
+    add("cross_entropy_labels", lambda x: F.cross_entropy(x, _LABELS[:x.shape[0]]),
+        lambda x: -np.mean(np.log(_softmax(x))[np.arange(x.shape[0]), _LABELS[:x.shape[0]]]), ((5, 4),),
+        covers=("F.cross_entropy", "F.one_hot"))
+    add("cross_entropy_onehot", lambda x: F.cross_entropy(x, np.eye(4)[_LABELS] * 0.5 + 0.125, reduction="none"),
+        lambda x: -(np.log(_softmax(x)) * (np.eye(4)[_LABELS] * 0.5 + 0.125)).sum(axis=1), ((5, 4),),
+        covers=("F.cross_entropy",))
+    # convolution, pooling, embedding
+    add("conv2d_valid", lambda x, w: F.conv2d(x, w), lambda x, w: _ref_conv2d_direct(x, w, (1, 1), "valid"),
+        ((2, 5, 4, 2), (3, 2, 2, 3)), covers=("F.conv2d",))
+    add("conv2d_same_strided", lambda x, w: F.conv2d(x, w, stride=2, padding="same"),
+        lambda x, w: _ref_conv2d_direct(x, w, (2, 2), "same"), ((1, 5, 6, 2), (3, 3, 2, 2)), covers=("F.conv2d",))
+    add("conv1d", lambda x, w: F.conv1d(x, w, padding="same"),
+        lambda x, w: _ref_conv2d_direct(x[:, None], w[None], (1, 1), "same")[:, 0], ((2, 6, 2), (3, 2, 3)),
+        covers=("F.conv1d",))
+    add("max_pool2d", lambda x: F.max_pool2d(x, 2, strides=1), lambda x: _ref_pool(x, (2, 2), (1, 1), np.max),
+        ((2, 4, 3, 2),), covers=("F.max_pool2d",), extra={"distinct": True})
+    add("avg_pool2d", lambda x: F.avg_pool2d(x, (2, 3), strides=(2, 1)),
+        lambda x: _ref_pool(x, (2, 3), (2, 1), np.mean), ((2, 5, 4, 2),), covers=("F.avg_pool2d",))
+    add("max_pool1d", lambda x: F.max_pool1d(x, 2), lambda x: _ref_pool(x[:, None], (1, 2), (1, 2), np.max)[:, 0],
+        ((2, 5, 3),), covers=("F.max_pool1d",), extra={"distinct": True})
+    add("avg_pool1d", lambda x: F.avg_pool1d(x, 3, strides=1),
+        lambda x: _ref_pool(x[:, None], (1, 3), (1, 1), np.mean)[:, 0], ((2, 5, 3),), covers=("F.avg_pool1d",))
+    add("embedding", lambda t: F.embedding(t, _INDICES), lambda t: t[_INDICES], ((5, 3),), covers=("F.embedding",),
+        notes="index 4 repeats: its gradient rows must add up")
+    return {s.name: s for s in specs}
+
+
+REGISTRY = _registry()
+
+# Tensor attributes that are plumbing, not ops (the meta-test checks the rest are covered).
+NOT_OPS = {
+    "backward", "zero_grad", "numpy", "item", "tolist", "detach", "to", "contiguous_copy", "from_storage",
+    "with_view", "full_like", "zeros", "ones", "full", "randn", "shape", "strides", "offset", "dtype",
+    "ndim", "size", "backend", "is_leaf", "is_contiguous", "raw_matmul", "view", "device", "requires_grad",
+    "grad",
+}

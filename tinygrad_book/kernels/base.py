@@ -1,0 +1,181 @@
+"""The backend seam: the primitive set every device implements.
+
+A tensor's data lives in a *storage*: a flat, one-dimensional, contiguous array on
+some device (a numpy array for "numpy" and "cpu", a numba device array for
+"cuda"). A tensor looks at its storage through a `View`:
+
+    element [i0, i1, ..., ik]  lives at  storage[offset + i0*strides[0] + ... + ik*strides[k]]
+
+Strides count elements, not bytes. Reshape, transpose, expand (stride 0), slicing
+and squeeze only change a View: they never touch the storage. Only the primitives
+below read or write elements, and every primitive that produces data returns a
+*new contiguous storage* (row-major for the output shape it documents), except
+`assign`, which writes into an existing one.
+
+The autograd layer calls only these methods, so a backend is exactly this list.
+The numpy reference backend (`reference.py`) is the readable oracle; the numba
+"cpu" and numba-cuda "cuda" backends must give the same results.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, NamedTuple
+
+import numpy as np
+
+# The element-wise operations a backend must know, by name.
+UNARY_OPS = ("neg", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sign", "recip")
+BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum",
+              "eq", "ne", "lt", "le", "gt", "ge")
+REDUCE_OPS = ("sum", "max", "min")
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
+
+
+class View(NamedTuple):
+    """A strided window onto a flat storage (all counts in elements)."""
+
+    storage: Any
+    shape: tuple
+    strides: tuple
+    offset: int
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.storage.dtype)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+def contiguous_strides(shape) -> tuple:
+    """Row-major strides, in elements: the last axis moves fastest."""
+    strides, step = [], 1
+    for d in reversed(shape):
+        strides.append(step)
+        step *= max(d, 1)
+    return tuple(reversed(strides))
+
+
+def is_contiguous(view: View) -> bool:
+    """True when the view covers its storage densely in row-major order from `offset`."""
+    expected = contiguous_strides(view.shape)
+    return all(s == e for d, s, e in zip(view.shape, view.strides, expected) if d != 1)
+
+
+def full_view(storage, shape) -> View:
+    """The contiguous view of a whole storage with the given shape."""
+    return View(storage, tuple(shape), contiguous_strides(shape), 0)
+
+
+def conv_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int) -> int:
+    return (size + pad_before + pad_after - kernel) // stride + 1
+
+
+class Backend(ABC):
+    """The primitive set. Each method states its contract; subclasses implement it.
+
+    Conventions: `View` arguments may be any strided view (non-contiguous, stride-0
+    broadcast, offset). Results are new contiguous storages unless stated.
+    """
+
+    name = "abstract"
+
+    # --- memory -------------------------------------------------------------------
+    @abstractmethod
+    def from_numpy(self, array: np.ndarray):
+        """Copy a host array into a new flat storage on this device (same dtype)."""
+
+    @abstractmethod
+    def to_numpy(self, x: View) -> np.ndarray:
+        """Copy the elements of a view to a new host array of shape x.shape."""
+
+    @abstractmethod
+    def full(self, size: int, value: float, dtype) -> Any:
+        """A new storage of `size` elements, all equal to `value`."""
+
+    # --- movement -----------------------------------------------------------------
+    @abstractmethod
+    def contiguous(self, x: View):
+        """Copy a strided view into a new row-major storage of x.size elements."""
+
+    @abstractmethod
+    def assign(self, dst: View, src: View) -> None:
+        """Write src's elements into the strided region `dst` (same shape). In place."""
+
+    @abstractmethod
+    def cast(self, x: View, dtype):
+        """A new row-major storage holding x's elements converted to `dtype`."""
+
+    # --- element-wise -------------------------------------------------------------
+    @abstractmethod
+    def unary(self, op: str, x: View):
+        """out[i] = op(x[i]) for op in UNARY_OPS, row-major over x.shape."""
+
+    @abstractmethod
+    def binary(self, op: str, a: View, b: View):
+        """out[i] = a[i] op b[i]; a and b have the same shape (broadcasting is done
+        by the caller with stride-0 views). Comparisons give 1.0 / 0.0 in a's dtype."""
+
+    @abstractmethod
+    def where(self, cond: View, a: View, b: View):
+        """out[i] = a[i] if cond[i] != 0 else b[i]; all three have the same shape."""
+
+    # --- reductions ---------------------------------------------------------------
+    @abstractmethod
+    def reduce(self, op: str, x: View, axes: tuple):
+        """Reduce over `axes` (sorted, non-empty) with op in REDUCE_OPS. The result
+        has x.shape with those axes set to 1 (keepdims layout)."""
+
+    @abstractmethod
+    def argmax(self, x: View, axis: int):
+        """int64 indices of the first maximum along `axis`; shape = x.shape without axis."""
+
+    # --- contractions -------------------------------------------------------------
+    @abstractmethod
+    def matmul(self, a: View, b: View):
+        """Batched product: a (B, M, K) @ b (B, K, N) -> (B, M, N)."""
+
+    @abstractmethod
+    def im2col(self, x: View, kernel: tuple, stride: tuple, pads: tuple):
+        """Patches of an NHWC image as rows.
+
+        x: (N, H, W, C); kernel (KH, KW); stride (SH, SW); pads (top, bottom, left, right)
+        of zeros. Result: (N, OH, OW, KH, KW, C), where
+        out[n, i, j, p, q, c] = x[n, i*SH + p - top, j*SW + q - left, c] (0 outside x).
+        Convolution is then one matmul of the rows with the (KH*KW*C, F) kernel."""
+
+    @abstractmethod
+    def col2im(self, cols: View, image_shape: tuple, kernel: tuple, stride: tuple, pads: tuple):
+        """The adjoint of im2col: scatter-add (N, OH, OW, KH, KW, C) patches back into
+        a zero (N, H, W, C) image. Overlapping patches add up."""
+
+    @abstractmethod
+    def maxpool2d(self, x: View, kernel: tuple, stride: tuple):
+        """NHWC max pooling (no padding). Returns (values, argmax): values (N, OH, OW, C)
+        in x's dtype and argmax (N, OH, OW, C) int64, the row-major flat index into
+        x.shape of the first maximum of each window (for the scatter-add backward)."""
+
+    # --- indexing -----------------------------------------------------------------
+    @abstractmethod
+    def gather_rows(self, table: View, idx: View):
+        """table (V, D), idx int64 (n,) -> (n, D) with out[i] = table[idx[i]]."""
+
+    @abstractmethod
+    def scatter_add_rows(self, src: View, idx: View, num_rows: int):
+        """src (n, D), idx int64 (n,) -> (num_rows, D) zeros with src[i] added to row
+        idx[i]. Repeated indices accumulate (the backward of gather_rows)."""
+
+    @abstractmethod
+    def one_hot(self, labels: View, num_classes: int, dtype):
+        """labels int64 (n,) -> (n, num_classes) with out[i, labels[i]] = 1."""
+
+    # --- fused --------------------------------------------------------------------
+    @abstractmethod
+    def softmax_xent(self, logits: View, target: View):
+        """Fused, stable softmax cross-entropy over the last axis of (n, C) logits and
+        (n, C) target probabilities. Returns (loss (n,), probs (n, C)) with
+        loss[i] = -sum_c target[i,c] * log_softmax(logits)[i,c] and probs = softmax(logits)."""

@@ -1,0 +1,164 @@
+"""The "numpy" backend: every primitive written to be read, not to be fast.
+
+This is the oracle the other backends are tested against. Each primitive turns its
+`View` into a numpy view with the same strides (no copy), does the obvious numpy
+thing, and returns a new flat, contiguous storage.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Backend, View
+
+
+def as_array(x: View) -> np.ndarray:
+    """A zero-copy numpy view of a View: numpy also speaks (shape, strides, offset)."""
+    itemsize = x.storage.itemsize
+    base = x.storage[x.offset:] if x.size else x.storage
+    return np.lib.stride_tricks.as_strided(
+        base, shape=x.shape, strides=tuple(s * itemsize for s in x.strides), writeable=False)
+
+
+def flat(array: np.ndarray) -> np.ndarray:
+    """A new flat row-major storage with array's elements."""
+    return np.ascontiguousarray(array).reshape(-1).copy()
+
+
+_UNARY = {
+    "neg": np.negative,
+    "exp": np.exp,
+    "log": np.log,
+    "sqrt": np.sqrt,
+    "tanh": np.tanh,
+    # Stable in both tails: exp never sees a large positive argument.
+    "sigmoid": lambda x: np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))),
+                                  np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x)))),
+    "relu": lambda x: np.maximum(x, 0),
+    "abs": np.abs,
+    "sign": np.sign,
+    "recip": lambda x: 1 / x,
+}
+
+_BINARY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
+    "pow": np.power, "maximum": np.maximum, "minimum": np.minimum,
+    "eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
+    "gt": np.greater, "ge": np.greater_equal,
+}
+
+_REDUCE = {"sum": np.sum, "max": np.max, "min": np.min}
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+
+    # memory
+    def from_numpy(self, array):
+        return flat(array)
+
+    def to_numpy(self, x):
+        return np.array(as_array(x))
+
+    def full(self, size, value, dtype):
+        return np.full(size, value, dtype=dtype)
+
+    # movement
+    def contiguous(self, x):
+        return flat(as_array(x))
+
+    def assign(self, dst, src):
+        itemsize = dst.storage.itemsize
+        target = np.lib.stride_tricks.as_strided(
+            dst.storage[dst.offset:], shape=dst.shape,
+            strides=tuple(s * itemsize for s in dst.strides))
+        target[...] = as_array(src)
+
+    def cast(self, x, dtype):
+        return flat(as_array(x).astype(dtype))
+
+    # element-wise
+    def unary(self, op, x):
+        with np.errstate(all="ignore"):  # log(0) = -inf is a value, not an error
+            return flat(_UNARY[op](as_array(x)).astype(x.dtype, copy=False))
+
+    def binary(self, op, a, b):
+        with np.errstate(all="ignore"):
+            out = _BINARY[op](as_array(a), as_array(b))
+        return flat(out.astype(a.dtype, copy=False))
+
+    def where(self, cond, a, b):
+        return flat(np.where(as_array(cond) != 0, as_array(a), as_array(b)))
+
+    # reductions
+    def reduce(self, op, x, axes):
+        return flat(_REDUCE[op](as_array(x), axis=tuple(axes), keepdims=True))
+
+    def argmax(self, x, axis):
+        return flat(np.argmax(as_array(x), axis=axis).astype(np.int64))
+
+    # contractions
+    def matmul(self, a, b):
+        return flat(np.matmul(as_array(a), as_array(b)))
+
+    def im2col(self, x, kernel, stride, pads):
+        n, h, w, c = x.shape
+        (kh, kw), (sh, sw), (top, bottom, left, right) = kernel, stride, pads
+        padded = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
+        padded[:, top:top + h, left:left + w, :] = as_array(x)
+        oh = (h + top + bottom - kh) // sh + 1
+        ow = (w + left + right - kw) // sw + 1
+        cols = np.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
+        for p in range(kh):          # one kernel tap at a time: a strided slice of the image
+            for q in range(kw):
+                cols[:, :, :, p, q, :] = padded[:, p:p + sh * oh:sh, q:q + sw * ow:sw, :]
+        return flat(cols)
+
+    def col2im(self, cols, image_shape, kernel, stride, pads):
+        n, h, w, c = image_shape
+        (kh, kw), (sh, sw), (top, bottom, left, right) = kernel, stride, pads
+        cols = as_array(cols)
+        oh, ow = cols.shape[1], cols.shape[2]
+        padded = np.zeros((n, h + top + bottom, w + left + right, c), dtype=cols.dtype)
+        for p in range(kh):          # exactly im2col's loop, with = turned into +=
+            for q in range(kw):
+                padded[:, p:p + sh * oh:sh, q:q + sw * ow:sw, :] += cols[:, :, :, p, q, :]
+        return flat(padded[:, top:top + h, left:left + w, :])
+
+    def maxpool2d(self, x, kernel, stride):
+        n, h, w, c = x.shape
+        (kh, kw), (sh, sw) = kernel, stride
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        xa = as_array(x)
+        values = np.empty((n, oh, ow, c), dtype=x.dtype)
+        argmax = np.empty((n, oh, ow, c), dtype=np.int64)
+        ni, ci = np.arange(n)[:, None], np.arange(c)[None, :]
+        for i in range(oh):
+            for j in range(ow):
+                window = xa[:, i * sh:i * sh + kh, j * sw:j * sw + kw, :].reshape(n, kh * kw, c)
+                k = np.argmax(window, axis=1)                      # (n, c), first maximum
+                values[:, i, j, :] = window[ni, k, ci]
+                row, col = i * sh + k // kw, j * sw + k % kw
+                argmax[:, i, j, :] = ((ni * h + row) * w + col) * c + ci
+        return flat(values), flat(argmax)
+
+    # indexing
+    def gather_rows(self, table, idx):
+        return flat(as_array(table)[as_array(idx)])
+
+    def scatter_add_rows(self, src, idx, num_rows):
+        out = np.zeros((num_rows, src.shape[1]), dtype=src.dtype)
+        np.add.at(out, as_array(idx), as_array(src))   # add.at: repeated indices accumulate
+        return flat(out)
+
+    def one_hot(self, labels, num_classes, dtype):
+        out = np.zeros((labels.shape[0], num_classes), dtype=dtype)
+        out[np.arange(labels.shape[0]), as_array(labels)] = 1
+        return flat(out)
+
+    # fused
+    def softmax_xent(self, logits, target):
+        z = as_array(logits)
+        shifted = z - z.max(axis=1, keepdims=True)       # log-sum-exp trick: exp(<= 0)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        loss = -(as_array(target) * log_probs).sum(axis=1)
+        return flat(loss.astype(logits.dtype)), flat(np.exp(log_probs))
