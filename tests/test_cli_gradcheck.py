@@ -1,0 +1,52 @@
+"""`tinygrad-book gradcheck` and the public gradcheck()."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from tinygrad_book import Tensor, gradcheck
+
+
+def run_cli(*args):
+    env = dict(os.environ, TINYGRAD_BOOK_OFFLINE="1")
+    return subprocess.run([sys.executable, "-m", "tinygrad_book.cli", *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_gradcheck_prints_a_table():
+    r = run_cli("gradcheck", "mul", "conv2d_valid", "embedding")
+    assert r.returncode == 0, r.stderr
+    assert "max abs error" in r.stdout and "max rel error" in r.stdout
+    for op in ("mul", "conv2d_valid", "embedding"):
+        assert op in r.stdout
+    assert "3 passed, 0 failed" in r.stdout
+
+
+def test_gradcheck_unknown_op_lists_known_ones():
+    r = run_cli("gradcheck", "convolve")
+    assert r.returncode == 2
+    assert "unknown op(s): convolve" in r.stderr and "known ops:" in r.stderr and "conv1d" in r.stderr
+
+
+def test_gradcheck_function_reports_per_input_errors():
+    a = Tensor(np.array([[0.5, -1.0], [2.0, 0.1]]), dtype="float64")
+    b = Tensor(np.array([1.5, -0.3]), dtype="float64")
+    ea, eb = gradcheck(lambda x, y: (x * y).tanh(), a, b)
+    assert ea.max_abs < 1e-8 and eb.max_abs < 1e-8 and ea.passed() and eb.passed()
+
+
+def test_gradcheck_catches_a_wrong_backward():
+    from tinygrad_book.autograd.function import Function
+
+    class BadSquare(Function):          # backward forgets the factor 2
+        def forward(self, x):
+            self.save(x)
+            return x.from_storage(x.backend.binary("mul", x.view, x.view), x.shape)
+
+        def backward(self, g):
+            (x,) = self.saved
+            return (g * x,)
+
+    (err,) = gradcheck(lambda x: BadSquare.apply(x), Tensor([1.0, 2.0], dtype="float64"))
+    assert not err.passed() and abs(err.max_rel - 0.5) < 1e-6   # analytic is half the truth
