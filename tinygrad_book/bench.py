@@ -1,0 +1,362 @@
+"""Kernel benchmarks: our backends against numpy and PyTorch CPU, same workloads.
+
+    from tinygrad_book import bench
+    print(bench.format_table(bench.run(["matmul_1024", "add_1M"])))
+
+The workloads are defined once here (WORKLOADS); `benchmarks/` (pytest-benchmark) imports
+them, and the CLI (`tinygrad-book bench`) calls `run`. Each workload can build a
+zero-argument callable for these implementations:
+
+    "cpu" / "cuda"  our backend (numba kernels), via the primitive set
+    "reference"     the numpy reference backend (kernels/reference.py)
+    "numpy"         plain numpy (OpenBLAS for matmul): what a numpy user would write
+    "torch"         PyTorch CPU, torch.set_num_threads(2) (optional; skipped if missing)
+
+Timing: the first call is timed apart (it includes numba compilation, or loading the
+compiled code from numba's cache); then `repeat` windows of at least `window_s` each;
+the figure is the median per-call time over windows (the machine is shared and noisy).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .kernels import get_backend
+from .kernels.base import View, contiguous_strides
+
+
+class Unavailable(Exception):
+    """An implementation cannot run here (e.g. torch is not installed)."""
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:  # torch is a benchmark-only extra
+        raise Unavailable("torch not installed") from e
+    torch.set_num_threads(2)
+    return torch
+
+
+def _view(a: np.ndarray, shape=None) -> View:
+    flat = np.ascontiguousarray(a).reshape(-1)
+    shape = tuple(a.shape if shape is None else shape)
+    return View(flat, shape, contiguous_strides(shape), 0)
+
+
+def _t(v: View) -> View:
+    """The transpose of a (1, R, C) view: metadata only."""
+    b, r, c = v.shape
+    return View(v.storage, (b, c, r), (v.strides[0], v.strides[2], v.strides[1]), v.offset)
+
+
+@dataclass
+class Workload:
+    name: str
+    group: str
+    build: Callable          # build(impl: str) -> zero-arg callable
+    work: float              # flops (unit GFLOP/s) or bytes (unit GB/s) per call
+    unit: str                # "GFLOP/s" or "GB/s"
+    note: str = ""
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+# --- matmul ----------------------------------------------------------------------
+
+def _matmul(M, K, N):
+    def build(impl):
+        r = _rng()
+        a = r.standard_normal((M, K), dtype=np.float32)
+        b = r.standard_normal((K, N), dtype=np.float32)
+        if impl == "numpy":
+            return lambda: a @ b
+        if impl == "torch":
+            torch = _torch()
+            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+            return lambda: ta @ tb
+        be = get_backend(impl)
+        va, vb = _view(a, (1, M, K)), _view(b, (1, K, N))
+        va = View(be.from_numpy(va.storage), va.shape, va.strides, 0)
+        vb = View(be.from_numpy(vb.storage), vb.shape, vb.strides, 0)
+        return lambda: be.matmul(va, vb)
+    return build
+
+
+# --- conv2d via im2col -------------------------------------------------------------
+
+CONV_LAYERS = {  # name: (N, H, W, C, F, K)
+    "mnist_l1": (64, 28, 28, 1, 32, 3),
+    "mnist_l2": (64, 13, 13, 32, 64, 3),
+    "mnist_l3": (64, 5, 5, 64, 64, 3),
+    "catsdogs_l1": (20, 150, 150, 3, 32, 3),
+}
+
+
+def _conv_flops(layer):
+    n, h, w, c, f, k = CONV_LAYERS[layer]
+    return 2.0 * n * (h - k + 1) * (w - k + 1) * k * k * c * f
+
+
+def _conv(layer, backward):
+    n, h, w, c, f, k = CONV_LAYERS[layer]
+    oh, ow = h - k + 1, w - k + 1
+    rows, kkc = n * oh * ow, k * k * c
+
+    def build(impl):
+        r = _rng()
+        x = r.standard_normal((n, h, w, c), dtype=np.float32)
+        wt = r.standard_normal((kkc, f), dtype=np.float32) * 0.1     # (KH*KW*C, F)
+        dout = r.standard_normal((rows, f), dtype=np.float32)
+        if impl == "torch":
+            torch = _torch()
+            tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().requires_grad_(backward)
+            tw = torch.from_numpy(wt.reshape(k, k, c, f)).permute(3, 2, 0, 1).contiguous().requires_grad_(backward)
+            if not backward:
+                return lambda: torch.nn.functional.conv2d(tx, tw)
+            y = torch.nn.functional.conv2d(tx, tw)
+            tg = torch.from_numpy(dout.reshape(n, oh, ow, f)).permute(0, 3, 1, 2).contiguous()
+            return lambda: torch.autograd.grad(y, (tx, tw), tg, retain_graph=True)
+        if impl == "numpy":
+            from numpy.lib.stride_tricks import sliding_window_view
+
+            def cols_of(xx):   # (N, OH, OW, C, KH, KW) -> rows in (KH, KW, C) order
+                win = sliding_window_view(xx, (k, k), axis=(1, 2))
+                return win.transpose(0, 1, 2, 4, 5, 3).reshape(rows, kkc)
+            if not backward:
+                return lambda: cols_of(x) @ wt
+            cols = cols_of(x)
+
+            def bwd():
+                dcols = (dout @ wt.T).reshape(n, oh, ow, k, k, c)
+                dx = np.zeros_like(x)
+                for p in range(k):
+                    for q in range(k):
+                        dx[:, p:p + oh, q:q + ow, :] += dcols[:, :, :, p, q, :]
+                return dx, cols.T @ dout
+            return bwd
+        be = get_backend(impl)
+        vx = View(be.from_numpy(x.reshape(-1)), x.shape, contiguous_strides(x.shape), 0)
+        vw = View(be.from_numpy(wt.reshape(-1)), (1, kkc, f), (0, f, 1), 0)
+        kern, stride, pads = (k, k), (1, 1), (0, 0, 0, 0)
+        if not backward:
+            def fwd():
+                cols = be.im2col(vx, kern, stride, pads)
+                return be.matmul(View(cols, (1, rows, kkc), (0, kkc, 1), 0), vw)
+            return fwd
+        cols = View(be.im2col(vx, kern, stride, pads), (1, rows, kkc), (0, kkc, 1), 0)
+        vd = View(be.from_numpy(dout.reshape(-1)), (1, rows, f), (0, f, 1), 0)
+
+        def bwd():
+            dcols = be.matmul(vd, _t(vw))                          # dout @ W^T
+            dx = be.col2im(View(dcols, (n, oh, ow, k, k, c), contiguous_strides((n, oh, ow, k, k, c)), 0),
+                           x.shape, kern, stride, pads)
+            dw = be.matmul(_t(cols), vd)                            # cols^T @ dout
+            return dx, dw
+        return bwd
+    return build
+
+
+# --- element-wise, reductions --------------------------------------------------------
+
+def _add(shape_a, shape_b):
+    def build(impl):
+        r = _rng()
+        a = r.standard_normal(shape_a, dtype=np.float32)
+        b = r.standard_normal(shape_b, dtype=np.float32)
+        if impl == "numpy":
+            return lambda: a + b
+        if impl == "torch":
+            torch = _torch()
+            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+            return lambda: ta + tb
+        be = get_backend(impl)
+        va = _view(a)
+        # b broadcast to a's shape with stride-0 leading axes: the caller's job per base.py
+        pad = len(shape_a) - len(shape_b)
+        vb = View(b.reshape(-1), tuple(shape_a), (0,) * pad + contiguous_strides(shape_b), 0)
+        return lambda: be.binary("add", va, vb)
+    return build
+
+
+def _sum(shape, axes):
+    def build(impl):
+        a = _rng().standard_normal(shape, dtype=np.float32)
+        if impl == "numpy":
+            return lambda: a.sum(axis=axes)
+        if impl == "torch":
+            torch = _torch()
+            ta = torch.from_numpy(a)
+            return lambda: ta.sum(dim=axes)
+        be = get_backend(impl)
+        va = _view(a)
+        return lambda: be.reduce("sum", va, axes)
+    return build
+
+
+def _xent(n, c):
+    def build(impl):
+        r = _rng()
+        z = r.standard_normal((n, c), dtype=np.float32) * 3
+        t = np.eye(c, dtype=np.float32)[r.integers(0, c, n)]
+        if impl == "numpy":
+            def f():
+                s = z - z.max(axis=1, keepdims=True)
+                lp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+                return -(t * lp).sum(axis=1), np.exp(lp)
+            return f
+        if impl == "torch":
+            torch = _torch()
+            tz, tt = torch.from_numpy(z), torch.from_numpy(t)
+            F = torch.nn.functional
+            return lambda: (F.cross_entropy(tz, tt, reduction="none"), torch.softmax(tz, 1))
+        be = get_backend(impl)
+        vz, vt = _view(z), _view(t)
+        return lambda: be.softmax_xent(vz, vt)
+    return build
+
+
+EMB_V, EMB_D, EMB_IDX = 10000, 64, (128, 500)
+
+
+def _embedding(scatter):
+    n = EMB_IDX[0] * EMB_IDX[1]
+
+    def build(impl):
+        r = _rng()
+        table = r.standard_normal((EMB_V, EMB_D), dtype=np.float32)
+        idx = r.integers(0, EMB_V, n).astype(np.int64)
+        src = r.standard_normal((n, EMB_D), dtype=np.float32)
+        if impl == "numpy":
+            if not scatter:
+                return lambda: table[idx]
+
+            def f():
+                out = np.zeros_like(table)
+                np.add.at(out, idx, src)
+                return out
+            return f
+        if impl == "torch":
+            torch = _torch()
+            tt, ti, ts = torch.from_numpy(table), torch.from_numpy(idx), torch.from_numpy(src)
+            if not scatter:
+                return lambda: tt.index_select(0, ti)
+            return lambda: torch.zeros_like(tt).index_add_(0, ti, ts)
+        be = get_backend(impl)
+        vi = _view(idx)
+        if not scatter:
+            vt = _view(table)
+            return lambda: be.gather_rows(vt, vi)
+        vs = _view(src)
+        return lambda: be.scatter_add_rows(vs, vi, EMB_V)
+    return build
+
+
+def _workloads():
+    w = [
+        Workload("matmul_1024", "matmul", _matmul(1024, 1024, 1024), 2.0 * 1024 ** 3, "GFLOP/s", "fp32 1024^3"),
+        Workload("matmul_mlp", "matmul", _matmul(128, 784, 512), 2.0 * 128 * 784 * 512, "GFLOP/s", "128x784 @ 784x512"),
+    ]
+    for layer in CONV_LAYERS:
+        w.append(Workload(f"conv_fwd_{layer}", "conv", _conv(layer, False), _conv_flops(layer), "GFLOP/s",
+                          "im2col + matmul"))
+        w.append(Workload(f"conv_bwd_{layer}", "conv", _conv(layer, True), 2 * _conv_flops(layer), "GFLOP/s",
+                          "dout@W^T + col2im, cols^T@dout"))
+    n = 1 << 20
+    w += [
+        Workload("add_1M", "elementwise", _add((n,), (n,)), 12.0 * n, "GB/s", "contiguous fp32"),
+        Workload("add_bcast_row", "elementwise", _add((1000, 1000), (1000,)), 8.0 * 10 ** 6 + 4000, "GB/s",
+                 "(1000,1000) + (1000,)"),
+        Workload("sum_1M", "reduce", _sum((n,), (0,)), 4.0 * n, "GB/s", "fp32, all axes"),
+        Workload("sum_axis0", "reduce", _sum((1000, 1000), (0,)), 4.0e6, "GB/s", "1000x1000 over axis 0"),
+        Workload("sum_axis1", "reduce", _sum((1000, 1000), (1,)), 4.0e6, "GB/s", "1000x1000 over axis 1"),
+    ]
+    for n_, c in ((128, 10), (512, 46), (4096, 1000)):
+        w.append(Workload(f"softmax_xent_{n_}x{c}", "softmax_xent", _xent(n_, c), 12.0 * n_ * c, "GB/s",
+                          "loss + probs"))
+    m = EMB_IDX[0] * EMB_IDX[1]
+    w += [
+        Workload("gather_rows", "embedding", _embedding(False), 8.0 * m * EMB_D, "GB/s", "10000x64 table, 128x500 idx"),
+        Workload("scatter_add_rows", "embedding", _embedding(True), 8.0 * m * EMB_D, "GB/s", "backward of gather"),
+    ]
+    return {x.name: x for x in w}
+
+
+WORKLOADS = _workloads()
+
+
+def time_callable(fn, repeat=5, window_s=0.05):
+    """(first-call seconds, median per-call seconds over `repeat` windows)."""
+    t0 = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    number = max(1, int(window_s / one))
+    per_call = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        per_call.append((time.perf_counter() - t0) / number)
+    return first, statistics.median(per_call)
+
+
+def run(kernels=None, device="cpu", vs=("numpy", "torch"), repeat=5, window_s=0.05):
+    """Benchmark `kernels` (names or group names from WORKLOADS; all if None) on our
+    `device` backend and on each of `vs` ("numpy", "torch", "reference").
+    Returns rows: dicts with kernel, impl, median_ms, first_ms, rate, unit, and the
+    ratios of each implementation's speed to numpy's and torch's (>1 = faster)."""
+    names = list(WORKLOADS) if not kernels else [
+        n for n, w in WORKLOADS.items() if n in kernels or w.group in kernels]
+    unknown = [k for k in (kernels or ()) if k not in WORKLOADS and k not in {w.group for w in WORKLOADS.values()}]
+    if unknown:
+        raise ValueError(f"unknown kernel(s) {unknown}; known: {', '.join(WORKLOADS)}")
+    impls = [device] + [v for v in vs if v != device]
+    rows = []
+    for name in names:
+        wl = WORKLOADS[name]
+        times = {}
+        for impl in impls:
+            row = dict(kernel=name, impl=impl, unit=wl.unit)
+            try:
+                first, med = time_callable(wl.build(impl), repeat, window_s)
+            except Unavailable as e:
+                row.update(skipped=str(e))
+                rows.append(row)
+                continue
+            times[impl] = med
+            row.update(median_ms=med * 1e3, first_ms=first * 1e3, rate=wl.work / med / 1e9)
+            rows.append(row)
+        for row in rows[-len(impls):]:
+            if "median_ms" in row:
+                for base in ("numpy", "torch"):
+                    if base in times:
+                        row[f"vs_{base}"] = times[base] / (row["median_ms"] / 1e3)
+    return rows
+
+
+def format_table(rows) -> str:
+    """A plain-text table of `run`'s rows."""
+    head = f"{'kernel':<26} {'impl':<10} {'median ms':>10} {'first ms':>9} {'rate':>9} {'unit':<8} {'vs numpy':>8} {'vs torch':>8}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if "median_ms" not in r:
+            lines.append(f"{r['kernel']:<26} {r['impl']:<10} skipped: {r.get('skipped', '')}")
+            continue
+        ratio = lambda k: f"{r[k]:8.2f}" if k in r else f"{'-':>8}"  # noqa: E731
+        lines.append(f"{r['kernel']:<26} {r['impl']:<10} {r['median_ms']:10.3f} {r['first_ms']:9.1f} "
+                     f"{r['rate']:9.1f} {r['unit']:<8} {ratio('vs_numpy')} {ratio('vs_torch')}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":   # python -m tinygrad_book.bench [KERNEL ...]
+    import sys
+    print(format_table(run(sys.argv[1:] or None)))

@@ -1,0 +1,327 @@
+"""The "cpu" backend: every primitive of base.Backend as numba-compiled loops.
+
+Each module holds the kernels of one family and says, in its docstring, which
+optimisation it demonstrates:
+
+    elementwise.py  SIMD flat loops, parallel chunks, strided rows, op switch outside loops
+    reduce.py       partial sums (reassociation), row / column / flat reductions, argmax
+    matmul.py       packed, cache-blocked, register-blocked GEMM (no BLAS)
+    conv.py         im2col / col2im (gather form, race-free) / maxpool with argmax, NHWC
+    indexing.py     gather_rows, scatter_add_rows (column-parallel: no atomics), one_hot
+    softmax.py      fused stable softmax cross-entropy, one exp per element
+
+This file is the glue: it reads a View's shape/strides/offset, picks the fast
+contiguous kernel or the general strided one, and allocates the output storage.
+
+Compile cost: the first call of a kernel with new argument types compiles it (0.2-2 s);
+`cache=True` writes the machine code next to the module (__pycache__/*.nbi, *.nbc) so
+later processes load it quickly. `warm_up()` compiles (or loads) the common float32 /
+float64 kernels up front.
+
+Debugging: `NUMBA_DISABLE_JIT=1 python -m pytest tests/kernels -x` (or any script) runs
+every kernel as the plain Python you read: set a breakpoint() inside a kernel and step.
+It is slow (pure Python loops), so use small shapes.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..base import Backend, View, conv_output_size, is_contiguous
+from . import conv, elementwise as ew, indexing, matmul as mm, reduce as rd, softmax
+from .jit import coalesce, is_flat
+
+__all__ = ["CpuBackend", "warm_up"]
+
+
+def _flat_run(x: View):
+    """The storage slice a contiguous view covers (no copy)."""
+    return x.storage[x.offset:x.offset + x.size]
+
+
+def _acc0(dtype):
+    """The starting value of a sum: float64 for floats (accuracy), int64 for ints."""
+    return np.float64(0) if np.dtype(dtype).kind == "f" else np.int64(0)
+
+
+class CpuBackend(Backend):
+    name = "cpu"
+
+    # --- memory ---------------------------------------------------------------------
+    def from_numpy(self, array):
+        return np.ascontiguousarray(array).reshape(-1).copy()
+
+    def to_numpy(self, x):
+        return self.contiguous(x).reshape(x.shape)
+
+    def full(self, size, value, dtype):
+        out = np.empty(size, dtype=dtype)
+        if size:
+            ew.fill(out, out.dtype.type(value))
+        return out
+
+    def _dense(self, x: View):
+        """x's elements as a unit-stride run: the storage slice, or a strided copy."""
+        return _flat_run(x) if is_contiguous(x) else self.contiguous(x)
+
+    # --- movement -------------------------------------------------------------------
+    def contiguous(self, x):
+        return self.cast(x, x.dtype)
+
+    def cast(self, x, dtype):
+        out = np.empty(x.size, dtype=dtype)
+        if x.size:
+            self._copy(x, out, 0, None)
+        return out
+
+    def assign(self, dst, src):
+        if dst.size == 0:
+            return
+        if np.shares_memory(dst.storage, src.storage):   # overlapping read/write: copy first
+            src = View(self.contiguous(src), src.shape, _row_major(src.shape), 0)
+        self._copy(src, dst.storage, dst.offset, dst.strides)
+
+    def _copy(self, src: View, dst, d_off, d_strides):
+        """dst (at d_off, d_strides; row-major if None) [...] = src[...]."""
+        if d_strides is None:
+            d_strides = _row_major(src.shape)
+        shape, (ss, ds) = coalesce(src.shape, src.strides, d_strides)
+        if is_flat(shape, ss) and is_flat(shape, ds):
+            n = src.size
+            ew.copy_flat(src.storage[src.offset:src.offset + n], dst[d_off:d_off + n])
+        else:
+            ew.copy_strided(src.storage, src.offset, ss, dst, d_off, ds, shape)
+
+    # --- element-wise -----------------------------------------------------------------
+    def unary(self, op, x):
+        code = ew.UNARY_CODE[op]
+        out = np.empty(x.size, dtype=x.dtype)
+        if x.size:
+            shape, (st,) = coalesce(x.shape, x.strides)
+            if is_flat(shape, st):
+                ew.unary_flat(code, _flat_run(x), out)
+            else:
+                ew.unary_strided(code, x.storage, x.offset, st, shape, out)
+        return out
+
+    def binary(self, op, a, b):
+        code = ew.BINARY_CODE[op]
+        out = np.empty(a.size, dtype=a.dtype)
+        if a.size:
+            shape, (sa, sb) = coalesce(a.shape, a.strides, b.strides)
+            if is_flat(shape, sa) and is_flat(shape, sb):
+                ew.binary_flat(code, _flat_run(a), _flat_run(b), out)
+            else:
+                ew.binary_strided(code, a.storage, a.offset, sa, b.storage, b.offset, sb, shape, out)
+        return out
+
+    def where(self, cond, a, b):
+        out = np.empty(a.size, dtype=np.result_type(a.dtype, b.dtype))
+        if a.size:
+            shape, (sc, sa, sb) = coalesce(a.shape, cond.strides, a.strides, b.strides)
+            if is_flat(shape, sc) and is_flat(shape, sa) and is_flat(shape, sb):
+                ew.where_flat(_flat_run(cond), _flat_run(a), _flat_run(b), out)
+            else:
+                ew.where_strided(cond.storage, cond.offset, sc, a.storage, a.offset, sa,
+                                 b.storage, b.offset, sb, shape, out)
+        return out
+
+    # --- reductions -------------------------------------------------------------------
+    def reduce(self, op, x, axes):
+        code = rd.REDUCE_CODE[op]
+        nd = len(x.shape)
+        axes = sorted({a % nd for a in axes})
+        kept = [d for d in range(nd) if d not in axes]
+        m_shape, m_str = [x.shape[d] for d in kept], [x.strides[d] for d in kept]
+        r_shape, r_str = [x.shape[d] for d in axes], [x.strides[d] for d in axes]
+        M, R = _prod(m_shape), _prod(r_shape)
+        out = np.empty(M, dtype=x.dtype)
+        if M == 0:
+            return out
+        if R == 0:
+            if code != rd.SUM:
+                raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
+            out[:] = 0
+            return out
+        acc0 = _acc0(x.dtype)
+        ms, (mst,) = coalesce(m_shape, m_str)
+        rs, (rst,) = coalesce(r_shape, r_str)
+        if len(ms) > 1 or len(rs) > 1:
+            rd.reduce_general(code, x.storage, x.offset, ms, mst, rs, rst, acc0, out)
+            return out
+        sm, sr = int(mst[0]), int(rst[0]) if R > 1 else 1
+        if M == 1 and sr == 1:
+            rd.reduce_flat(code, x.storage, x.offset, R, acc0, out)
+        elif sr == 1 or sm != 1:
+            rd.reduce_rows(code, x.storage, x.offset, sm, sr, M, R, acc0, out)
+        else:
+            rd.reduce_cols(code, x.storage, x.offset, sr, M, R, acc0, out)
+        return out
+
+    def argmax(self, x, axis):
+        nd = len(x.shape)
+        axis %= nd
+        others = [d for d in range(nd) if d != axis]
+        m_shape = [x.shape[d] for d in others]
+        M, R = _prod(m_shape), x.shape[axis]
+        out = np.empty(M, dtype=np.int64)
+        if M == 0:
+            return out
+        if R == 0:
+            raise ValueError("attempt to get argmax of an empty sequence")
+        ms, (mst,) = coalesce(m_shape, [x.strides[d] for d in others])
+        if len(ms) == 1:
+            rd.argmax_rows(x.storage, x.offset, int(mst[0]), x.strides[axis], M, R, out)
+        else:            # put the axis last with one strided copy, then rows are unit-stride
+            perm = View(x.storage, tuple(m_shape) + (R,),
+                        tuple(x.strides[d] for d in others) + (x.strides[axis],), x.offset)
+            rd.argmax_rows(self.contiguous(perm), 0, R, 1, M, R, out)
+        return out
+
+    # --- contractions -----------------------------------------------------------------
+    def matmul(self, a, b):
+        B, M, K = a.shape
+        N = b.shape[2]
+        dtype = np.result_type(a.dtype, b.dtype)
+        out = np.zeros(B * M * N, dtype=dtype)
+        if out.size == 0 or K == 0:
+            return out
+        sa, sb = np.array(a.strides, np.int64), np.array(b.strides, np.int64)
+        if K < mm.SMALL_K:
+            mm.matmul_small_k(a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K, out)
+        else:
+            mm.matmul_packed(a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K,
+                             dtype.type(0), out)
+        return out
+
+    def im2col(self, x, kernel, stride, pads):
+        n, h, w, c = x.shape
+        (kh, kw), (sh, sw), (top, bottom, left, right) = kernel, stride, pads
+        oh = conv_output_size(h, kh, sh, top, bottom)
+        ow = conv_output_size(w, kw, sw, left, right)
+        out = np.empty(max(n * oh * ow * kh * kw * c, 0), dtype=x.dtype)
+        if out.size:
+            conv.im2col(self._dense(x), n, h, w, c, kh, kw, sh, sw, top, left, oh, ow, out)
+        return out
+
+    def col2im(self, cols, image_shape, kernel, stride, pads):
+        n, h, w, c = image_shape
+        (kh, kw), (sh, sw), (top, _, left, _) = kernel, stride, pads
+        oh, ow = cols.shape[1], cols.shape[2]
+        out = np.zeros(n * h * w * c, dtype=cols.dtype)
+        if out.size and cols.size:
+            conv.col2im(self._dense(cols), n, h, w, c, kh, kw, sh, sw, top, left, oh, ow, out)
+        return out
+
+    def maxpool2d(self, x, kernel, stride):
+        n, h, w, c = x.shape
+        (kh, kw), (sh, sw) = kernel, stride
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        values = np.empty(n * oh * ow * c, dtype=x.dtype)
+        argmax = np.empty(n * oh * ow * c, dtype=np.int64)
+        if values.size:
+            conv.maxpool2d(self._dense(x), n, h, w, c, kh, kw, sh, sw, oh, ow, values, argmax)
+        return values, argmax
+
+    # --- indexing ---------------------------------------------------------------------
+    def gather_rows(self, table, idx):
+        V, D = table.shape
+        ids = self._dense(idx)
+        indexing.check_indices(ids, V, "gather_rows")
+        out = np.empty(ids.size * D, dtype=table.dtype)
+        if out.size:
+            indexing.gather_rows(table.storage, table.offset, table.strides[0], table.strides[1],
+                                 V, D, ids, out)
+        return out
+
+    def scatter_add_rows(self, src, idx, num_rows):
+        D = src.shape[1]
+        ids = self._dense(idx)
+        indexing.check_indices(ids, num_rows, "scatter_add_rows")
+        out = np.zeros(num_rows * D, dtype=src.dtype)
+        if out.size and ids.size:
+            indexing.scatter_add_rows(src.storage, src.offset, src.strides[0], src.strides[1],
+                                      ids, num_rows, D, out)
+        return out
+
+    def one_hot(self, labels, num_classes, dtype):
+        ids = self._dense(labels)
+        indexing.check_indices(ids, num_classes, "one_hot")
+        out = np.zeros(ids.size * num_classes, dtype=dtype)
+        if out.size:
+            indexing.one_hot(ids, num_classes, out)
+        return out
+
+    # --- fused ------------------------------------------------------------------------
+    def softmax_xent(self, logits, target):
+        n, C = logits.shape
+        loss = np.empty(n, dtype=logits.dtype)
+        probs = np.empty(n * C, dtype=logits.dtype)
+        if n and C:
+            softmax.softmax_xent(logits.storage, logits.offset, logits.strides[0], logits.strides[1],
+                                 target.storage, target.offset, target.strides[0], target.strides[1],
+                                 n, C, loss, probs)
+        return loss, probs
+
+
+def _prod(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _row_major(shape) -> tuple:
+    strides, step = [], 1
+    for d in reversed(shape):
+        strides.append(step)
+        step *= max(d, 1)
+    return tuple(reversed(strides))
+
+
+def warm_up(dtypes=(np.float32, np.float64)) -> float:
+    """Compile (or load from numba's cache) the kernels the library uses most, for
+    each dtype, by running every primitive once on tiny contiguous and strided views.
+    Returns the seconds it took (compile time, or cache-load time on a warm cache)."""
+    t0 = time.perf_counter()
+    be = CpuBackend()
+    for dt in dtypes:
+        dt = np.dtype(dt)
+        x = View(np.arange(24, dtype=dt), (2, 3, 4), (12, 4, 1), 0)
+        xt = View(x.storage, (4, 3, 2), (1, 4, 12), 0)          # permuted: strided paths
+        row = View(np.arange(4, dtype=dt), (2, 3, 4), (0, 0, 1), 0)
+        col = View(np.arange(2, dtype=dt), (2, 3, 4), (1, 0, 0), 0)
+        be.full(4, 1.0, dt)
+        be.contiguous(xt)
+        be.cast(x, np.float32 if dt == np.float64 else np.float64)
+        be.assign(View(np.zeros(24, dt), xt.shape, (1, 4, 12), 0), x._replace(shape=(4, 3, 2), strides=(6, 2, 1)))
+        be.unary("exp", x)
+        be.unary("exp", xt)
+        be.binary("add", x, row)
+        be.binary("add", x, x)
+        be.binary("mul", x, col)
+        be.where(x, x, row)
+        be.where(x, x, x)
+        for op in ("sum", "max"):
+            be.reduce(op, x, (0, 1, 2))
+            be.reduce(op, x, (2,))
+            be.reduce(op, x, (0,))
+            be.reduce(op, x, (0, 2))
+        be.argmax(x, 2)
+        a = View(np.ones(2 * 5 * 64, dt), (2, 5, 64), (320, 64, 1), 0)
+        b = View(np.ones(2 * 64 * 3, dt), (2, 64, 3), (192, 3, 1), 0)
+        be.matmul(a, b)
+        be.matmul(View(a.storage, (1, 5, 8), (0, 8, 1), 0), View(b.storage, (1, 8, 3), (0, 3, 1), 0))
+        img = View(np.ones(2 * 5 * 5 * 3, dt), (2, 5, 5, 3), (75, 15, 3, 1), 0)
+        cols = be.im2col(img, (3, 3), (1, 1), (1, 1, 1, 1))
+        be.col2im(View(cols, (2, 5, 5, 3, 3, 3), _row_major((2, 5, 5, 3, 3, 3)), 0), img.shape,
+                  (3, 3), (1, 1), (1, 1, 1, 1))
+        be.maxpool2d(img, (2, 2), (2, 2))
+        idx = View(np.array([0, 1, 1], np.int64), (3,), (1,), 0)
+        table = View(np.ones(12, dt), (4, 3), (3, 1), 0)
+        be.gather_rows(table, idx)
+        be.scatter_add_rows(View(np.ones(9, dt), (3, 3), (3, 1), 0), idx, 4)
+        be.one_hot(idx, 4, dt)
+        be.softmax_xent(table, table)
+    return time.perf_counter() - t0

@@ -1,0 +1,98 @@
+"""im2col, col2im (its adjoint) and max pooling, all NHWC.
+
+Channels last means one image pixel's C values are one unit-stride run; every kernel
+here moves whole runs of C, so the innermost loop is a SIMD copy/add/compare. Inputs
+that are not contiguous NHWC are first made so by one strided copy (`contiguous`).
+
+im2col turns convolution into one big matmul: each output pixel's receptive field
+(KH x KW x C values) becomes a row, so (N*OH*OW, KH*KW*C) @ (KH*KW*C, F) is the whole
+forward pass, run by the tuned GEMM of matmul.py.
+
+col2im is written as a *gather*: each image pixel sums the patch entries that came from
+it. Every output element is written exactly once by exactly one task, so image rows run
+in parallel with no atomics and no races (a scatter, patch by patch, would collide).
+"""
+from __future__ import annotations
+
+from .jit import kernel, prange
+
+
+@kernel(parallel=True)
+def im2col(x, N, H, W, C, KH, KW, SH, SW, top, left, OH, OW, out):
+    """Contract: x contiguous (N, H, W, C); out (N, OH, OW, KH, KW, C) row-major with
+    out[n,i,j,p,q,c] = x[n, i*SH+p-top, j*SW+q-left, c], 0 outside the image.
+    Optimisation: parallel over output rows (n, i); each tap copies a C-run."""
+    patch = KH * KW * C
+    for row in prange(N * OH):
+        n = row // OH
+        i = row % OH
+        for j in range(OW):
+            o = (row * OW + j) * patch
+            for p in range(KH):
+                h = i * SH + p - top
+                for q in range(KW):
+                    w = j * SW + q - left
+                    dst = out[o + (p * KW + q) * C:o + (p * KW + q + 1) * C]
+                    if 0 <= h < H and 0 <= w < W:
+                        src = x[((n * H + h) * W + w) * C:((n * H + h) * W + w + 1) * C]
+                        for c in range(C):        # slices + loop counter: vectorised copy
+                            dst[c] = src[c]
+                    else:
+                        for c in range(C):
+                            dst[c] = 0
+
+
+@kernel(parallel=True)
+def col2im(cols, N, H, W, C, KH, KW, SH, SW, top, left, OH, OW, out):
+    """Contract: cols contiguous (N, OH, OW, KH, KW, C); out zeroed (N, H, W, C) gets
+    out[n,h,w,c] = sum of cols[n,i,j,p,q,c] over all (i,j,p,q) with i*SH+p-top = h and
+    j*SW+q-left = w. Optimisation: gather form, parallel over image rows (n, h), each
+    output C-run written by one task only."""
+    patch = KH * KW * C
+    for row in prange(N * H):
+        n = row // H
+        h = row % H
+        for w in range(W):
+            dst = out[(row * W + w) * C:(row * W + w + 1) * C]
+            for p in range(KH):
+                hp = h + top - p                   # = i*SH for the patch row i that used (h, p)
+                if hp < 0 or hp % SH != 0 or hp // SH >= OH:
+                    continue
+                i = hp // SH
+                for q in range(KW):
+                    wq = w + left - q
+                    if wq < 0 or wq % SW != 0 or wq // SW >= OW:
+                        continue
+                    j = wq // SW
+                    src = ((n * OH + i) * OW + j) * patch + (p * KW + q) * C
+                    tap = cols[src:src + C]
+                    for c in range(C):
+                        dst[c] += tap[c]
+
+
+@kernel(parallel=True)
+def maxpool2d(x, N, H, W, C, KH, KW, SH, SW, OH, OW, values, argmax):
+    """Contract: x contiguous (N, H, W, C); values/argmax (N, OH, OW, C) get each
+    window's first maximum (first NaN, if any) and its row-major flat index into x.
+    Optimisation: parallel over output rows; the window scan updates a whole C-run per
+    tap (unit-stride compare + select across channels)."""
+    for row in prange(N * OH):
+        n = row // OH
+        i = row % OH
+        for j in range(OW):
+            o = (row * OW + j) * C
+            first = ((n * H + i * SH) * W + j * SW) * C
+            for c in range(C):
+                values[o + c] = x[first + c]
+                argmax[o + c] = first + c
+            for p in range(KH):
+                for q in range(KW):
+                    if p == 0 and q == 0:
+                        continue
+                    src = ((n * H + i * SH + p) * W + j * SW + q) * C
+                    for c in range(C):
+                        v = x[src + c]
+                        best = values[o + c]
+                        if best == best and (v > best or v != v):
+                            values[o + c] = v
+                            argmax[o + c] = src + c

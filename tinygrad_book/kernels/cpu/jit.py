@@ -1,0 +1,84 @@
+"""What every cpu kernel module shares: the numba decorator settings and view helpers.
+
+Kernels are top-level `@kernel` functions: numba compiles one machine-code version per
+argument-type combination (float32, float64, int64 storages) and, because they are
+top-level and take no functions as arguments, `cache=True` stores that code on disk so
+the next process loads it in milliseconds instead of compiling it again.
+
+Debugging: run with `NUMBA_DISABLE_JIT=1` and every kernel is the plain Python function
+you read here (`prange` becomes `range`), so `breakpoint()` or pdb can step through it.
+Nothing in this package needs numba-only APIs at import time.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange  # noqa: F401  (prange is re-exported to the kernel modules)
+
+# error_model="numpy": x / 0 gives inf/nan as in numpy instead of raising ZeroDivisionError.
+_BASE = dict(cache=True, error_model="numpy", nogil=True)
+
+
+def kernel(parallel: bool = False, fastmath=False):
+    """The decorator for a top-level, cacheable kernel."""
+    return njit(parallel=parallel, fastmath=fastmath, **_BASE)
+
+
+def helper(fastmath=False):
+    """The decorator for a small function called from kernels (compiled into each caller)."""
+    return njit(fastmath=fastmath, error_model="numpy", nogil=True, cache=True)
+
+
+def meta(shape, strides) -> tuple[np.ndarray, np.ndarray]:
+    """shape and strides as int64 arrays, the form strided kernels take."""
+    return np.asarray(shape, dtype=np.int64), np.asarray(strides, dtype=np.int64)
+
+
+def coalesce(shape, *all_strides):
+    """Merge neighbouring axes that every operand walks as one axis; drop size-1 axes.
+
+    A permuted or sliced view of rank 4 often walks like a rank-1 or rank-2 one: axis
+    i and i+1 merge when, for every operand, stride[i] == stride[i+1] * shape[i+1].
+    Fewer axes = longer inner loops = less index arithmetic per element.
+    Returns (shape, [strides per operand]) as int64 arrays, rank >= 1.
+    """
+    dims = [(d, [s[i] for s in all_strides]) for i, d in enumerate(shape) if d != 1]
+    if not dims:
+        return np.ones(1, np.int64), [np.zeros(1, np.int64) for _ in all_strides]
+    merged = [dims[0]]
+    for d, ss in dims[1:]:
+        pd, ps = merged[-1]
+        if all(p == s * d for p, s in zip(ps, ss)):
+            merged[-1] = (pd * d, ss)
+        else:
+            merged.append((d, ss))
+    shape_out = np.array([d for d, _ in merged], np.int64)
+    strides_out = [np.array([ss[k] for _, ss in merged], np.int64) for k in range(len(all_strides))]
+    return shape_out, strides_out
+
+
+def is_flat(shape, strides) -> bool:
+    """True when a coalesced (shape, strides) is one unit-stride run."""
+    return len(shape) == 1 and (strides[0] == 1 or shape[0] == 1)
+
+
+@helper()
+def row_offset(r, shape, strides, offset):
+    """Storage offset of the first element of row r, where rows are the
+    multi-indices over shape[:-1] in row-major order (the last axis is the row)."""
+    pos = np.int64(offset)
+    rem = np.int64(r)            # a prange index may be unsigned: keep integer arithmetic
+    for d in range(shape.shape[0] - 2, -1, -1):
+        pos += (rem % shape[d]) * strides[d]
+        rem //= shape[d]
+    return pos
+
+
+@helper()
+def flat_offset(i, shape, strides, offset):
+    """Storage offset of the i-th element (row-major order over all of shape)."""
+    pos = np.int64(offset)
+    rem = np.int64(i)
+    for d in range(shape.shape[0] - 1, -1, -1):
+        pos += (rem % shape[d]) * strides[d]
+        rem //= shape[d]
+    return pos

@@ -1,0 +1,183 @@
+"""Reductions (sum / max / min over any set of axes) and argmax.
+
+Python first turns every reduction into a 2-D one, out[m] = reduce_r x[m, r]: the kept
+axes become m, the reduced axes become r (a permutation of the view: no copy), and each
+group is coalesced to one axis. If a group will not coalesce, one strided copy
+(`copy_strided`) makes it contiguous. Then one of three loops runs:
+
+* `reduce_rows`  -- r is unit-stride (e.g. sum over axis 1 of a row-major matrix):
+  parallel over m, each row summed with many independent partial sums (below).
+* `reduce_cols`  -- m is unit-stride and r is not (sum over axis 0): walking r for a
+  single m would jump a whole row per element. Instead each task owns a run of columns
+  and streams through the rows, adding a whole row slice into a column accumulator:
+  unit-stride reads and a SIMD add across columns.
+* `reduce_flat`  -- everything reduces to one number: blocks in parallel, each block's
+  partial result stored, partials combined at the end.
+* `reduce_general` -- anything else, one strided element at a time.
+
+Why partial sums: `s += x[i]` is a chain; each add waits for the last (4 cycles), and
+LLVM may not reorder float adds (it changes rounding). `fastmath={"reassoc"}` on the
+sum helper allows exactly that reordering, so LLVM keeps 4 x 16 partial sums in SIMD
+registers. float32 is accumulated in float64 (the `acc0` argument): memory, not adds,
+is the limit, and the result is more accurate than numpy's pairwise sum.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .jit import flat_offset, helper, kernel, prange
+
+SUM, MAX, MIN = 0, 1, 2
+REDUCE_CODE = {"sum": SUM, "max": MAX, "min": MIN}
+BLOCK = 1 << 15
+
+
+@helper(fastmath={"reassoc", "contract"})
+def _sum_run(x, acc0):
+    """Sum of a unit-stride array, accumulated in acc0's type; reassociation lets LLVM
+    keep several SIMD partial sums (the reason for fastmath here, and only here)."""
+    s = acc0
+    for i in range(x.shape[0]):
+        s += x[i]
+    return s
+
+
+@helper()
+def _max_run(x, start, step, n):
+    """First-found maximum of n elements at start, start+step, ...; NaN propagates."""
+    m = x[start]
+    for j in range(1, n):
+        v = x[start + j * step]
+        if v > m or v != v:
+            m = v
+            if v != v:
+                break
+    return m
+
+
+@helper()
+def _min_run(x, start, step, n):
+    m = x[start]
+    for j in range(1, n):
+        v = x[start + j * step]
+        if v < m or v != v:
+            m = v
+            if v != v:
+                break
+    return m
+
+
+@helper()
+def _reduce_run(op, x, start, step, n, acc0):
+    """One output element: reduce n elements of x from start by step."""
+    if op == SUM:
+        if step == 1:
+            return _sum_run(x[start:start + n], acc0)
+        s = acc0
+        for j in range(n):
+            s += x[start + j * step]
+        return s
+    elif op == MAX:
+        return _max_run(x, start, step, n)
+    return _min_run(x, start, step, n)
+
+
+@kernel(parallel=True)
+def reduce_rows(op, x, off, sm, sr, m_count, r_count, acc0, out):
+    """Contract: out[m] = reduce_{r < r_count} x[off + m*sm + r*sr] for m < m_count.
+    Optimisation: parallel over m; unit-stride rows use the reassociated SIMD sum."""
+    for m in prange(m_count):
+        out[m] = _reduce_run(op, x, off + m * sm, sr, r_count, acc0)
+
+
+@kernel(parallel=True)
+def reduce_flat(op, x, off, n, acc0, out):
+    """Contract: out[0] = reduce of the n unit-stride elements x[off:off+n].
+    Optimisation: BLOCK-sized pieces reduced in parallel into `part`, then combined."""
+    nblocks = (n + BLOCK - 1) // BLOCK
+    sums = np.full(nblocks, acc0)            # partials in the accumulator type (sum)
+    best = np.empty(nblocks, x.dtype)        # partials in x's type (max / min)
+    for b in prange(nblocks):
+        lo = off + b * BLOCK
+        if op == SUM:
+            sums[b] = _sum_run(x[lo:lo + min(BLOCK, off + n - lo)], acc0)
+        else:
+            best[b] = _reduce_run(op, x, lo, 1, min(BLOCK, off + n - lo), acc0)
+    if op == SUM:
+        out[0] = _sum_run(sums, acc0)
+    elif op == MAX:
+        out[0] = _max_run(best, 0, 1, nblocks)
+    else:
+        out[0] = _min_run(best, 0, 1, nblocks)
+
+
+@kernel(parallel=True)
+def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
+    """Contract: out[m] = reduce_r x[off + m + r*sr] (m unit-stride, r strided).
+    Optimisation: each task owns COLS columns and streams down the rows; the inner
+    loop is a unit-stride SIMD update of the column accumulator `acc`."""
+    cols = 256
+    for t in prange((m_count + cols - 1) // cols):
+        m0 = t * cols
+        w = min(cols, m_count - m0)
+        if op == SUM:
+            acc = np.full(w, acc0)
+            for r in range(r_count):
+                base = off + r * sr + m0
+                for j in range(w):
+                    acc[j] += x[base + j]
+            for j in range(w):
+                out[m0 + j] = acc[j]
+        else:
+            best = np.empty(w, x.dtype)
+            for j in range(w):
+                best[j] = x[off + m0 + j]
+            for r in range(1, r_count):
+                base = off + r * sr + m0
+                for j in range(w):
+                    v = x[base + j]
+                    b = best[j]
+                    if b == b and (v != v or (v > b if op == MAX else v < b)):
+                        best[j] = v     # strictly better, or the first NaN (sticks)
+            for j in range(w):
+                out[m0 + j] = best[j]
+
+
+@kernel(parallel=True)
+def reduce_general(op, x, off, m_shape, m_str, r_shape, r_str, acc0, out):
+    """Contract: out[m] = reduce over the multi-index r of x at
+    off + m.m_str + r.r_str, for views whose groups would not coalesce. Slow path:
+    one index computation per element, parallel over m."""
+    m_count = out.shape[0]
+    r_count = 1
+    for d in range(r_shape.shape[0]):
+        r_count *= r_shape[d]
+    for m in prange(m_count):
+        base = flat_offset(m, m_shape, m_str, off)
+        s = acc0
+        best = x[base]
+        for r in range(r_count):
+            v = x[flat_offset(r, r_shape, r_str, base)]
+            if op == SUM:
+                s += v
+            elif best == best and (v != v or (op == MAX and v > best) or (op == MIN and v < best)):
+                best = v
+        out[m] = s if op == SUM else best
+
+
+@kernel(parallel=True)
+def argmax_rows(x, off, sm, sr, m_count, r_count, out):
+    """Contract: out[m] = index r of the first maximum of x[off + m*sm + r*sr]
+    (the first NaN, if any, like numpy). Parallel over m."""
+    for m in prange(m_count):
+        start = off + m * sm
+        best = x[start]
+        k = 0
+        for r in range(1, r_count):
+            v = x[start + r * sr]
+            if best != best:
+                break
+            if v > best or v != v:
+                best = v
+                k = r
+        out[m] = k
