@@ -1,0 +1,230 @@
+"""CudaBackend: base.Backend's primitives as numba-cuda kernel launches.
+
+Storages are flat 1-D numba device arrays (`cuda.to_device`, `cuda.device_array`);
+a primitive's result stays on the device and feeds the next primitive directly.
+Only `to_numpy` copies back to the host.
+
+Each method is a few lines of host code: pick a kernel (contiguous fast path or the
+strided one), size its launch (launch.py), allocate the output, launch. The kernels
+and their launch shapes are documented in their own modules.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import cuda
+
+from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous
+from . import conv, elementwise, indexing, reduce, softmax
+from .availability import require_cuda
+from .launch import Launch
+from .matmul import matmul as matmul_launch
+from .strided import device_index
+
+
+class CudaBackend(Backend):
+    """Kernels on an NVIDIA GPU (or numba's simulator under NUMBA_ENABLE_CUDASIM=1).
+
+    tile: matmul tile edge (block = tile x tile threads); block: threads per block
+    for 1-D kernels and reductions (power of two); max_blocks: cap of grid-stride
+    grids. Defaults come from TINYGRAD_BOOK_CUDA_TILE / TINYGRAD_BOOK_CUDA_BLOCK."""
+
+    name = "cuda"
+
+    def __init__(self, tile: int | None = None, block: int | None = None,
+                 max_blocks: int | None = None):
+        require_cuda()   # ImportError / CudaUnavailableError that say how to fix it
+        self.launch = Launch.from_env(tile, block, max_blocks)
+
+    def __repr__(self):
+        return f"CudaBackend(tile={self.launch.tile}, block={self.launch.block})"
+
+    # --- helpers ---------------------------------------------------------------------
+    def _grid(self, n):
+        return self.launch.grid_stride(n)
+
+    @staticmethod
+    def _empty(size, dtype):
+        return cuda.device_array(int(size), np.dtype(dtype))
+
+    # --- memory ----------------------------------------------------------------------
+    def from_numpy(self, array):
+        return cuda.to_device(np.ascontiguousarray(array).reshape(-1))
+
+    def to_numpy(self, x):
+        if x.size == 0:
+            return np.empty(x.shape, x.dtype)
+        if is_contiguous(x):      # a slice of the storage is already the answer
+            flat = x.storage[x.offset:x.offset + x.size].copy_to_host()
+        else:
+            flat = self.contiguous(x).copy_to_host()
+        return flat.reshape(x.shape)
+
+    def full(self, size, value, dtype):
+        out = self._empty(size, dtype)
+        if size:
+            elementwise.fill[self._grid(size)](out, np.dtype(dtype).type(value))
+        return out
+
+    # --- movement --------------------------------------------------------------------
+    def contiguous(self, x):
+        return self.cast(x, x.dtype)
+
+    def cast(self, x, dtype):
+        out = self._empty(x.size, dtype)
+        if x.size == 0:
+            return out
+        if is_contiguous(x):
+            elementwise.copy_contiguous[self._grid(x.size)](x.storage, x.offset, out)
+        else:
+            elementwise.copy_strided[self._grid(x.size)](
+                x.storage, x.offset, device_index(x.shape), device_index(x.strides), out)
+        return out
+
+    def assign(self, dst, src):
+        if dst.size == 0:
+            return
+        if src.storage is dst.storage:
+            # reading and writing one storage: threads could read what others already
+            # overwrote. Copy the source out first (numpy does the same internally).
+            src = View(self.contiguous(src), src.shape, contiguous_strides(src.shape), 0)
+        elementwise.assign_strided[self._grid(dst.size)](
+            dst.storage, dst.offset, device_index(dst.strides), src.storage, src.offset,
+            device_index(src.strides), device_index(dst.shape), dst.size)
+
+    # --- element-wise ----------------------------------------------------------------
+    def unary(self, op, x):
+        code = elementwise.UNARY_CODES[op]
+        out = self._empty(x.size, x.dtype)
+        if x.size == 0:
+            return out
+        if is_contiguous(x):
+            elementwise.unary_contiguous[self._grid(x.size)](code, x.storage, x.offset, out)
+        else:
+            elementwise.unary_strided[self._grid(x.size)](
+                code, x.storage, x.offset, device_index(x.shape), device_index(x.strides), out)
+        return out
+
+    def binary(self, op, a, b):
+        code = elementwise.BINARY_CODES[op]
+        _same_shape("binary " + op, a, b)
+        out = self._empty(a.size, a.dtype)
+        if a.size == 0:
+            return out
+        if is_contiguous(a) and is_contiguous(b):
+            elementwise.binary_contiguous[self._grid(a.size)](
+                code, a.storage, a.offset, b.storage, b.offset, out)
+        else:
+            elementwise.binary_strided[self._grid(a.size)](
+                code, a.storage, a.offset, device_index(a.strides),
+                b.storage, b.offset, device_index(b.strides), device_index(a.shape), out)
+        return out
+
+    def where(self, cond, a, b):
+        _same_shape("where", cond, a)
+        _same_shape("where", a, b)
+        out = self._empty(a.size, np.result_type(a.dtype, b.dtype))
+        if a.size == 0:
+            return out
+        elementwise.where_strided[self._grid(a.size)](
+            cond.storage, cond.offset, device_index(cond.strides),
+            a.storage, a.offset, device_index(a.strides),
+            b.storage, b.offset, device_index(b.strides), device_index(a.shape), out)
+        return out
+
+    # --- reductions ------------------------------------------------------------------
+    def reduce(self, op, x, axes):
+        if op not in reduce.COMBINE:
+            raise ValueError(f"unknown reduce op {op!r}")
+        return reduce.reduce(self.launch, op, x, tuple(sorted(axes)))
+
+    def argmax(self, x, axis):
+        return reduce.argmax(self.launch, x, axis)
+
+    # --- contractions ----------------------------------------------------------------
+    def matmul(self, a, b):
+        if len(a.shape) != 3 or len(b.shape) != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+            raise ValueError(f"matmul needs (B, M, K) @ (B, K, N), got {a.shape} @ {b.shape}")
+        return matmul_launch(self.launch, a, b)
+
+    def im2col(self, x, kernel, stride, pads):
+        n, h, w, c = x.shape
+        (kh, kw), (sh, sw), (top, bottom, left, right) = kernel, stride, pads
+        oh, ow = conv_output_size(h, kh, sh, top, bottom), conv_output_size(w, kw, sw, left, right)
+        out = self._empty(n * max(oh, 0) * max(ow, 0) * kh * kw * c, x.dtype)
+        if out.shape[0]:
+            conv.im2col_gather[self._grid(out.shape[0])](
+                x.storage, x.offset, tuple(x.strides), (h, w, c), (oh, ow), (kh, kw), (sh, sw),
+                (top, left), out)
+        return out
+
+    def col2im(self, cols, image_shape, kernel, stride, pads):
+        n, h, w, c = image_shape
+        (kh, kw), (sh, sw), (top, _bottom, left, _right) = kernel, stride, pads
+        oh, ow = cols.shape[1], cols.shape[2]
+        dense = self._dense(cols)
+        out = self._empty(n * h * w * c, dense.dtype)
+        if out.shape[0]:
+            conv.col2im_gather[self._grid(out.shape[0])](
+                dense.storage, dense.offset, (h, w, c), (oh, ow), (kh, kw), (sh, sw), (top, left), out)
+        return out
+
+    def maxpool2d(self, x, kernel, stride):
+        n, h, w, c = x.shape
+        (kh, kw), (sh, sw) = kernel, stride
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        size = n * oh * ow * c
+        values, argmax = self._empty(size, x.dtype), self._empty(size, np.int64)
+        if size:
+            conv.maxpool2d_windows[self._grid(size)](
+                x.storage, x.offset, tuple(x.strides), (h, w, c), (oh, ow), (kh, kw), (sh, sw),
+                values, argmax)
+        return values, argmax
+
+    # --- indexing --------------------------------------------------------------------
+    def gather_rows(self, table, idx):
+        num_rows, width = table.shape
+        out = self._empty(idx.shape[0] * width, table.dtype)
+        if out.shape[0]:
+            indexing.gather_rows[self._grid(out.shape[0])](
+                table.storage, table.offset, tuple(table.strides), num_rows,
+                idx.storage, idx.offset, idx.strides[0], width, out)
+        return out
+
+    def scatter_add_rows(self, src, idx, num_rows):
+        n, width = src.shape
+        out = self.full(num_rows * width, 0, src.dtype)
+        if n * width:
+            indexing.scatter_add_rows[self._grid(n * width)](
+                src.storage, src.offset, tuple(src.strides), idx.storage, idx.offset,
+                idx.strides[0], width, n * width, out)
+        return out
+
+    def one_hot(self, labels, num_classes, dtype):
+        n = labels.shape[0]
+        out = self.full(n * num_classes, 0, dtype)
+        if n and num_classes:
+            indexing.one_hot_rows[self._grid(n)](labels.storage, labels.offset, labels.strides[0],
+                                                 num_classes, out)
+        return out
+
+    # --- fused -----------------------------------------------------------------------
+    def softmax_xent(self, logits, target):
+        _same_shape("softmax_xent", logits, target)
+        n, num_classes = logits.shape
+        loss, probs = self._empty(n, logits.dtype), self._empty(n * num_classes, logits.dtype)
+        if n and num_classes:
+            softmax.softmax_xent_rows[self._grid(n)](
+                logits.storage, logits.offset, tuple(logits.strides),
+                target.storage, target.offset, tuple(target.strides), num_classes, loss, probs)
+        return loss, probs
+
+    def _dense(self, x):
+        """x itself when its elements are already row-major from x.offset, else a copy."""
+        if is_contiguous(x):
+            return x
+        return View(self.contiguous(x), x.shape, contiguous_strides(x.shape), 0)
+
+
+def _same_shape(what, a, b):
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"{what}: shapes differ, {tuple(a.shape)} vs {tuple(b.shape)}")
