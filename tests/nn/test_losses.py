@@ -1,0 +1,58 @@
+"""Losses against numpy, the from-logits forms' stability, and the metrics."""
+import numpy as np
+
+from tinygrad_book import Tensor, gradcheck, losses, metrics
+
+R = np.random.default_rng(0)
+
+
+def t(a):
+    return Tensor(np.asarray(a, np.float64), dtype=np.float64)
+
+
+def test_regression_losses():
+    y, p = R.standard_normal((4, 3)), R.standard_normal((4, 3))
+    np.testing.assert_allclose(losses.mse(t(y), t(p)).numpy(), ((p - y) ** 2).mean(-1))
+    np.testing.assert_allclose(losses.mean_absolute_error(t(y), t(p)).numpy(), np.abs(p - y).mean(-1))
+
+
+def test_crossentropies_on_probabilities():
+    y = np.array([[1.0], [0.0], [1.0]])
+    p = np.array([[0.9], [0.2], [1.0]])
+    pc = np.clip(p, 1e-7, 1 - 1e-7)
+    ref = -(y * np.log(pc) + (1 - y) * np.log(1 - pc)).mean(-1)
+    np.testing.assert_allclose(losses.binary_crossentropy(t(y[:, 0]), t(p)).numpy(), ref, rtol=1e-6)
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    onehot = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    ref = -np.log(np.array([0.7, 0.1]))
+    np.testing.assert_allclose(losses.categorical_crossentropy(t(onehot), t(probs)).numpy(), ref, rtol=1e-6)
+    np.testing.assert_allclose(losses.sparse_categorical_crossentropy(Tensor(np.array([0, 1])), t(probs)).numpy(),
+                               ref, rtol=1e-6)
+
+
+def test_logits_forms_equal_the_plain_losses_and_stay_finite():
+    z = R.standard_normal((5, 3)) * 3
+    onehot = np.eye(3)[[0, 1, 2, 1, 0]]
+    soft = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    np.testing.assert_allclose(losses.categorical_crossentropy_from_logits(t(onehot), t(z)).numpy(),
+                               losses.categorical_crossentropy(t(onehot), t(soft)).numpy(), rtol=1e-6)
+    y = np.array([[1.0], [0.0], [1.0], [0.0], [1.0]])
+    zb = z[:, :1]
+    np.testing.assert_allclose(losses.binary_crossentropy_from_logits(t(y), t(zb)).numpy(),
+                               losses.binary_crossentropy(t(y), t(1 / (1 + np.exp(-zb)))).numpy(), rtol=1e-6)
+    extreme = t([[-200.0], [200.0]])                     # sigmoid saturates: the logits form does not
+    out = losses.binary_crossentropy_from_logits(t([[1.0], [0.0]]), extreme).numpy()
+    np.testing.assert_allclose(out, [200.0, 200.0])
+    z64 = Tensor(zb, dtype=np.float64, requires_grad=True)
+    (r,) = gradcheck(lambda a: losses.binary_crossentropy_from_logits(t(y), a), z64)
+    np.testing.assert_allclose(r.analytic, r.numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_metrics():
+    y = np.array([1.0, 0.0, 1.0, 1.0])
+    p = np.array([[0.8], [0.6], [0.4], [0.9]])
+    assert metrics.binary_accuracy(y, p) == 0.5
+    probs = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+    assert metrics.categorical_accuracy(np.eye(2)[[1, 0, 0]], probs) == 2 / 3
+    assert metrics.sparse_categorical_accuracy(np.array([1, 0, 0]), probs) == 2 / 3
+    assert metrics.mean_absolute_error(y, p) == np.mean(np.abs(p[:, 0] - y))

@@ -1,0 +1,254 @@
+"""Callbacks: code that `fit` calls at fixed points (Keras' hooks and names).
+
+fit calls on_train_begin, then per epoch on_epoch_begin(epoch), per batch
+on_batch_begin/on_batch_end(batch, logs), on_epoch_end(epoch, logs) with the epoch's
+loss/metrics/val_ entries, and finally on_train_end. Setting `model.stop_training = True`
+ends training after the current epoch (or batch).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+
+import numpy as np
+
+
+class Callback:
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): pass
+    def on_train_end(self, logs=None): pass
+    def on_epoch_begin(self, epoch, logs=None): pass
+    def on_epoch_end(self, epoch, logs=None): pass
+    def on_batch_begin(self, batch, logs=None): pass
+    def on_batch_end(self, batch, logs=None): pass
+
+    # Keras 2.3 names for the same batch hooks
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
+
+class CallbackList:
+    """Forwards each hook to every callback in order."""
+
+    def __init__(self, callbacks, model, params):
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            cb.set_model(model)
+            cb.set_params(params)
+
+    def __getattr__(self, hook):
+        def call_all(*args):
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args)
+        return call_all
+
+
+class History(Callback):
+    """Records every epoch's logs: history.history['loss'][i] is epoch i's loss."""
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+
+
+def _improves(mode, monitor):
+    """A function better(current, best) for 'min', 'max' or 'auto' (max for acc/accuracy)."""
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "max" or (mode == "auto" and ("acc" in monitor or monitor.startswith("fmeasure"))):
+        return np.greater, -np.inf
+    return np.less, np.inf
+
+
+class EarlyStopping(Callback):
+    """Stop when `monitor` has not improved by more than min_delta for `patience` epochs."""
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
+                 restore_best_weights=False):
+        super().__init__()
+        self.monitor, self.patience, self.verbose = monitor, patience, verbose
+        self.better, self.start = _improves(mode, monitor)
+        self.min_delta = abs(min_delta) if self.better is np.greater else -abs(min_delta)
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.stopped_epoch, self.best, self.best_weights = 0, 0, self.start, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None:
+            raise KeyError(f"EarlyStopping: monitor {self.monitor!r} is not in the logs {sorted(logs or {})}")
+        if self.better(current - self.min_delta, self.best):
+            self.best, self.wait = current, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1:05d}: early stopping")
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (or only weights) after each epoch to filepath.format(epoch=, **logs).
+
+    save_best_only: save only when `monitor` improved. Files are written atomically
+    (see saving.py), so a crash never leaves half a checkpoint."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", period=1):
+        super().__init__()
+        self.filepath, self.monitor, self.verbose = filepath, monitor, verbose
+        self.save_best_only, self.save_weights_only, self.period = save_best_only, save_weights_only, period
+        self.better, self.best = _improves(mode, monitor)
+        self._since = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self._since += 1
+        if self._since < self.period:
+            return
+        self._since = 0
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                raise KeyError(f"ModelCheckpoint: monitor {self.monitor!r} is not in the logs {sorted(logs)}")
+            if not self.better(current, self.best):
+                return
+            self.best = current
+        if self.verbose:
+            print(f"Epoch {epoch + 1:05d}: saving model to {path}")
+        (self.model.save_weights if self.save_weights_only else self.model.save)(path)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the optimizer's lr by `factor` when `monitor` stalls for `patience` epochs."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError("ReduceLROnPlateau: factor must be < 1")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, factor, patience, verbose
+        self.better, self.start = _improves(mode, monitor)
+        self.min_delta, self.cooldown, self.min_lr = min_delta, cooldown, min_lr
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = self.start, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        logs["lr"] = self.model.optimizer.lr
+        current = logs.get(self.monitor)
+        if current is None:
+            raise KeyError(f"ReduceLROnPlateau: monitor {self.monitor!r} is not in the logs {sorted(logs)}")
+        delta = -self.min_delta if self.better is np.less else self.min_delta
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.better(current, self.best + delta if np.isfinite(self.best) else self.best):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = self.model.optimizer.lr
+                if old > self.min_lr:
+                    self.model.optimizer.lr = max(old * self.factor, self.min_lr)
+                    if self.verbose:
+                        print(f"Epoch {epoch + 1:05d}: ReduceLROnPlateau reducing learning rate to "
+                              f"{self.model.optimizer.lr}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """Set lr = schedule(epoch) (or schedule(epoch, lr)) at the start of each epoch."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        try:
+            lr = self.schedule(epoch, self.model.optimizer.lr)
+        except TypeError:
+            lr = self.schedule(epoch)
+        self.model.optimizer.lr = float(lr)
+
+
+class CSVLogger(Callback):
+    """One CSV row per epoch: epoch, then the logs' keys in sorted order."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = filename, separator, append
+        self.keys = None
+
+    def on_train_begin(self, logs=None):
+        exists = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        self._has_header = exists
+        self.file = open(self.filename, "a" if self.append else "w", newline="")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+        writer = csv.writer(self.file, delimiter=self.sep)
+        if not self._has_header:
+            writer.writerow(["epoch"] + self.keys)
+            self._has_header = True
+        writer.writerow([epoch] + [logs.get(k, "NA") for k in self.keys])
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        self.file.close()
+
+
+class TerminateOnNaN(Callback):
+    """Stop training at once when a batch loss is NaN or infinite, and say so."""
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: invalid loss {loss}, terminating training "
+                  "(try a lower learning rate, or check the data for NaN/inf)")
+            self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_begin=None, on_batch_end=None,
+                 on_train_begin=None, on_train_end=None):
+        super().__init__()
+        for name, fn in dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                             on_batch_begin=on_batch_begin, on_batch_end=on_batch_end,
+                             on_train_begin=on_train_begin, on_train_end=on_train_end).items():
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+__all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau",
+           "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback"]

@@ -1,0 +1,151 @@
+"""Convolution and pooling layers (NHWC images, NLC sequences, as Keras' channels_last)."""
+from __future__ import annotations
+
+from ...autograd import functional as F
+from .base import Layer
+from .core import ActivatedLayer, _reg_config
+
+
+def _pair(v):
+    return (int(v), int(v)) if isinstance(v, int) else tuple(int(x) for x in v)
+
+
+def _out_size(size, kernel, stride, padding):
+    if size is None:
+        return None
+    if padding == "same":
+        return -(-size // stride)
+    return (size - kernel) // stride + 1
+
+
+class Conv2D(ActivatedLayer):
+    """activation(conv2d(x, kernel) + bias); kernel (KH, KW, C, filters) as Keras stores it."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", kernel_regularizer=None, **kwargs):
+        super().__init__(activation=activation, **kwargs)
+        if padding not in ("valid", "same"):
+            raise ValueError(f"{self.name}: padding must be 'valid' or 'same', got {padding!r}")
+        self.filters, self.kernel_size, self.strides = int(filters), _pair(kernel_size), _pair(strides)
+        self.padding, self.use_bias = padding, use_bias
+        self.kernel_initializer, self.kernel_regularizer = kernel_initializer, kernel_regularizer
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"{self.name}: Conv2D expects (batch, height, width, channels) inputs, got {input_shape}")
+        kh, kw = self.kernel_size
+        self.kernel = self.add_weight((kh, kw, input_shape[-1], self.filters), self.kernel_initializer,
+                                      self.kernel_regularizer, "kernel")
+        self.bias = self.add_weight((self.filters,), "zeros", None, "bias") if self.use_bias else None
+
+    def compute_output_shape(self, input_shape):
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        return (input_shape[0], _out_size(input_shape[1], kh, sh, self.padding),
+                _out_size(input_shape[2], kw, sw, self.padding), self.filters)
+
+    def pre_activation(self, x, training=False):
+        z = F.conv2d(x, self.kernel, stride=self.strides, padding=self.padding)
+        return z + self.bias if self.use_bias else z
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
+                "strides": list(self.strides), "padding": self.padding, "use_bias": self.use_bias,
+                "kernel_regularizer": _reg_config(self.kernel_regularizer)}
+
+
+class Conv1D(ActivatedLayer):
+    """activation(conv1d(x, kernel) + bias) over (batch, steps, channels); kernel (K, C, filters)."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(activation=activation, **kwargs)
+        self.filters = int(filters)
+        self.kernel_size = int(kernel_size[0] if isinstance(kernel_size, (tuple, list)) else kernel_size)
+        self.strides = int(strides[0] if isinstance(strides, (tuple, list)) else strides)
+        self.padding, self.use_bias, self.kernel_initializer = padding, use_bias, kernel_initializer
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight((self.kernel_size, input_shape[-1], self.filters),
+                                      self.kernel_initializer, None, "kernel")
+        self.bias = self.add_weight((self.filters,), "zeros", None, "bias") if self.use_bias else None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], _out_size(input_shape[1], self.kernel_size, self.strides, self.padding),
+                self.filters)
+
+    def pre_activation(self, x, training=False):
+        z = F.conv1d(x, self.kernel, stride=self.strides, padding=self.padding)
+        return z + self.bias if self.use_bias else z
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "use_bias": self.use_bias}
+
+
+class _Pooling2D(Layer):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", **kwargs):
+        super().__init__(**kwargs)
+        if padding != "valid":
+            raise ValueError(f"{self.name}: only padding='valid' pooling is implemented, got {padding!r}")
+        self.pool_size = _pair(pool_size)
+        self.strides = self.pool_size if strides is None else _pair(strides)
+
+    def compute_output_shape(self, input_shape):
+        (ph, pw), (sh, sw) = self.pool_size, self.strides
+        return (input_shape[0], _out_size(input_shape[1], ph, sh, "valid"),
+                _out_size(input_shape[2], pw, sw, "valid"), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides)}
+
+
+class MaxPooling2D(_Pooling2D):
+    """Max over each pool_size window (stride = pool_size unless given)."""
+
+    def call(self, x, training=False):
+        return F.max_pool2d(x, self.pool_size, self.strides)
+
+
+class AveragePooling2D(_Pooling2D):
+    def call(self, x, training=False):
+        return F.avg_pool2d(x, self.pool_size, self.strides)
+
+
+class GlobalAveragePooling2D(Layer):
+    """(n, h, w, c) -> (n, c): the mean over all positions."""
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[3])
+
+    def call(self, x, training=False):
+        return x.mean(axis=(1, 2))
+
+
+class MaxPooling1D(Layer):
+    def __init__(self, pool_size=2, strides=None, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = int(pool_size)
+        self.strides = self.pool_size if strides is None else int(strides)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], _out_size(input_shape[1], self.pool_size, self.strides, "valid"), input_shape[2])
+
+    def call(self, x, training=False):
+        return F.max_pool1d(x, self.pool_size, self.strides)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides}
+
+
+class GlobalMaxPooling1D(Layer):
+    """(n, steps, c) -> (n, c): the max over steps."""
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+    def call(self, x, training=False):
+        return x.max(axis=1)
+
+
+__all__ = ["Conv2D", "Conv1D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
+           "MaxPooling1D", "GlobalMaxPooling1D"]

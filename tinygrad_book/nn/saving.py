@@ -1,0 +1,219 @@
+"""Saving: weights, or the whole model (architecture as JSON + weights + compile
+settings), in .npz (default) or .h5 (when the path ends in .h5, via h5py).
+
+Every file is written to a temporary name in the same folder and then renamed
+over the target with os.replace, which is atomic: a reader (or a crash) never sees
+half a file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from . import layers as layer_module
+from . import losses as L
+from . import optimizers
+
+
+# --- architecture as a config ----------------------------------------------------------
+def layer_config(layer) -> dict:
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def sequential_config(model) -> dict:
+    config = {"name": model.name, "layers": [layer_config(l) for l in model.layers]}
+    if model.built and model.layers and model.layers[0].batch_input_shape is None:
+        config["build_input_shape"] = list(model.input_shape)   # built from data: keep the shape
+    return config
+
+
+def _node_ids(model):
+    """(id(node) -> index of that node among its layer's nodes *in this model*)."""
+    counts, ids = {}, {}
+    for t in model.inputs:
+        ids[id(t.node)] = 0
+    for node in model._nodes:
+        ids[id(node)] = counts.get(id(node.layer), 0)
+        counts[id(node.layer)] = ids[id(node)] + 1
+    return ids
+
+
+def functional_config(model) -> dict:
+    ids = _node_ids(model)
+    ref = lambda t: [t.node.layer.name, ids[id(t.node)], t.index]  # noqa: E731
+    entries = []
+    for layer in model.layers:
+        nodes = [n for n in model._nodes if n.layer is layer]
+        entries.append({**layer_config(layer), "name": layer.name,
+                        "inbound_nodes": [[ref(t) for t in n.inputs] + [bool(n.multi_input)] for n in nodes]})
+    return {"name": model.name, "layers": entries,
+            "input_layers": [ref(t) for t in model.inputs], "output_layers": [ref(t) for t in model.outputs],
+            "single_input": model._single_input, "single_output": model._single_output}
+
+
+def _classes():
+    from .model import Model, Sequential
+    return {**{n: getattr(layer_module, n) for n in layer_module.__all__
+               if isinstance(getattr(layer_module, n), type)}, "Sequential": Sequential, "Model": Model}
+
+
+def from_config(spec):
+    """A model or layer from {'class_name': ..., 'config': ...} (inverse of layer_config)."""
+    from .model import Model, Sequential
+    cls = _classes().get(spec["class_name"])
+    if cls is None:
+        raise ValueError(f"cannot rebuild unknown layer class {spec['class_name']!r}")
+    config = dict(spec["config"])
+    if cls is Sequential:
+        model = Sequential([from_config(l) for l in config["layers"]], name=config["name"])
+        if "build_input_shape" in config:
+            model.build(tuple(config["build_input_shape"]))
+        return model
+    if cls is Model:
+        return _functional_from_config(config)
+    return cls(**config)
+
+
+def _functional_from_config(config):
+    from .model import Model
+    layers, outputs = {}, {}
+    pending = []
+    for entry in config["layers"]:
+        layer = from_config(entry)
+        layers[entry["name"]] = layer
+        if entry["class_name"] == "InputLayer":
+            outputs[(entry["name"], 0)] = [layer.inbound_nodes[0].outputs[0]]
+        pending += [(entry["name"], k, node) for k, node in enumerate(entry["inbound_nodes"])]
+    while pending:   # create nodes once all of their inputs exist (shared layers may wait a round)
+        waiting = []
+        for name, k, node in pending:
+            refs, multi = node[:-1], node[-1]
+            if not all((r[0], r[1]) in outputs for r in refs):
+                waiting.append((name, k, node))
+                continue
+            ins = [outputs[(r[0], r[1])][r[2]] for r in refs]
+            out = layers[name](ins if multi else ins[0])
+            outputs[(name, k)] = out if isinstance(out, list) else [out]
+        if len(waiting) == len(pending):
+            raise ValueError("model config: some layers' inputs can never be computed")
+        pending = waiting
+    pick = lambda refs: [outputs[(r[0], r[1])][r[2]] for r in refs]  # noqa: E731
+    ins, outs = pick(config["input_layers"]), pick(config["output_layers"])
+    return Model(ins[0] if config.get("single_input", True) else ins,
+                 outs[0] if config.get("single_output", True) else outs, name=config["name"])
+
+
+# --- compile settings -------------------------------------------------------------------
+def _compile_config(model):
+    if model._compile_args is None or model.optimizer is None:
+        return None
+    loss, metrics, loss_weights = model._compile_args
+    name_of = {fn: name for name, fn in L._BY_NAME.items()}
+
+    def as_name(x):
+        if isinstance(x, str) or x is None:
+            return x
+        if isinstance(x, (list, tuple)):
+            return [as_name(v) for v in x]
+        if isinstance(x, dict):
+            return {k: as_name(v) for k, v in x.items()}
+        return name_of.get(x) or getattr(x, "__name__", None)
+
+    try:
+        return json.dumps({"optimizer": {"class_name": type(model.optimizer).__name__,
+                                         "config": model.optimizer.get_config()},
+                           "loss": as_name(loss), "metrics": as_name(metrics), "loss_weights": loss_weights})
+    except TypeError:
+        return None   # something not expressible in JSON: the model is saved uncompiled
+
+
+def _compile_from(model, text):
+    info = json.loads(text)
+    opt = getattr(optimizers, info["optimizer"]["class_name"])
+    config = {k: v for k, v in info["optimizer"]["config"].items() if v is not None}
+    model.compile(opt(**config), info["loss"], info["metrics"], info["loss_weights"])
+
+
+# --- files ---------------------------------------------------------------------------------
+def _is_h5(path) -> bool:
+    return str(path).endswith((".h5", ".hdf5"))
+
+
+def _atomic_write(path, write):
+    """write(tmp_path) then rename tmp over path: readers never see a partial file."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _write(path, arrays, attrs):
+    def write(tmp):
+        if _is_h5(path):
+            import h5py
+            with h5py.File(tmp, "w") as f:
+                group = f.create_group("weights")
+                for i, a in enumerate(arrays):
+                    group.create_dataset(f"{i:04d}", data=a)
+                for k, v in attrs.items():
+                    if v is not None:
+                        f.attrs[k] = v
+        else:
+            payload = {f"w{i:04d}": a for i, a in enumerate(arrays)}
+            payload.update({f"__{k}__": np.array(v) for k, v in attrs.items() if v is not None})
+            with open(tmp, "wb") as f:
+                np.savez(f, **payload)
+    _atomic_write(path, write)
+
+
+def _read(path):
+    """(list of weight arrays, dict of attributes)."""
+    if _is_h5(path):
+        import h5py
+        with h5py.File(path, "r") as f:
+            group = f["weights"]
+            arrays = [group[k][()] for k in sorted(group)]
+            attrs = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in f.attrs.items()}
+        return arrays, attrs
+    with np.load(path, allow_pickle=False) as data:
+        arrays = [data[k] for k in sorted(k for k in data.files if k.startswith("w"))]
+        attrs = {k[2:-2]: str(data[k]) for k in data.files if k.startswith("__")}
+    return arrays, attrs
+
+
+def save_weights(model, path):
+    _write(path, model.get_weights(), {"layer_names": json.dumps([l.name for l in model.layers])})
+
+
+def load_weights(model, path):
+    arrays, _ = _read(path)
+    if not model.built:
+        raise RuntimeError(f"load_weights: build model {model.name} first (give input_shape or call it on data)")
+    model.set_weights(arrays)
+
+
+def save_model(model, path):
+    """Architecture (JSON), weights and compile settings in one file."""
+    config = json.dumps(layer_config(model))
+    _write(path, model.get_weights(), {"model_config": config, "training_config": _compile_config(model)})
+
+
+def load_model(path, compile=True):
+    arrays, attrs = _read(path)
+    if "model_config" not in attrs:
+        raise ValueError(f"{path}: holds weights only (save_weights); rebuild the model and use load_weights")
+    model = from_config(json.loads(attrs["model_config"]))
+    model.set_weights(arrays)
+    if compile and attrs.get("training_config"):
+        _compile_from(model, attrs["training_config"])
+    return model

@@ -1,0 +1,427 @@
+"""compile / fit / evaluate / predict: the training loop, step by step.
+
+One training step (`_train_step`) is, in order:
+  1. numpy batch -> Tensors on the model's device (one host-to-device copy each),
+  2. forward in training mode (dropout on); for a softmax/sigmoid output the last
+     layer also hands back its logits so the loss is the stable fused form,
+  3. loss = sum over outputs of loss_weight * mean per-sample loss, + weight penalties,
+  4. loss.backward() fills .grad of every weight that requires it,
+  5. optimizer.step(trainable weights) under no_grad, then the gradients are dropped,
+  6. one host copy of the loss (and of the predictions, only if metrics need them).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd import Tensor, no_grad
+from ..kernels import default_device
+from . import callbacks as cbks
+from . import losses as L
+from . import metrics as M
+from . import optimizers
+from .seeding import rng
+
+
+class _OutputSpec:
+    """What compile decided for one output: its loss, weight, metrics and names."""
+
+    def __init__(self, name, loss, weight, metrics, prefix):
+        self.name, self.loss, self.weight, self.metrics, self.prefix = name, loss, weight, metrics, prefix
+        self.logits_loss = None   # the from-logits form, when the output layer allows it
+
+
+def _per_output(value, names, what):
+    """A compile argument as one entry per output: a dict by output name, a list, or one for all."""
+    if isinstance(value, dict):
+        unknown = set(value) - set(names)
+        if unknown:
+            raise ValueError(f"compile: {what} for unknown output(s) {sorted(unknown)}; outputs are {names}")
+        return [value.get(n) for n in names]
+    if isinstance(value, (list, tuple)) and what != "metrics":
+        if len(value) != len(names):
+            raise ValueError(f"compile: {len(value)} {what} for {len(names)} outputs {names}")
+        return list(value)
+    return [value] * len(names)
+
+
+class Training:
+    """The Keras training API, mixed into Model."""
+
+    def __init__(self):
+        self.optimizer = None
+        self.stop_training = False
+        self._compile_args = None
+        self._specs = None
+        self._trainable_ids = None
+
+    # --- compile ---------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **unused):
+        """Choose the optimizer, loss(es) and metrics. Also snapshots which weights are
+        trainable (as Keras: change layer.trainable, then compile again)."""
+        if loss is None:
+            raise ValueError("compile: a loss is needed (e.g. loss='categorical_crossentropy')")
+        self.optimizer = optimizers.get(optimizer)
+        self._compile_args = (loss, metrics, loss_weights)
+        self._specs = None
+        if self.built:
+            self._resolve_compile()
+
+    def _resolve_compile(self):
+        loss, metrics, loss_weights = self._compile_args
+        names = self.output_names
+        losses = [L.get(l) for l in _per_output(loss, names, "losses")]
+        weights = _per_output(loss_weights if loss_weights is not None else 1.0, names, "loss_weights")
+        metric_lists = _per_output(metrics or [], names, "metrics")
+        multi = len(names) > 1
+        specs = []
+        for i, name in enumerate(names):
+            shape = self.outputs[i].shape
+            wanted = metric_lists[i] or []
+            wanted = [wanted] if isinstance(wanted, str) or callable(wanted) else wanted
+            resolved = [M.resolve(m, losses[i], shape) for m in wanted]
+            spec = _OutputSpec(name, losses[i], float(weights[i] if weights[i] is not None else 1.0),
+                               resolved, f"{name}_" if multi else "")
+            spec.logits_loss = L.logits_form(losses[i], getattr(self.outputs[i].node.layer, "activation_name", None))
+            specs.append(spec)
+        self._specs = specs
+        self._trainable_ids = {id(w) for w in self.trainable_weights}
+
+    def _ensure_ready(self, xs):
+        if not self.built:
+            self.build(xs[0].shape)
+        if self._compile_args is None:
+            raise RuntimeError(f"model {self.name}: call compile(optimizer, loss) before training or evaluating")
+        if self._specs is None:
+            self._resolve_compile()
+
+    @property
+    def metrics_names(self):
+        if self._specs is None:
+            return ["loss"]
+        names = ["loss"] + ([f"{s.name}_loss" for s in self._specs] if len(self._specs) > 1 else [])
+        return names + [s.prefix + key for s in self._specs for key, _ in s.metrics]
+
+    # --- data -----------------------------------------------------------------------
+    def _arrays(self, data, names, what):
+        """x or y as a list of numpy arrays, one per model input/output."""
+        if data is None:
+            raise ValueError(f"{what} is missing")
+        if isinstance(data, dict):
+            missing = [n for n in names if n not in data]
+            if missing:
+                raise ValueError(f"{what}: no data for {missing}; the dict has {sorted(data)}")
+            data = [data[n] for n in names]
+        elif not isinstance(data, (list, tuple)) or len(names) == 1 and not _is_list_of_arrays(data, len(names)):
+            data = [data]
+        arrays = [np.asarray(a) for a in data]
+        if len(arrays) != len(names):
+            raise ValueError(f"{what}: the model has {len(names)} of them ({names}), got {len(arrays)} arrays")
+        counts = {a.shape[0] for a in arrays}
+        if len(counts) > 1:
+            raise ValueError(f"{what}: arrays have different numbers of samples {sorted(counts)}")
+        return arrays
+
+    def _xy(self, x, y):
+        names_in = self.input_names if self.inputs else ["input"]
+        xs = self._arrays(x, names_in, "x")
+        ys = self._arrays(y, self.output_names if self.outputs else ["output"], "y") if y is not None else None
+        if ys is not None and xs[0].shape[0] != ys[0].shape[0]:
+            raise ValueError(f"x has {xs[0].shape[0]} samples but y has {ys[0].shape[0]}")
+        return xs, ys
+
+    def _device(self):
+        for w in self.weights:
+            return w.device
+        return self.device or default_device()
+
+    def _to_device(self, arrays):
+        device = self._device()
+        return [Tensor(a, device=device) for a in arrays]
+
+    # --- one step ---------------------------------------------------------------------
+    def _sync_requires_grad(self):
+        """Only the weights trainable at compile time get gradients."""
+        for w in self.weights:
+            w.requires_grad = id(w) in self._trainable_ids
+
+    def _losses(self, outs, logits, ys):
+        """(total loss Tensor, [per-output mean loss Tensors])."""
+        total, per_output = None, []
+        for spec, out, z, y in zip(self._specs, outs, logits, ys):
+            per_sample = spec.logits_loss(y, z) if z is not None else spec.loss(y, out)
+            mean = per_sample.mean()
+            per_output.append(mean)
+            term = mean * spec.weight if spec.weight != 1.0 else mean
+            total = term if total is None else total + term
+        for reg, w in self.penalties():   # Keras reports the penalty in loss and in evaluate
+            total = total + reg(w)
+        return total, per_output
+
+    def _logs(self, total, per_output, outs, ys_host):
+        logs = {"loss": float(total.item())}
+        if len(self._specs) > 1:
+            for spec, l in zip(self._specs, per_output):
+                logs[f"{spec.name}_loss"] = float(l.item())
+        for spec, out, y in zip(self._specs, outs, ys_host):
+            if spec.metrics:
+                pred = out.numpy()   # one host copy per output, shared by its metrics
+                for key, fn in spec.metrics:
+                    logs[spec.prefix + key] = fn(y, pred)
+        return logs
+
+    def _train_step(self, xs_host, ys_host):
+        self._sync_requires_grad()
+        xs, ys = self._to_device(xs_host), self._to_device(ys_host)
+        fused = [i for i, s in enumerate(self._specs) if s.logits_loss is not None]
+        outs, logits = self.forward(xs, training=True, logits_for=fused)
+        total, per_output = self._losses(outs, logits, ys)
+        params = [w for w in self.weights if id(w) in self._trainable_ids]
+        if params:
+            total.backward()
+            self.optimizer.step(params)
+            for w in params:
+                w.grad = None
+        return self._logs(total, per_output, outs, ys_host)
+
+    def _test_step(self, xs_host, ys_host):
+        with no_grad():
+            xs, ys = self._to_device(xs_host), self._to_device(ys_host)
+            outs, _ = self.forward(xs, training=False)
+            total, per_output = self._losses(outs, [None] * len(outs), ys)
+            return self._logs(total, per_output, outs, ys_host)
+
+    def train_on_batch(self, x, y):
+        """One gradient step on this batch; returns the loss (or [loss, metrics...])."""
+        xs, ys = self._xy(x, y)
+        self._ensure_ready(xs)
+        return _unwrap(self._train_step(xs, ys))
+
+    def test_on_batch(self, x, y):
+        xs, ys = self._xy(x, y)
+        self._ensure_ready(xs)
+        return _unwrap(self._test_step(xs, ys))
+
+    # --- fit ------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, **unused):
+        """Train for `epochs` passes over (x, y); returns a History.
+
+        validation_split takes the *last* fraction of the samples (before shuffling),
+        as Keras does. Each epoch's logged loss and metrics are the sample-weighted means
+        over its batches."""
+        xs, ys = self._xy(x, y)
+        if ys is None:
+            raise ValueError("fit: y (targets) is missing")
+        if validation_split and validation_data is None:
+            cut = int(xs[0].shape[0] * (1.0 - validation_split))
+            validation_data = ([a[cut:] for a in xs], [a[cut:] for a in ys])
+            xs, ys = [a[:cut] for a in xs], [a[:cut] for a in ys]
+        self._ensure_ready(xs)
+        batch_size = batch_size or 32
+        n = xs[0].shape[0]
+
+        def epoch_batches():
+            order = rng().permutation(n) if shuffle else None
+            for start in range(0, n, batch_size):
+                sel = order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
+                yield [a[sel] for a in xs], [a[sel] for a in ys]
+
+        steps = steps_per_epoch or math.ceil(n / batch_size)
+        validate = None
+        if validation_data is not None:
+            vx, vy = validation_data[0], validation_data[1]
+            validate = lambda: self._evaluate_batches(self._array_batches(vx, vy, batch_size))  # noqa: E731
+        return self._fit_loop(epoch_batches, steps, epochs, verbose, callbacks, validate, initial_epoch)
+
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, initial_epoch=0, **unused):
+        """fit on batches from a generator yielding (x, y); steps_per_epoch batches make an epoch."""
+        if steps_per_epoch is None:
+            if not hasattr(generator, "__len__"):
+                raise ValueError("fit_generator: give steps_per_epoch for a generator without len()")
+            steps_per_epoch = len(generator)
+        source = _batch_source(generator)
+
+        def epoch_batches():
+            for _ in range(steps_per_epoch):
+                yield self._xy(*_split_batch(next(source)))
+
+        validate = None
+        if validation_data is not None:
+            if isinstance(validation_data, tuple):
+                vx, vy = validation_data[0], validation_data[1]
+                validate = lambda: self._evaluate_batches(self._array_batches(vx, vy, 32))  # noqa: E731
+            else:
+                vsource = _batch_source(validation_data)
+                vsteps = validation_steps or len(validation_data)
+                validate = lambda: self._evaluate_batches(  # noqa: E731
+                    self._xy(*_split_batch(next(vsource))) for _ in range(vsteps))
+        return self._fit_loop(epoch_batches, steps_per_epoch, epochs, verbose, callbacks, validate,
+                              initial_epoch, first=lambda b: self._ensure_ready(b[0]))
+
+    def _fit_loop(self, epoch_batches, steps, epochs, verbose, callbacks, validate, initial_epoch, first=None):
+        from .progbar import ProgbarLogger
+        self.history = cbks.History()
+        extra = [ProgbarLogger(verbose)] if verbose else []
+        params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        cb = cbks.CallbackList([self.history] + list(callbacks or []) + extra, self, params)
+        self.stop_training = False
+        cb.on_train_begin({})
+        for epoch in range(initial_epoch, epochs):
+            cb.on_epoch_begin(epoch, {})
+            sums, seen = {}, 0
+            for index, (xb, yb) in enumerate(epoch_batches()):
+                if first is not None:
+                    first((xb, yb))
+                cb.on_train_batch_begin(index, {"batch": index, "size": len(xb[0])})
+                logs = self._train_step(xb, yb)
+                count = len(xb[0])
+                seen += count
+                for k, v in logs.items():
+                    sums[k] = sums.get(k, 0.0) + v * count
+                params["running_logs"] = {k: v / seen for k, v in sums.items()}
+                cb.on_train_batch_end(index, {"batch": index, "size": count, **logs})
+                if self.stop_training:
+                    break
+            epoch_logs = {k: v / max(seen, 1) for k, v in sums.items()}
+            if validate is not None and not (self.stop_training and not seen):
+                epoch_logs.update({f"val_{k}": v for k, v in validate().items()})
+            _add_aliases(epoch_logs)
+            cb.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        cb.on_train_end({})
+        return self.history
+
+    # --- evaluate / predict ------------------------------------------------------------
+    def _array_batches(self, x, y, batch_size):
+        xs, ys = self._xy(x, y)
+        n = xs[0].shape[0]
+        return (([a[s:s + batch_size] for a in xs], [a[s:s + batch_size] for a in ys])
+                for s in range(0, n, batch_size))
+
+    def _evaluate_batches(self, batches):
+        sums, seen = {}, 0
+        for xb, yb in batches:
+            self._ensure_ready(xb)
+            logs = self._test_step(xb, yb)
+            count = len(xb[0])
+            seen += count
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v * count
+        return {k: v / max(seen, 1) for k, v in sums.items()}
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, steps=None, **unused):
+        """Loss (and metrics) on (x, y) in inference mode: a float, or [loss, metric, ...]."""
+        logs = self._evaluate_batches(self._array_batches(x, y, batch_size or 32))
+        if verbose:
+            print(f"{len(self._arrays(x, self.input_names, 'x')[0])} samples{format_logs_safe(logs)}")
+        return _unwrap(logs)
+
+    def evaluate_generator(self, generator, steps=None, **unused):
+        steps = steps or len(generator)
+        source = _batch_source(generator)
+        logs = self._evaluate_batches(self._xy(*_split_batch(next(source))) for _ in range(steps))
+        return _unwrap(logs)
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None):
+        """Outputs in inference mode as numpy (a list of arrays for several outputs)."""
+        xs = self._arrays(x, self.input_names if self.inputs else ["input"], "x")
+        if not self.built:
+            self.build(xs[0].shape)
+        batch_size = batch_size or 32
+        chunks = [self._predict_batch(xs, s, s + batch_size) for s in range(0, xs[0].shape[0], batch_size)]
+        outs = [np.concatenate([c[i] for c in chunks]) for i in range(len(chunks[0]))]
+        return outs[0] if len(outs) == 1 else outs
+
+    def _predict_batch(self, xs, start, stop):
+        with no_grad():
+            outs, _ = self.forward(self._to_device([a[start:stop] for a in xs]), training=False)
+            return [o.numpy() for o in outs]
+
+    def predict_on_batch(self, x):
+        return self.predict(x, batch_size=len(x) if not isinstance(x, (list, dict)) else None)
+
+    def predict_generator(self, generator, steps=None, **unused):
+        steps = steps or len(generator)
+        source = _batch_source(generator)
+        chunks = []
+        for _ in range(steps):
+            batch = next(source)
+            x = batch[0] if isinstance(batch, tuple) else batch
+            out = self.predict(x, batch_size=len(x) if not isinstance(x, (list, dict)) else None)
+            chunks.append(out if isinstance(out, list) else [out])
+        outs = [np.concatenate([c[i] for c in chunks]) for i in range(len(chunks[0]))]
+        return outs[0] if len(outs) == 1 else outs
+
+    # --- saving (see saving.py) ----------------------------------------------------------
+    def save_weights(self, filepath):
+        from .saving import save_weights
+        save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        from .saving import load_weights
+        load_weights(self, filepath)
+
+    def save(self, filepath, include_optimizer=True):
+        from .saving import save_model
+        save_model(self, filepath)
+
+    def get_weights(self):
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, arrays):
+        weights = self.weights
+        if len(arrays) != len(weights):
+            raise ValueError(f"{self.name}: set_weights got {len(arrays)} arrays for {len(weights)} weights")
+        for w, a in zip(weights, arrays):
+            if np.shape(a) != w.shape:
+                raise ValueError(f"{self.name}: weight of shape {w.shape} cannot take an array of shape {np.shape(a)}")
+            w.view = Tensor(np.asarray(a), dtype=w.dtype, device=w.device).view
+
+
+def format_logs_safe(logs):
+    from .progbar import format_logs
+    return format_logs(logs)
+
+
+def _is_list_of_arrays(data, count):
+    return len(data) == count and all(hasattr(a, "shape") for a in data)
+
+
+def _unwrap(logs):
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _add_aliases(logs):
+    """Also log 'mae' as 'mean_absolute_error' (Keras 2.2's key, which the book reads)."""
+    for key in list(logs):
+        base = key[4:] if key.startswith("val_") else key
+        prefix = key[:4] if key.startswith("val_") else ""
+        for short, long in M.ALIASES.items():
+            if base == short or base.endswith("_" + short):
+                alias = prefix + base[: len(base) - len(short)] + long
+                logs.setdefault(alias, logs[key])
+
+
+def _batch_source(generator):
+    """An iterator of batches from a generator, an iterator, or a Keras-style Sequence."""
+    if hasattr(generator, "__next__"):
+        return generator
+    if hasattr(generator, "__getitem__") and hasattr(generator, "__len__"):
+        def cycle():
+            while True:
+                for i in range(len(generator)):
+                    yield generator[i]
+        return cycle()
+    return iter(generator)
+
+
+def _split_batch(batch):
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        raise ValueError("a training generator must yield (x, y) tuples")
+    return batch[0], batch[1]
