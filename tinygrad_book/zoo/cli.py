@@ -1,0 +1,224 @@
+"""The zoo's commands for ``tinygrad-book``: ``zoo list|show``, ``train``, ``evaluate``, ``reproduce``.
+
+``register(subparsers)`` is called by ``tinygrad_book/cli.py``. Every handler returns the exit
+code: 0 success, 1 a dataset is missing or damaged (the loader's message, no traceback),
+2 an unknown id (with the nearest ids).
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+
+
+def register(subparsers):
+    """Add ``zoo``, ``train``, ``evaluate`` and ``reproduce`` to the argparse ``subparsers``."""
+    zoo = subparsers.add_parser("zoo", help="the book's networks: list, show ID")
+    zoo_sub = zoo.add_subparsers(dest="zoo_command", metavar="{list,show}")
+    p = zoo_sub.add_parser("list", help="every entry, its book result and the last result here")
+    p.add_argument("--chapters", type=_chapters, default=None, help="e.g. 2,3")
+    p.set_defaults(func=cmd_list)
+    p = zoo_sub.add_parser("show", help="book reference, code, model summary, settings")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_show)
+    zoo.set_defaults(func=lambda args: (zoo.print_help(), 2)[1])
+
+    p = subparsers.add_parser("train", help="train a network of the book with its settings")
+    p.add_argument("id")
+    _training_options(p)
+    p.add_argument("--plot", metavar="FILE.png", help="draw the training/validation curves")
+    p.add_argument("--save", metavar="FILE", help="save the trained weights")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser("evaluate", help="evaluate saved weights on the entry's test data")
+    p.add_argument("id")
+    p.add_argument("--weights", required=True, metavar="FILE")
+    p.add_argument("--device", choices=["cpu", "cuda", "numpy"], default=None)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = subparsers.add_parser("reproduce", help="train entries with the book's settings; "
+                                                "write docs/results.md (book vs ours)")
+    p.add_argument("--chapters", type=_chapters, default=None, help="e.g. 2,3,4 (default: all)")
+    p.add_argument("--ids", nargs="+", default=None, help="entry ids (comma or space separated)")
+    p.add_argument("--out", default="docs/results.md")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", choices=["cpu", "cuda", "numpy"], default=None)
+    p.add_argument("--fast-boston", action="store_true",
+                   help="ch3-boston-kfold-500 with 200 epochs instead of 500 (reported as REDUCED)")
+    p.add_argument("--render-only", action="store_true",
+                   help="only regenerate the markdown and curves from docs/results.json")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_reproduce)
+
+
+def _chapters(text):
+    return [int(c) for c in text.replace(" ", "").split(",") if c]
+
+
+def _training_options(p):
+    p.add_argument("--epochs", type=int, default=None, help="default: the book's")
+    p.add_argument("--batch-size", type=int, default=None, help="default: the book's")
+    p.add_argument("--device", choices=["cpu", "cuda", "numpy"], default=None)
+    p.add_argument("--seed", type=int, default=0)
+
+
+# --------------------------------------------------------------------------- error handling
+
+def _friendly(handler):
+    """Unknown id -> exit 2 with suggestions; missing/damaged dataset -> exit 1 with its message."""
+    @functools.wraps(handler)
+    def wrapper(args):
+        from ..data.download import CorruptFileError, DatasetNotFoundError, FolderLayoutError
+        from .registry import UnknownEntryError
+        try:
+            return handler(args)
+        except UnknownEntryError as e:
+            print(f"tinygrad-book: {e}", file=sys.stderr)
+            return 2
+        except (DatasetNotFoundError, FolderLayoutError, CorruptFileError) as e:
+            print(f"tinygrad-book: dataset missing or unreadable:\n{e}", file=sys.stderr)
+            return 1
+    return wrapper
+
+
+def _set_device(device):
+    if device:
+        import tinygrad_book
+        tinygrad_book.set_default_device(device)
+    return device or "cpu"
+
+
+# --------------------------------------------------------------------------- zoo list / show
+
+@_friendly
+def cmd_list(args):
+    from .registry import entries
+    from .results import format_value, last_results_path, read_json
+
+    last = read_json(last_results_path())
+    rows = [("id", "ch", "dataset", "book result", "last result here")]
+    for e in entries(args.chapters):
+        r = last.get(e.id)
+        ours = "—" if r is None else f"{e.metric}={format_value(r.get(e.metric))} ({r.get('source')})"
+        rows.append((e.id, str(e.chapter), e.dataset, _short(e.book_result, 48), ours))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
+    print(f"\nlast results: {last_results_path()}")
+    return 0
+
+
+def _short(text, n):
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+@_friendly
+def cmd_show(args):
+    from .registry import get
+
+    e = get(args.id)
+    print(f"{e.id}  (chapter {e.chapter}, section {e.section}, listings {e.listings}, "
+          f"book lines {e.lines})")
+    print(f"dataset: {e.dataset}")
+    print(f"fit: epochs={e.epochs}, batch_size={e.batch_size}"
+          + "".join(f", {k}={v}" for k, v in e.extra.items() if k != "metric_name"))
+    print(f"book result: {e.book_result}")
+    print(f"compared on: {e.metric}" + (f" (book {e.book_value})" if e.book_value is not None else ""))
+    if e.notes:
+        print(f"notes: {e.notes}")
+    print(f"\ncode ({inspect.getsourcefile(e.build_model).split('tinygrad_book')[-1].lstrip('/')}):\n")
+    print(inspect.getsource(e.build_model))
+    model = e.build_model()
+    model.summary()
+    return 0
+
+
+# --------------------------------------------------------------------------- train / evaluate
+
+@_friendly
+def cmd_train(args):
+    from .registry import get
+    from .results import format_value, save_last_result
+    from .runner import run
+
+    entry = get(args.id)
+    device = _set_device(args.device)
+    models_out = []
+    print(f"training {entry.id} (book listings {entry.listings}) on device {device!r}, "
+          f"seed {args.seed}", flush=True)
+    result = run(entry, epochs=args.epochs, batch_size=args.batch_size,
+                 verbose=0 if args.quiet else 2, seed=args.seed, model_out=models_out)
+    result["device"] = device
+    if result.get("source") == "sample":
+        print("data: the bundled MNIST sample (2,000 train / 500 test digits), not the full set; "
+              "the number below is not comparable with the book's.")
+    else:
+        print(f"data: {result.get('source')}")
+    print(f"ours: {entry.metric} = {format_value(result.get(entry.metric))} "
+          f"({result['epochs']} epochs, batch {result['batch_size']}, {result['wall_time']:.1f} s)")
+    print(f"book: {entry.book_result}")
+    save_last_result(entry.id, result)
+    if args.plot:
+        _plot(entry, result, args.plot)
+        print(f"curves: {args.plot}")
+    if args.save and models_out:
+        models_out[-1].save_weights(args.save)
+        print(f"weights: {args.save}")
+    return 0
+
+
+def _plot(entry, result, path):
+    from . import plots
+    from .chapter3 import smooth_curve
+    history = result.get("history") or {}
+    if "val_mae" in history and "loss" not in history:   # Boston K-fold: mean curve over folds
+        plots.plot_boston_mae(history["val_mae"], path, smooth_curve(history["val_mae"][10:]))
+    else:
+        plots.plot_history(history, path, title=entry.id)
+
+
+@_friendly
+def cmd_evaluate(args):
+    import numpy as np
+
+    from .registry import get
+
+    entry = get(args.id)
+    _set_device(args.device)
+    data = entry.load_data()
+    x, y, which = ((data.x_test, data.y_test, "test") if data.x_test is not None
+                   else (data.x_val, data.y_val, "validation"))
+    model = entry.build_model()
+    model.load_weights(args.weights)
+    scores = np.atleast_1d(np.asarray(model.evaluate(x, y, verbose=0), dtype=float))
+    names = getattr(model, "metrics_names", None) or ["loss", entry.extra.get("metric_name", "acc")]
+    print(f"{entry.id} on the {which} set ({len(x)} samples, data: {data.source}): "
+          + ", ".join(f"{n}={v:.4f}" for n, v in zip(names, scores)))
+    print(f"book: {entry.book_result}")
+    return 0
+
+
+# --------------------------------------------------------------------------- reproduce
+
+@_friendly
+def cmd_reproduce(args):
+    from . import registry
+    from .reproduce import reproduce
+
+    device = _set_device(args.device)
+    if args.ids:
+        ids = [i for chunk in args.ids for i in chunk.split(",") if i]
+        for i in ids:
+            registry.get(i)   # unknown ids fail before anything trains
+    elif args.render_only:
+        ids = []
+    else:
+        ids = [e.id for e in registry.entries(args.chapters)]
+    overrides = {}
+    if args.fast_boston:
+        overrides["ch3-boston-kfold-500"] = (200, None, "200 of the book's 500 epochs (--fast-boston)")
+    reproduce(ids, out=args.out, seed=args.seed, verbose=0 if args.quiet else 2, device=device,
+              overrides=overrides)
+    print(f"wrote {args.out} and {args.out.rsplit('.', 1)[0]}.json")
+    return 0

@@ -1,0 +1,84 @@
+"""The book's training curves with matplotlib (listings 3.9-3.10, 3.19-3.20, 3.30, figs 4.4-4.9).
+
+Headless (Agg backend): figures go to PNG files, never to a window.
+"""
+from __future__ import annotations
+
+from .runner import curve
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def plot_history(history: dict, path, title=""):
+    """Loss and metric, training ('bo' dots) and validation (blue line), as the book draws them.
+
+    Works for any History of ours: 'acc' curves, 'mae' curves (Boston) or validation only.
+    """
+    plt = _pyplot()
+    panels = [("loss", curve(history, "loss"), curve(history, "val_loss")),
+              ("accuracy", curve(history, "acc", "accuracy"),
+               curve(history, "val_acc", "val_accuracy")),
+              ("MAE", curve(history, "mae", "mean_absolute_error"),
+               curve(history, "val_mae", "val_mean_absolute_error"))]
+    panels = [p for p in panels if p[1] or p[2]]
+    # l1/l1_l2 runs store suffixed curves: draw their validation losses side by side
+    variants = sorted(k for k in history if k.startswith("val_loss_"))
+    if not panels and variants:
+        panels = [("validation loss", None, None)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for ax, (name, train, val) in zip(axes[0], panels):
+        if train:
+            ax.plot(range(1, len(train) + 1), train, "bo", markersize=4, label=f"Training {name}")
+        if val:
+            ax.plot(range(1, len(val) + 1), val, "b", label=f"Validation {name}")
+        if name == "validation loss":
+            for key, style in zip(variants, ("b+", "bo", "rx")):
+                ax.plot(range(1, len(history[key]) + 1), history[key], style,
+                        label=key.replace("val_loss_", "") + " model")
+        ax.set_xlabel("Epochs")
+        ax.set_ylabel(name.capitalize())
+        ax.set_title(f"{title}: {name}" if title else name)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def plot_comparison(reference: dict, variant: dict, path, variant_name, key="val_loss"):
+    """Figures 4.4-4.9: the validation loss of a variant ('bo') against the original ('b+')."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for history, style, label in ((reference, "b+", "Original model"),
+                                  (variant, "bo", variant_name)):
+        values = curve(history, key)
+        if values:
+            ax.plot(range(1, len(values) + 1), values, style, label=label)
+    ax.set_xlabel("Epochs")
+    ax.set_ylabel("Validation loss" if key == "val_loss" else key)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def plot_boston_mae(average_mae_history, path, smooth=None):
+    """Listings 3.30-3.31: mean validation MAE per epoch, raw and smoothed (first 10 dropped)."""
+    plt = _pyplot()
+    n = 2 if smooth else 1
+    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4), squeeze=False)
+    axes[0][0].plot(range(1, len(average_mae_history) + 1), average_mae_history)
+    axes[0][0].set_title("Validation MAE (mean of 4 folds)")
+    if smooth:
+        axes[0][1].plot(range(11, len(smooth) + 11), smooth)
+        axes[0][1].set_title("Smoothed, first 10 epochs dropped")
+    for ax in axes[0]:
+        ax.set_xlabel("Epochs")
+        ax.set_ylabel("Validation MAE")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)

@@ -1,0 +1,97 @@
+"""The generic runner: load data -> build -> fit (validation as the book) -> evaluate -> result.
+
+A result is a plain dict (JSON-friendly): the entry's metric and the other numbers we read,
+``history`` (the per-epoch curves), ``wall_time`` in seconds and the settings that ran.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def set_seed(seed):
+    """Seed every random source a run uses (weights init, shuffling, dropout)."""
+    np.random.seed(seed)
+    from ..nn import seeding   # the one generator of nn/ (models.set_seed is the same function)
+    seeding.set_seed(seed)
+
+
+def curve(history: dict, *names):
+    """The first of ``names`` that the History holds (Keras 2 spells metrics 'acc' or
+    'accuracy', 'mae' or 'mean_absolute_error', depending on how they were asked for)."""
+    for name in names:
+        if name in history:
+            return [float(v) for v in history[name]]
+    return None
+
+
+def history_numbers(history: dict) -> dict:
+    """The numbers the book reads off its History plots."""
+    out = {}
+    loss, acc = curve(history, "loss"), curve(history, "acc", "accuracy", "binary_accuracy")
+    val_loss = curve(history, "val_loss")
+    val_acc = curve(history, "val_acc", "val_accuracy", "val_binary_accuracy")
+    if loss:
+        out["final_loss"] = loss[-1]
+    if acc:
+        out["final_acc"] = acc[-1]
+    if val_loss:
+        out["final_val_loss"] = val_loss[-1]
+        out["min_val_loss"] = min(val_loss)
+        out["best_epoch"] = int(np.argmin(val_loss)) + 1   # 1-based, as the book counts epochs
+    if val_acc:
+        out["final_val_acc"] = val_acc[-1]
+        out["max_val_acc"] = max(val_acc)
+        out["best_val_acc_epoch"] = int(np.argmax(val_acc)) + 1
+    return out
+
+
+def plain_history(history: dict) -> dict:
+    """History as lists of floats (for JSON)."""
+    return {k: [float(v) for v in vs] for k, vs in history.items()}
+
+
+def fit_and_evaluate(model, data, epochs, batch_size, verbose=2, metric_name="acc"):
+    """``model.fit`` with the book's validation, then ``model.evaluate`` on the test set if any.
+
+    ``evaluate`` returns ``[loss, metric]`` (Keras 2); they are stored as ``test_loss`` and
+    ``test_<metric_name>`` (``test_acc``, ``test_mae``)."""
+    history = model.fit(data.x_train, data.y_train, epochs=epochs, batch_size=batch_size,
+                        validation_data=data.validation, verbose=verbose)
+    result = {"history": plain_history(history.history)}
+    result.update(history_numbers(history.history))
+    if data.x_test is not None:
+        scores = model.evaluate(data.x_test, data.y_test, verbose=0)
+        scores = np.atleast_1d(np.asarray(scores, dtype=float))
+        result["test_loss"] = float(scores[0])
+        if len(scores) > 1:
+            result[f"test_{metric_name}"] = float(scores[1])
+    return result
+
+
+def run_standard(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out=None):
+    """The book's usual recipe. ``model_out`` (a list) receives the trained model, for --save."""
+    data = entry.load_data(tiny=tiny)
+    model = entry.build_model()
+    start = time.perf_counter()
+    result = fit_and_evaluate(model, data, epochs or entry.epochs, batch_size or entry.batch_size,
+                              verbose, entry.extra.get("metric_name", "acc"))
+    result["wall_time"] = time.perf_counter() - start
+    result["source"] = data.source
+    if model_out is not None:
+        model_out.append(model)
+    return result
+
+
+def run(entry, epochs=None, batch_size=None, verbose=2, tiny=False, seed=0, model_out=None):
+    """Run one entry with the book's settings (or the given overrides); returns its result."""
+    set_seed(seed)
+    fn = entry.run or run_standard
+    result = fn(entry, epochs=epochs, batch_size=batch_size, verbose=verbose, tiny=tiny,
+                model_out=model_out)
+    result.setdefault("epochs", epochs or entry.epochs)
+    result.setdefault("batch_size", batch_size or entry.batch_size)
+    result["seed"] = seed
+    result["value"] = result.get(entry.metric)
+    return result
