@@ -30,7 +30,7 @@ import numpy as np
 
 from ..base import Backend, View, conv_output_size, is_contiguous
 from . import conv, elementwise as ew, indexing, matmul as mm, reduce as rd, softmax
-from .jit import coalesce, is_flat
+from .jit import coalesce, is_flat, run
 
 __all__ = ["CpuBackend", "warm_up"]
 
@@ -58,7 +58,7 @@ class CpuBackend(Backend):
     def full(self, size, value, dtype):
         out = np.empty(size, dtype=dtype)
         if size:
-            ew.fill(out, out.dtype.type(value))
+            run(ew.fill, size, out, out.dtype.type(value))
         return out
 
     def _dense(self, x: View):
@@ -89,9 +89,9 @@ class CpuBackend(Backend):
         shape, (ss, ds) = coalesce(src.shape, src.strides, d_strides)
         if is_flat(shape, ss) and is_flat(shape, ds):
             n = src.size
-            ew.copy_flat(src.storage[src.offset:src.offset + n], dst[d_off:d_off + n])
+            run(ew.copy_flat, n, src.storage[src.offset:src.offset + n], dst[d_off:d_off + n])
         else:
-            ew.copy_strided(src.storage, src.offset, ss, dst, d_off, ds, shape)
+            run(ew.copy_strided, src.size, src.storage, src.offset, ss, dst, d_off, ds, shape)
 
     # --- element-wise -----------------------------------------------------------------
     def unary(self, op, x):
@@ -100,9 +100,9 @@ class CpuBackend(Backend):
         if x.size:
             shape, (st,) = coalesce(x.shape, x.strides)
             if is_flat(shape, st):
-                ew.unary_flat(code, _flat_run(x), out)
+                run(ew.unary_flat, x.size, code, _flat_run(x), out)
             else:
-                ew.unary_strided(code, x.storage, x.offset, st, shape, out)
+                run(ew.unary_strided, x.size, code, x.storage, x.offset, st, shape, out)
         return out
 
     def binary(self, op, a, b):
@@ -111,9 +111,9 @@ class CpuBackend(Backend):
         if a.size:
             shape, (sa, sb) = coalesce(a.shape, a.strides, b.strides)
             if is_flat(shape, sa) and is_flat(shape, sb):
-                ew.binary_flat(code, _flat_run(a), _flat_run(b), out)
+                run(ew.binary_flat, a.size, code, _flat_run(a), _flat_run(b), out)
             else:
-                ew.binary_strided(code, a.storage, a.offset, sa, b.storage, b.offset, sb, shape, out)
+                run(ew.binary_strided, a.size, code, a.storage, a.offset, sa, b.storage, b.offset, sb, shape, out)
         return out
 
     def where(self, cond, a, b):
@@ -121,9 +121,9 @@ class CpuBackend(Backend):
         if a.size:
             shape, (sc, sa, sb) = coalesce(a.shape, cond.strides, a.strides, b.strides)
             if is_flat(shape, sc) and is_flat(shape, sa) and is_flat(shape, sb):
-                ew.where_flat(_flat_run(cond), _flat_run(a), _flat_run(b), out)
+                run(ew.where_flat, a.size, _flat_run(cond), _flat_run(a), _flat_run(b), out)
             else:
-                ew.where_strided(cond.storage, cond.offset, sc, a.storage, a.offset, sa,
+                run(ew.where_strided, a.size, cond.storage, cond.offset, sc, a.storage, a.offset, sa,
                                  b.storage, b.offset, sb, shape, out)
         return out
 
@@ -148,15 +148,15 @@ class CpuBackend(Backend):
         ms, (mst,) = coalesce(m_shape, m_str)
         rs, (rst,) = coalesce(r_shape, r_str)
         if len(ms) > 1 or len(rs) > 1:
-            rd.reduce_general(code, x.storage, x.offset, ms, mst, rs, rst, acc0, out)
+            run(rd.reduce_general, x.size, code, x.storage, x.offset, ms, mst, rs, rst, acc0, out)
             return out
         sm, sr = int(mst[0]), int(rst[0]) if R > 1 else 1
         if M == 1 and sr == 1:
-            rd.reduce_flat(code, x.storage, x.offset, R, acc0, out)
+            run(rd.reduce_flat, x.size, code, x.storage, x.offset, R, acc0, out)
         elif sr == 1 or sm != 1:
-            rd.reduce_rows(code, x.storage, x.offset, sm, sr, M, R, acc0, out)
+            run(rd.reduce_rows, x.size, code, x.storage, x.offset, sm, sr, M, R, acc0, out)
         else:
-            rd.reduce_cols(code, x.storage, x.offset, sr, M, R, acc0, out)
+            run(rd.reduce_cols, x.size, code, x.storage, x.offset, sr, M, R, acc0, out)
         return out
 
     def argmax(self, x, axis):
@@ -172,11 +172,11 @@ class CpuBackend(Backend):
             raise ValueError("attempt to get argmax of an empty sequence")
         ms, (mst,) = coalesce(m_shape, [x.strides[d] for d in others])
         if len(ms) == 1:
-            rd.argmax_rows(x.storage, x.offset, int(mst[0]), x.strides[axis], M, R, out)
+            run(rd.argmax_rows, x.size, x.storage, x.offset, int(mst[0]), x.strides[axis], M, R, out)
         else:            # put the axis last with one strided copy, then rows are unit-stride
             perm = View(x.storage, tuple(m_shape) + (R,),
                         tuple(x.strides[d] for d in others) + (x.strides[axis],), x.offset)
-            rd.argmax_rows(self.contiguous(perm), 0, R, 1, M, R, out)
+            run(rd.argmax_rows, x.size, self.contiguous(perm), 0, R, 1, M, R, out)
         return out
 
     # --- contractions -----------------------------------------------------------------
@@ -188,11 +188,12 @@ class CpuBackend(Backend):
         if out.size == 0 or K == 0:
             return out
         sa, sb = np.array(a.strides, np.int64), np.array(b.strides, np.int64)
-        if K < mm.SMALL_K:
-            mm.matmul_small_k(a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K, out)
+        if K < mm.SMALL_K and N >= mm.SMALL_K_MIN_N:
+            run(mm.matmul_small_k, B * M * N * K, a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K, out)
         else:
-            mm.matmul_packed(a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K,
-                             dtype.type(0), out)
+            packed_b = (N + mm.NR - 1) // mm.NR * mm.NR * K * dtype.itemsize
+            gemm = mm.matmul_by_tile if packed_b <= mm.BY_TILE_BYTES else mm.matmul_packed
+            run(gemm, B * M * N * K, a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K, dtype.type(0), out)
         return out
 
     def im2col(self, x, kernel, stride, pads):
@@ -202,7 +203,7 @@ class CpuBackend(Backend):
         ow = conv_output_size(w, kw, sw, left, right)
         out = np.empty(max(n * oh * ow * kh * kw * c, 0), dtype=x.dtype)
         if out.size:
-            conv.im2col(self._dense(x), n, h, w, c, kh, kw, sh, sw, top, left, oh, ow, out)
+            run(conv.im2col, out.size, self._dense(x), n, h, w, c, kh, kw, sh, sw, top, left, oh, ow, out)
         return out
 
     def col2im(self, cols, image_shape, kernel, stride, pads):
@@ -211,7 +212,7 @@ class CpuBackend(Backend):
         oh, ow = cols.shape[1], cols.shape[2]
         out = np.zeros(n * h * w * c, dtype=cols.dtype)
         if out.size and cols.size:
-            conv.col2im(self._dense(cols), n, h, w, c, kh, kw, sh, sw, top, left, oh, ow, out)
+            run(conv.col2im, cols.size, self._dense(cols), n, h, w, c, kh, kw, sh, sw, top, left, oh, ow, out)
         return out
 
     def maxpool2d(self, x, kernel, stride):
@@ -221,7 +222,7 @@ class CpuBackend(Backend):
         values = np.empty(n * oh * ow * c, dtype=x.dtype)
         argmax = np.empty(n * oh * ow * c, dtype=np.int64)
         if values.size:
-            conv.maxpool2d(self._dense(x), n, h, w, c, kh, kw, sh, sw, oh, ow, values, argmax)
+            run(conv.maxpool2d, x.size, self._dense(x), n, h, w, c, kh, kw, sh, sw, oh, ow, values, argmax)
         return values, argmax
 
     # --- indexing ---------------------------------------------------------------------
@@ -231,7 +232,7 @@ class CpuBackend(Backend):
         indexing.check_indices(ids, V, "gather_rows")
         out = np.empty(ids.size * D, dtype=table.dtype)
         if out.size:
-            indexing.gather_rows(table.storage, table.offset, table.strides[0], table.strides[1],
+            run(indexing.gather_rows, out.size, table.storage, table.offset, table.strides[0], table.strides[1],
                                  V, D, ids, out)
         return out
 
@@ -241,7 +242,7 @@ class CpuBackend(Backend):
         indexing.check_indices(ids, num_rows, "scatter_add_rows")
         out = np.zeros(num_rows * D, dtype=src.dtype)
         if out.size and ids.size:
-            indexing.scatter_add_rows(src.storage, src.offset, src.strides[0], src.strides[1],
+            run(indexing.scatter_add_rows, src.size, src.storage, src.offset, src.strides[0], src.strides[1],
                                       ids, num_rows, D, out)
         return out
 
@@ -250,7 +251,7 @@ class CpuBackend(Backend):
         indexing.check_indices(ids, num_classes, "one_hot")
         out = np.zeros(ids.size * num_classes, dtype=dtype)
         if out.size:
-            indexing.one_hot(ids, num_classes, out)
+            run(indexing.one_hot, ids.size, ids, num_classes, out)
         return out
 
     # --- fused ------------------------------------------------------------------------
@@ -259,7 +260,7 @@ class CpuBackend(Backend):
         loss = np.empty(n, dtype=logits.dtype)
         probs = np.empty(n * C, dtype=logits.dtype)
         if n and C:
-            softmax.softmax_xent(logits.storage, logits.offset, logits.strides[0], logits.strides[1],
+            run(softmax.softmax_xent, n * C, logits.storage, logits.offset, logits.strides[0], logits.strides[1],
                                  target.storage, target.offset, target.strides[0], target.strides[1],
                                  n, C, loss, probs)
         return loss, probs
@@ -312,6 +313,8 @@ def warm_up(dtypes=(np.float32, np.float64)) -> float:
         a = View(np.ones(2 * 5 * 64, dt), (2, 5, 64), (320, 64, 1), 0)
         b = View(np.ones(2 * 64 * 3, dt), (2, 64, 3), (192, 3, 1), 0)
         be.matmul(a, b)
+        be.matmul(View(np.ones(2 * 64 * 600, dt), (1, 64, 2 * 600), (0, 1200, 1), 0),
+                  View(np.ones(1200 * 900, dt), (1, 1200, 900), (0, 900, 1), 0))   # large B: by slab
         be.matmul(View(a.storage, (1, 5, 8), (0, 8, 1), 0), View(b.storage, (1, 8, 3), (0, 3, 1), 0))
         img = View(np.ones(2 * 5 * 5 * 3, dt), (2, 5, 5, 3), (75, 15, 3, 1), 0)
         cols = be.im2col(img, (3, 3), (1, 1), (1, 1, 1, 1))

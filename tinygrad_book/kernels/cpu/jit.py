@@ -11,8 +11,22 @@ Nothing in this package needs numba-only APIs at import time.
 """
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange  # noqa: F401  (prange is re-exported to the kernel modules)
+import os
+
+# Threads that wait must sleep, not spin. numba's default threading layer is OpenMP
+# (libgomp). At the end of every parallel loop a thread that finished its share spins,
+# by default for ~300k iterations, waiting for the others. On a shared machine (more
+# runnable threads than cores) the spinning thread holds the very core its partner
+# needs: measured on the 2-core machine under load 6, *every* parallel kernel took
+# 8.0 ms (a scheduler time slice) instead of 8 us, with 2 threads slower than 1.
+# "passive" makes waiting threads sleep at once (a futex wake costs a few us on an idle
+# machine). It must be set before libgomp starts, i.e. before the first parallel kernel
+# runs; a value the user exported wins. (It applies to every libgomp in the process,
+# e.g. torch's, which then benefits the same way.)
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+import numpy as np  # noqa: E402
+from numba import get_num_threads, njit, prange, set_num_threads  # noqa: E402,F401  (prange: kernel modules)
 
 # error_model="numpy": x / 0 gives inf/nan as in numpy instead of raising ZeroDivisionError.
 _BASE = dict(cache=True, error_model="numpy", nogil=True)
@@ -26,6 +40,29 @@ def kernel(parallel: bool = False, fastmath=False):
 def helper(fastmath=False):
     """The decorator for a small function called from kernels (compiled into each caller)."""
     return njit(fastmath=fastmath, error_model="numpy", nogil=True, cache=True)
+
+
+# Below this much work (elements touched, or multiply-adds) a kernel runs on the calling
+# thread alone. Starting a parallel loop wakes the other threads and waits for the
+# slowest: ~8 us on the busy 2-core machine (median; the mean was 43 us, the tail is
+# long), against ~1 us of arithmetic for a 64 x 64 layer. Tiny models (Boston housing at
+# batch 1: every tensor < 1000 elements) spent ~40% of each step in those hand-offs.
+PARALLEL_MIN_WORK = 1 << 15
+
+
+def run(kernel, work, *args):
+    """kernel(*args), on this thread only when `work` is below PARALLEL_MIN_WORK.
+    (numba's thread count is per calling thread; `prange` then runs as a plain loop.)"""
+    if work >= PARALLEL_MIN_WORK:
+        return kernel(*args)
+    threads = get_num_threads()
+    if threads == 1:
+        return kernel(*args)
+    set_num_threads(1)
+    try:
+        return kernel(*args)
+    finally:
+        set_num_threads(threads)
 
 
 def meta(shape, strides) -> tuple[np.ndarray, np.ndarray]:

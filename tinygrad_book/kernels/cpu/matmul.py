@@ -33,7 +33,9 @@ NR = 4          # micro-tile columns
 KC = 512        # k-slab: a 4 x KC panel of A and of B is 8 KiB each in float32 (L1: 48 KiB)
 MC = 32         # output tile rows handled by one task (A block MC x KC stays in L2)
 NC = 128        # output tile columns handled by one task
-SMALL_K = 48    # below this, vectorise along the output row instead of along k
+SMALL_K = 48    # below this, vectorise along the output row instead of along k ...
+SMALL_K_MIN_N = 16   # ... if the output row is long enough to vectorise (conv1's dx has N = 9)
+BY_TILE_BYTES = 1 << 20   # packed B up to this (~L2) size: loop order "by tile", else "by slab"
 
 
 @helper()
@@ -86,9 +88,9 @@ def _store_row(out, o, nr, x0, x1, x2, x3):
 
 
 @helper()
-def _tile(ap, bp, kc, zero, out, o_base, M, N, i0, j0):
+def _tile(ap, a0, bp, kc, zero, out, o_base, M, N, i0, j0):
     """One MC x NC output tile: sweep 4-column panels of B (kept in L1) across the
-    tile's 4-row panels of A (kept in L2)."""
+    tile's 4-row panels of A (kept in L2). Output row i0 is packed row a0 of `ap`."""
     i1 = min(i0 + MC, M)
     j1 = min(j0 + NC, N)
     for jr in range(0, j1 - j0, NR):
@@ -96,7 +98,7 @@ def _tile(ap, bp, kc, zero, out, o_base, M, N, i0, j0):
         bpan = bp[j * kc:(j + NR) * kc]
         for ir in range(0, i1 - i0, MR):
             i = i0 + ir
-            _micro(ap[i * kc:(i + MR) * kc], bpan, kc, zero, out, o_base + i * N + j, N,
+            _micro(ap[(a0 + ir) * kc:(a0 + ir + MR) * kc], bpan, kc, zero, out, o_base + i * N + j, N,
                    min(MR, M - i), min(NR, N - j))
 
 
@@ -104,7 +106,10 @@ def _tile(ap, bp, kc, zero, out, o_base, M, N, i0, j0):
 def matmul_packed(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, zero, out):
     """Contract: a strided (batch, M, K) view (a_off, a_str[3]), b strided (batch, K, N);
     out is a zeroed row-major (batch, M, N) storage, += a @ b per batch.
-    Optimisation: packing + cache blocking + 4x4 register blocking (module docstring)."""
+    Optimisation: packing + cache blocking + 4x4 register blocking (module docstring).
+    Loop order "by slab": for each k-slab, pack it (A and B) in parallel, then all output
+    tiles in parallel, so the slab of B is read from memory once and shared by every
+    tile from cache. Right when B is large (it would not stay in cache)."""
     m_pad = (M + MR - 1) // MR * MR
     n_pad = (N + NR - 1) // NR * NR
     kc_max = min(KC, K)
@@ -122,8 +127,43 @@ def matmul_packed(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, zero, out):
                 _pack(b, b_off + bi * b_str[0], b_str[2], b_str[1], N, pc, kc,
                       g * 16, min(g * 16 + 16, n_pad), bp)
             for t in prange(tiles_m * tiles_n):
-                _tile(ap, bp, kc, zero, out, bi * M * N, M, N,
-                      (t // tiles_n) * MC, (t % tiles_n) * NC)
+                i0 = (t // tiles_n) * MC
+                _tile(ap, i0, bp, kc, zero, out, bi * M * N, M, N, i0, (t % tiles_n) * NC)
+
+
+@kernel(parallel=True, fastmath={"reassoc", "contract"})
+def matmul_by_tile(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, zero, out):
+    """Contract: as matmul_packed.
+    Loop order "by tile", for a B that fits in cache (packed B <= BY_TILE_BYTES, about L2): pack all
+    of B in one parallel loop, then one task per output tile packs its own A rows slab by
+    slab and runs the whole k loop. Two parallel loops per product instead of three per
+    k-slab: a (512, 10000) @ (10000, 16) layer (IMDB) had 60 thread hand-offs, each costing
+    more than its slab's arithmetic on a busy machine (measured 2x faster; 4x for the
+    transposed (10000, 512)^T @ (512, 16) weight gradient, whose strided A rows are now
+    packed by the task that uses them, while they are hot in its L1)."""
+    n_pad = (N + NR - 1) // NR * NR
+    slabs = (K + KC - 1) // KC
+    groups = (n_pad + 15) // 16
+    bp = np.empty(n_pad * K, out.dtype)       # slab s (k from s*KC) at bp[s*KC*n_pad:]
+    tiles_m = (M + MC - 1) // MC
+    tiles_n = (N + NC - 1) // NC
+    for bi in range(batch):
+        for t in prange(slabs * groups):                 # pack B: columns n, along k
+            pc = (t // groups) * KC
+            g = t % groups
+            kc = min(KC, K - pc)
+            _pack(b, b_off + bi * b_str[0], b_str[2], b_str[1], N, pc, kc,
+                  g * 16, min(g * 16 + 16, n_pad), bp[pc * n_pad:pc * n_pad + n_pad * kc])
+        for t in prange(tiles_m * tiles_n):
+            i0 = (t // tiles_n) * MC
+            rows = min(MC, M - i0)
+            ap = np.empty(MC * min(KC, K), out.dtype)    # this task's A rows, one slab
+            for pc in range(0, K, KC):
+                kc = min(KC, K - pc)
+                _pack(a, a_off + bi * a_str[0] + i0 * a_str[1], a_str[1], a_str[2], rows, pc, kc,
+                      0, (rows + MR - 1) // MR * MR, ap)
+                _tile(ap, 0, bp[pc * n_pad:pc * n_pad + n_pad * kc], kc, zero, out, bi * M * N, M, N,
+                      i0, (t % tiles_n) * NC)
 
 
 @kernel(parallel=True, fastmath={"contract"})

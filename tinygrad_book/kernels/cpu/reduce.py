@@ -114,33 +114,62 @@ def reduce_flat(op, x, off, n, acc0, out):
 @kernel(parallel=True)
 def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
     """Contract: out[m] = reduce_r x[off + m + r*sr] (m unit-stride, r strided).
-    Optimisation: each task owns COLS columns and streams down the rows; the inner
-    loop is a unit-stride SIMD update of the column accumulator `acc`."""
+    Optimisation: walking r for one m would jump a whole row per element, so tasks
+    stream down the rows instead, adding each row's slice into a column accumulator
+    (a unit-stride SIMD update). Tasks own COLS columns *and* a block of rows: a bias
+    gradient has few columns (32 filters) and many rows (N*H*W = 43264), so splitting
+    only the columns left one core idle. Each row block writes its partial result to
+    `part[block]`; a second parallel loop combines the blocks column by column.
+    The row is sliced once (`row = x[base:base + w]`) and indexed with the loop
+    counter: with `x[base + j]` numba keeps a negative-index check per element and the
+    loop does not vectorise (measured 3.5x slower than numpy at 1000 x 1000)."""
     cols = 256
-    for t in prange((m_count + cols - 1) // cols):
-        m0 = t * cols
+    col_tasks = (m_count + cols - 1) // cols
+    blocks = max(1, min(8, r_count // 64, 16 // col_tasks))      # row blocks: >= 64 rows each
+    rows_per = (r_count + blocks - 1) // blocks
+    sums = np.full((blocks if op == SUM else 1, m_count), acc0)      # partials: sum ...
+    best = np.empty((1 if op == SUM else blocks, m_count), x.dtype)  # ... or max / min
+    for t in prange(col_tasks * blocks):
+        m0 = (t % col_tasks) * cols
         w = min(cols, m_count - m0)
+        r0 = (t // col_tasks) * rows_per
+        r1 = min(r0 + rows_per, r_count)
         if op == SUM:
-            acc = np.full(w, acc0)
-            for r in range(r_count):
-                base = off + r * sr + m0
+            acc = sums[t // col_tasks, m0:m0 + w]
+            for r in range(r0, r1):
+                row = x[off + r * sr + m0:off + r * sr + m0 + w]
                 for j in range(w):
-                    acc[j] += x[base + j]
-            for j in range(w):
-                out[m0 + j] = acc[j]
+                    acc[j] += row[j]
         else:
-            best = np.empty(w, x.dtype)
+            b = best[t // col_tasks, m0:m0 + w]
+            first = x[off + r0 * sr + m0:off + r0 * sr + m0 + w]
             for j in range(w):
-                best[j] = x[off + m0 + j]
-            for r in range(1, r_count):
-                base = off + r * sr + m0
-                for j in range(w):
-                    v = x[base + j]
-                    b = best[j]
-                    if b == b and (v != v or (v > b if op == MAX else v < b)):
-                        best[j] = v     # strictly better, or the first NaN (sticks)
-            for j in range(w):
-                out[m0 + j] = best[j]
+                b[j] = first[j]
+            for r in range(r0 + 1, r1):
+                _better_into(op, b, x[off + r * sr + m0:off + r * sr + m0 + w], w)
+    for m in prange(m_count):                      # combine the row blocks, in block order
+        if op == SUM:
+            v = sums[0, m]
+            for k in range(1, blocks):
+                v += sums[k, m]
+            out[m] = v
+        else:
+            v = best[0, m]
+            for k in range(1, blocks):
+                u = best[k, m]
+                if v == v and (u != u or (u > v if op == MAX else u < v)):
+                    v = u
+            out[m] = v
+
+
+@helper()
+def _better_into(op, best, row, w):
+    """best[j] = row[j] where row[j] is strictly better (max / min), or the first NaN."""
+    for j in range(w):
+        v = row[j]
+        b = best[j]
+        if b == b and (v != v or (v > b if op == MAX else v < b)):
+            best[j] = v
 
 
 @kernel(parallel=True)

@@ -1,0 +1,44 @@
+"""The cpu backend's alternative loops give the numpy oracle's results: both matmul loop
+orders (by tile / by slab), the small-k path and its fallback for short rows, and the
+column reduction split over row blocks."""
+import numpy as np
+import pytest
+
+from tinygrad_book.kernels import View, get_backend
+from tinygrad_book.kernels.cpu import matmul as mm
+
+
+def _view(a, transpose=False, offset=0):
+    """(1, M, K) view of a 2-D array; transpose=True: a is (K, M) and the view strided."""
+    storage = np.concatenate([np.zeros(offset, a.dtype), a.reshape(-1)])
+    if transpose:
+        k, m = a.shape
+        return View(storage, (1, m, k), (0, 1, m), offset)
+    m, k = a.shape
+    return View(storage, (1, m, k), (0, k, 1), offset)
+
+
+@pytest.mark.parametrize("by_tile_bytes", [0, 1 << 40])     # force "by slab", force "by tile"
+@pytest.mark.parametrize("m,k,n,transpose", [(7, 13, 5, False), (33, 600, 131, True), (65, 1100, 9, False),
+                                             (5, 1030, 17, True), (130, 64, 288, False), (300, 32, 9, False),
+                                             (64, 9, 32, False), (1, 1, 1, False)])
+def test_matmul_loop_orders(monkeypatch, by_tile_bytes, m, k, n, transpose):
+    monkeypatch.setattr(mm, "BY_TILE_BYTES", by_tile_bytes)
+    r = np.random.default_rng(m * k + n)
+    a = r.standard_normal((k, m) if transpose else (m, k)).astype(np.float32)
+    b = r.standard_normal((k, n)).astype(np.float32)
+    got = get_backend("cpu").matmul(_view(a, transpose, offset=3), _view(b)).reshape(m, n)
+    want = (a.T if transpose else a).astype(np.float64) @ b
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.sqrt(k))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,axes", [((43264, 32), (0,)), ((4096, 3), (0,)), ((700, 300), (0,)),
+                                        ((64, 26, 26, 32), (0, 1, 2)), ((128, 10), (0,)), ((1, 5), (0,))])
+@pytest.mark.parametrize("op", ["sum", "max", "min"])
+def test_column_reductions(dtype, shape, axes, op):
+    x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    got = get_backend("cpu").reduce(op, View(x.reshape(-1), shape, tuple(s // x.itemsize for s in x.strides), 0), axes)
+    want = getattr(x.astype(np.float64), op)(axis=axes, keepdims=True)     # float64: the accurate sum
+    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-4 if dtype == np.float32 else 1e-10)
