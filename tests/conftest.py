@@ -14,7 +14,7 @@ settings.register_profile("default", deadline=None, max_examples=6,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("thorough", deadline=None, max_examples=60,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("cudasim", deadline=None, max_examples=1, derandomize=True,
+settings.register_profile("cudasim", deadline=None, max_examples=2, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 

@@ -110,12 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("doctor", help="what this machine can run")
     d.set_defaults(func=cmd_doctor)
 
-    try:
-        from .zoo.cli import register
-    except ImportError:  # the zoo is optional while the package is being built up
-        register = None
-    if register is not None:
-        register(sub)
+    from .zoo.cli import register
+    register(sub)                       # zoo list/show, train, evaluate, reproduce
     return parser
 
 

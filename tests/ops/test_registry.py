@@ -7,6 +7,8 @@
 5. repeated inputs f(x, x): gradients from both uses add up;
 6. inputs are not mutated by forward or backward.
 """
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -23,6 +25,10 @@ BROADCASTING = [s for s in SPECS if s.broadcast]
 REPEATABLE = [s for s in DIFFERENTIABLE if s.arity >= 2 and len(set(s.shapes)) == 1]
 
 seeds = st.integers(0, 2**31 - 1)
+
+# In the CUDA simulator (about a thousand threads a second) the central differences'
+# many forward passes run on the numpy backend; backward still runs on the device.
+NUMERIC_DEVICE = os.environ.get("TINYGRAD_BOOK_NUMERIC_DEVICE") or None
 
 
 def ids(specs):
@@ -59,7 +65,7 @@ def test_forward_matches_reference(spec, dtype, device, seed):
 @given(seed=seeds)
 def test_backward_matches_central_differences(spec, device, seed):
     arrays = sample_inputs(spec, np.random.default_rng(seed))
-    results = gradcheck(spec.fn, *tensors(arrays, device, requires_grad=True), seed=seed, eps=spec.eps)
+    results = gradcheck(spec.fn, *tensors(arrays, device, requires_grad=True), seed=seed, eps=spec.eps, numeric_device=NUMERIC_DEVICE)
     assert_grads_match(spec, results)
 
 
@@ -72,7 +78,7 @@ def test_broadcasting(spec, device, data, seed):
     out = spec.fn(*tensors(arrays, device))
     np.testing.assert_allclose(out.numpy(), spec.ref(*arrays), rtol=1e-10, atol=1e-12, err_msg=spec.name)
     if spec.differentiable:
-        results = gradcheck(spec.fn, *tensors(arrays, device, requires_grad=True), seed=seed, eps=spec.eps)
+        results = gradcheck(spec.fn, *tensors(arrays, device, requires_grad=True), seed=seed, eps=spec.eps, numeric_device=NUMERIC_DEVICE)
         assert_grads_match(spec, results)
         for r, a in zip(results, arrays):
             assert r.analytic.shape == a.shape   # the sum-reduction undid the broadcast
@@ -105,7 +111,7 @@ def test_non_contiguous_inputs(spec, how, device, seed):
         def through_views(*xs):  # the op sees views; gradcheck perturbs the leaves
             return spec.fn(*[x.T.contiguous().T if how == "permuted" else x.pad([(1, 1)] * x.ndim)[
                 tuple(slice(1, -1) for _ in x.shape)] for x in xs])
-        assert_grads_match(spec, gradcheck(through_views, *leaves, seed=seed, eps=spec.eps))
+        assert_grads_match(spec, gradcheck(through_views, *leaves, seed=seed, eps=spec.eps, numeric_device=NUMERIC_DEVICE))
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -113,7 +119,7 @@ def test_non_contiguous_inputs(spec, how, device, seed):
 @given(seed=seeds)
 def test_repeated_input(spec, device, seed):
     (x,) = sample_inputs(spec, np.random.default_rng(seed), shapes=spec.shapes[:1])
-    results = gradcheck(lambda t: spec.fn(*[t] * spec.arity), *tensors([x], device, requires_grad=True), seed=seed, eps=spec.eps)
+    results = gradcheck(lambda t: spec.fn(*[t] * spec.arity), *tensors([x], device, requires_grad=True), seed=seed, eps=spec.eps, numeric_device=NUMERIC_DEVICE)
     assert_grads_match(spec, results)
 
 

@@ -31,12 +31,16 @@ class InputError:
         return bool(np.allclose(self.analytic, self.numeric, rtol=rtol, atol=atol))
 
 
-def gradcheck(f, *inputs, eps=1e-6, seed=0):
+def gradcheck(f, *inputs, eps=1e-6, seed=0, numeric_device=None):
     """Compare autograd's gradients of `f(*inputs)` with central differences.
 
     `inputs` are Tensors; those with requires_grad=True are checked (if none is,
     all float inputs are). Returns one `InputError` per checked input (None for the
     others), with the max absolute and max relative error over all elements.
+
+    `numeric_device` evaluates the 2 x (number of elements) forward passes of the
+    central differences on another device (e.g. "numpy" while checking "cuda" in the
+    slow simulator); backward still runs on the inputs' own device.
     """
     inputs = list(inputs)
     checked = [t.requires_grad for t in inputs]
@@ -51,7 +55,8 @@ def gradcheck(f, *inputs, eps=1e-6, seed=0):
 
     def weighted_output(values):
         with no_grad():
-            args = [Tensor(v, dtype=t.dtype, device=t.device) if c else t
+            args = [Tensor(v, dtype=t.dtype, device=numeric_device or t.device) if c
+                    else (t.to(numeric_device) if numeric_device else t)
                     for v, t, c in zip(values, leaves, checked)]
             return float(np.sum(f(*args).numpy().astype(np.float64) * cotangent))
 
