@@ -27,6 +27,7 @@ def test_shuffle_is_seeded_and_in_range():
                   rng=np.random.RandomState(3))
     (sa, ta), (sb, tb) = next(a), next(b)
     np.testing.assert_array_equal(sa, sb)
+    np.testing.assert_array_equal(ta, tb)
     rows = (ta - 1) / 3 - 5  # invert target = DATA[row + delay][1]
     assert np.all((rows >= 30) & (rows < 60))
     for s, r in zip(sa, rows.astype(int)):

@@ -8,7 +8,7 @@ import numpy as np
 from . import ops_movement as M
 from . import ops_nn as N
 from . import views
-from .tensor import Tensor, as_tensor
+from .tensor import as_tensor
 
 
 def _pair(v):

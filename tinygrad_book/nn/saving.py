@@ -8,14 +8,13 @@ half a file.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
 import numpy as np
 
 from . import layers as layer_module
 from . import losses as L
 from . import optimizers
+from ..fileio import atomic_write
 
 
 # --- architecture as a config ----------------------------------------------------------
@@ -142,21 +141,6 @@ def _is_h5(path) -> bool:
     return str(path).endswith((".h5", ".hdf5"))
 
 
-def _atomic_write(path, write):
-    """write(tmp_path) then rename tmp over path: readers never see a partial file."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _write(path, arrays, attrs):
     def write(tmp):
         if _is_h5(path):
@@ -173,7 +157,7 @@ def _write(path, arrays, attrs):
             payload.update({f"__{k}__": np.array(v) for k, v in attrs.items() if v is not None})
             with open(tmp, "wb") as f:
                 np.savez(f, **payload)
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
 
 def _read(path):

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
+
+from ..fileio import atomic_write
 
 ENV_HOME = "TINYGRAD_BOOK_HOME"
 
@@ -40,18 +41,11 @@ def read_json(path) -> dict:
 
 
 def write_json_atomic(path, data):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+    def write(tmp):
+        with open(tmp, "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1, sort_keys=True)
             f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, write)
 
 
 def merge_result(path, entry_id, result):

@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from ..base import Backend, View, conv_output_size, is_contiguous
+from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous
 from . import conv, elementwise as ew, indexing, matmul as mm, reduce as rd, softmax
 from .jit import coalesce, is_flat, run
 
@@ -79,13 +79,13 @@ class CpuBackend(Backend):
         if dst.size == 0:
             return
         if np.shares_memory(dst.storage, src.storage):   # overlapping read/write: copy first
-            src = View(self.contiguous(src), src.shape, _row_major(src.shape), 0)
+            src = View(self.contiguous(src), src.shape, contiguous_strides(src.shape), 0)
         self._copy(src, dst.storage, dst.offset, dst.strides)
 
     def _copy(self, src: View, dst, d_off, d_strides):
         """dst (at d_off, d_strides; row-major if None) [...] = src[...]."""
         if d_strides is None:
-            d_strides = _row_major(src.shape)
+            d_strides = contiguous_strides(src.shape)
         shape, (ss, ds) = coalesce(src.shape, src.strides, d_strides)
         if is_flat(shape, ss) and is_flat(shape, ds):
             n = src.size
@@ -273,14 +273,6 @@ def _prod(shape) -> int:
     return n
 
 
-def _row_major(shape) -> tuple:
-    strides, step = [], 1
-    for d in reversed(shape):
-        strides.append(step)
-        step *= max(d, 1)
-    return tuple(reversed(strides))
-
-
 def warm_up(dtypes=(np.float32, np.float64)) -> float:
     """Compile (or load from numba's cache) the kernels the library uses most, for
     each dtype, by running every primitive once on tiny contiguous and strided views.
@@ -318,7 +310,7 @@ def warm_up(dtypes=(np.float32, np.float64)) -> float:
         be.matmul(View(a.storage, (1, 5, 8), (0, 8, 1), 0), View(b.storage, (1, 8, 3), (0, 3, 1), 0))
         img = View(np.ones(2 * 5 * 5 * 3, dt), (2, 5, 5, 3), (75, 15, 3, 1), 0)
         cols = be.im2col(img, (3, 3), (1, 1), (1, 1, 1, 1))
-        be.col2im(View(cols, (2, 5, 5, 3, 3, 3), _row_major((2, 5, 5, 3, 3, 3)), 0), img.shape,
+        be.col2im(View(cols, (2, 5, 5, 3, 3, 3), contiguous_strides((2, 5, 5, 3, 3, 3)), 0), img.shape,
                   (3, 3), (1, 1), (1, 1, 1, 1))
         be.maxpool2d(img, (2, 2), (2, 2))
         idx = View(np.array([0, 1, 1], np.int64), (3,), (1,), 0)
