@@ -60,8 +60,8 @@ def cmd_bench(args) -> int:
     vs = tuple(v for v in args.vs.split(",") if v)
     try:
         rows = bench.run(kernels=args.kernels or None, device=args.device, vs=vs)
-    except KeyError as e:
-        print(f"unknown kernel: {e}", file=sys.stderr)
+    except ValueError as e:          # an unknown kernel name: the message lists the known ones
+        print(e, file=sys.stderr)
         return 2
     print(bench.format_table(rows))
     return 0

@@ -1,4 +1,4 @@
-"""`tinygrad-book gradcheck` and the public gradcheck()."""
+"""`tinygrad-book gradcheck` and `bench`, and the public gradcheck()."""
 import os
 import subprocess
 import sys
@@ -50,3 +50,9 @@ def test_gradcheck_catches_a_wrong_backward():
 
     (err,) = gradcheck(lambda x: BadSquare.apply(x), Tensor([1.0, 2.0], dtype="float64"))
     assert not err.passed() and abs(err.max_rel - 0.5) < 1e-6   # analytic is half the truth
+
+
+def test_bench_unknown_kernel_lists_known_ones():
+    r = run_cli("bench", "matmul_9999")
+    assert r.returncode == 2
+    assert "unknown kernel(s) ['matmul_9999']" in r.stderr and "matmul_1024" in r.stderr
