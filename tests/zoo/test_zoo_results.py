@@ -77,3 +77,24 @@ def test_reproduce_in_pieces_merges_into_one_table(tmp_path):
     assert stored["ch3-boston-final"]["source"] == "boston_housing"
     text = out.read_text()
     assert text.count("(REDUCED:") == 2 and text.count("| not run |") == len(zoo.entries()) - 2
+
+
+def test_seed_spread_is_reported_beside_the_verdict_of_the_table_seed():
+    spread = {"metric": "test_acc", "seeds": [1, 2, 3], "values": [0.886, 0.885, 0.872]}
+    all_results = {"ch3-imdb-dense-final": _fake(test_acc=0.8696, seed_spread=spread)}
+    text = reproduce.render_markdown(all_results)
+    row = next(line for line in text.splitlines() if line.startswith("| ch3-imdb-dense-final |") and "**FAIL**" in line)
+    assert "0.8696" in row                                   # the verdict is seed 0's
+    spread_row = next(line for line in text.splitlines() if line.startswith("| ch3-imdb-dense-final | test_acc mean"))
+    assert "(0.8696-0.8860) over 4 seeds, 2/4 pass" in spread_row
+
+
+def test_seed_spread_trains_each_seed(monkeypatch):
+    seen = []
+
+    def fake_run(entry, epochs=None, batch_size=None, verbose=0, seed=0):
+        seen.append(seed)
+        return {entry.metric: 0.5 + seed / 100}
+    monkeypatch.setattr(reproduce, "run", fake_run)
+    spread = reproduce.seed_spread(zoo.get("ch3-imdb-dense-final"), [1, 2])
+    assert seen == [1, 2] and spread == {"metric": "test_acc", "seeds": [1, 2], "values": [0.51, 0.52]}

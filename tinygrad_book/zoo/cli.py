@@ -46,6 +46,9 @@ def register(subparsers):
     p.add_argument("--device", choices=["cpu", "cuda", "numpy"], default=None)
     p.add_argument("--fast-boston", action="store_true",
                    help="ch3-boston-kfold-500 with 200 epochs instead of 500 (reported as REDUCED)")
+    p.add_argument("--other-seeds", type=int, default=0, metavar="N",
+                   help="also train each entry with the next N seeds and report the spread of its metric "
+                        "(the verdict stays the one of --seed)")
     p.add_argument("--render-only", action="store_true",
                    help="only regenerate the markdown and curves from docs/results.json")
     p.add_argument("--quiet", action="store_true")
@@ -219,6 +222,6 @@ def cmd_reproduce(args):
     if args.fast_boston:
         overrides["ch3-boston-kfold-500"] = (200, None, "200 of the book's 500 epochs (--fast-boston)")
     reproduce(ids, out=args.out, seed=args.seed, verbose=0 if args.quiet else 2, device=device,
-              overrides=overrides)
+              overrides=overrides, other_seeds=args.other_seeds)
     print(f"wrote {args.out} and {args.out.rsplit('.', 1)[0]}.json")
     return 0

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from . import registry
+from ..fileio import atomic_write
 from .results import format_value, machine, merge_result, read_json, write_json_atomic
 from .runner import run
 
@@ -45,6 +46,28 @@ def run_one(entry, seed=0, epochs=None, batch_size=None, verbose=2, device="cpu"
     return result
 
 
+def seed_spread(entry, seeds, epochs=None, batch_size=None):
+    """The entry's metric for each of `seeds`: how much of a result is the seed's luck."""
+    values = []
+    for s in seeds:
+        values.append(run(entry, epochs=epochs, batch_size=batch_size, verbose=0, seed=s)[entry.metric])
+    return {"metric": entry.metric, "seeds": list(seeds), "values": values}
+
+
+def spread_text(entry, result, all_results) -> str:
+    """'mean 0.881 (0.870-0.887), 7/10 pass' over the seed run and its other seeds."""
+    spread = result.get("seed_spread")
+    if not spread:
+        return ""
+    values = [result[spread["metric"]]] + list(spread["values"])
+    text = (f"{spread['metric']} mean {format_value(sum(values) / len(values))} "
+            f"({format_value(min(values))}-{format_value(max(values))}) over {len(values)} seeds")
+    if entry.check:
+        verdicts = [entry.check(dict(result, **{spread["metric"]: v}), all_results)[0] for v in values]
+        text += f", {sum(bool(v) for v in verdicts)}/{len(values)} pass"
+    return text
+
+
 def render_markdown(all_results: dict) -> str:
     """The results table (book vs ours) from every stored result, in book order."""
     lines = ["# Reproduction of the book's results (chapters 2-4)", "",
@@ -76,7 +99,16 @@ def render_markdown(all_results: dict) -> str:
                      f"{rule} | {verdict} | {result.get('wall_time', 0):.0f} s |")
     lines += ["", f"{passed} passed, {failed} failed, "
               f"{len(registry.entries()) - passed - failed} without a verdict (no criterion, or not run).",
-              "", "Notes:", ""]
+              ""]
+    spreads = [(entry, all_results[entry.id]) for entry in registry.entries()
+               if (all_results.get(entry.id) or {}).get("seed_spread")]
+    if spreads:
+        lines += ["Seed spread (`reproduce --other-seeds N`): the same entry trained with other seeds. "
+                  "The verdict above is the one of the table's seed; this shows how much of it is luck.", "",
+                  "| id | spread |", "|---|---|"]
+        lines += [f"| {entry.id} | {spread_text(entry, result, all_results)} |" for entry, result in spreads]
+        lines.append("")
+    lines += ["Notes:", ""]
     for entry in registry.entries():
         if entry.notes:
             lines.append(f"* `{entry.id}`: {entry.notes}")
@@ -109,10 +141,11 @@ def write_plots(all_results: dict, img_dir: Path):
                 plots.plot_comparison(reference, variant, img_dir / f"{entry_id}-vs-reference.png", name)
 
 
-def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device="cpu", overrides=None):
+def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device="cpu", overrides=None, other_seeds=0):
     """Train ``ids`` in turn; after each, merge into the JSON and rewrite the markdown + curves.
 
-    ``overrides``: {id: (epochs, batch_size, description)} for reduced settings (reported)."""
+    ``overrides``: {id: (epochs, batch_size, description)} for reduced settings (reported).
+    ``other_seeds``: also train seeds seed+1 .. seed+N and store the spread of the metric."""
     out = Path(out)
     json_path = out.with_suffix(".json")
     img_dir = out.parent / "img"
@@ -124,6 +157,8 @@ def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device="cpu", overr
               f"batch {entry.batch_size if batch_size is None else batch_size}, seed {seed}", flush=True)
         start = time.perf_counter()
         result = run_one(entry, seed, epochs, batch_size, verbose, device, reduced)
+        if other_seeds:
+            result["seed_spread"] = seed_spread(entry, range(seed + 1, seed + 1 + other_seeds), epochs, batch_size)
         all_results = merge_result(json_path, entry_id, result)
         print(f"== {entry_id}: {headline(entry, result)} (book: {entry.book_result}) "
               f"[{time.perf_counter() - start:.0f} s]", flush=True)
@@ -173,9 +208,7 @@ def update_chapter_doc(path: Path, chapter, all_results):
 
 
 def _write_text(path: Path, text: str):
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 __all__ = ["reproduce", "render_markdown", "write_plots", "headline", "write_json_atomic"]
