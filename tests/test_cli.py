@@ -56,3 +56,11 @@ def test_bench_unknown_kernel_lists_known_ones():
     r = run_cli("bench", "matmul_9999")
     assert r.returncode == 2
     assert "unknown kernel(s) ['matmul_9999']" in r.stderr and "matmul_1024" in r.stderr
+
+
+def test_every_bench_workload_runs_on_our_backends_and_numpy():
+    """The benchmark workloads are code too: each must run (not be timed) on every impl."""
+    from tinygrad_book import bench
+    for name, workload in bench.WORKLOADS.items():
+        for impl in ("cpu", "reference", "numpy"):
+            workload.build(impl)()

@@ -29,6 +29,12 @@ from .kernels import get_backend
 from .kernels.base import View, contiguous_strides
 
 
+def _backend(impl):
+    """Our backend for an implementation name: "reference" is the numpy backend (the
+    readable kernels), while "numpy" in these tables means plain numpy calls."""
+    return get_backend("numpy" if impl == "reference" else impl)
+
+
 class Unavailable(Exception):
     """An implementation cannot run here (e.g. torch is not installed)."""
 
@@ -81,7 +87,7 @@ def _matmul(M, K, N):
             torch = _torch()
             ta, tb = torch.from_numpy(a), torch.from_numpy(b)
             return lambda: ta @ tb
-        be = get_backend(impl)
+        be = _backend(impl)
         va, vb = _view(a, (1, M, K)), _view(b, (1, K, N))
         va = View(be.from_numpy(va.storage), va.shape, va.strides, 0)
         vb = View(be.from_numpy(vb.storage), vb.shape, vb.strides, 0)
@@ -141,7 +147,7 @@ def _conv(layer, backward):
                         dx[:, p:p + oh, q:q + ow, :] += dcols[:, :, :, p, q, :]
                 return dx, cols.T @ dout
             return bwd
-        be = get_backend(impl)
+        be = _backend(impl)
         vx = View(be.from_numpy(x.reshape(-1)), x.shape, contiguous_strides(x.shape), 0)
         vw = View(be.from_numpy(wt.reshape(-1)), (1, kkc, f), (0, f, 1), 0)
         kern, stride, pads = (k, k), (1, 1), (0, 0, 0, 0)
@@ -176,7 +182,7 @@ def _add(shape_a, shape_b):
             torch = _torch()
             ta, tb = torch.from_numpy(a), torch.from_numpy(b)
             return lambda: ta + tb
-        be = get_backend(impl)
+        be = _backend(impl)
         va = _view(a)
         # b broadcast to a's shape with stride-0 leading axes: the caller's job per base.py
         pad = len(shape_a) - len(shape_b)
@@ -194,7 +200,7 @@ def _sum(shape, axes):
             torch = _torch()
             ta = torch.from_numpy(a)
             return lambda: ta.sum(dim=axes)
-        be = get_backend(impl)
+        be = _backend(impl)
         va = _view(a)
         return lambda: be.reduce("sum", va, axes)
     return build
@@ -216,7 +222,7 @@ def _xent(n, c):
             tz, tt = torch.from_numpy(z), torch.from_numpy(t)
             F = torch.nn.functional
             return lambda: (F.cross_entropy(tz, tt, reduction="none"), torch.softmax(tz, 1))
-        be = get_backend(impl)
+        be = _backend(impl)
         vz, vt = _view(z), _view(t)
         return lambda: be.softmax_xent(vz, vt)
     return build
@@ -248,7 +254,7 @@ def _embedding(scatter):
             if not scatter:
                 return lambda: tt.index_select(0, ti)
             return lambda: torch.zeros_like(tt).index_add_(0, ti, ts)
-        be = get_backend(impl)
+        be = _backend(impl)
         vi = _view(idx)
         if not scatter:
             vt = _view(table)
