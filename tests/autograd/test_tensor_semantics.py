@@ -137,3 +137,18 @@ def test_item_and_numpy_round_trip(dev):
     np.testing.assert_array_equal(x.numpy(), np.arange(6).reshape(2, 3))
     with pytest.raises(ValueError, match="one element"):
         x.item()
+
+
+def test_backward_skips_gradients_nobody_asked_for(dev):
+    x = Tensor(np.arange(6.0).reshape(2, 3), device=dev)                 # data: no gradient wanted
+    w = Tensor(np.ones((3, 4)), requires_grad=True, device=dev)
+    y = x @ w
+    matmul_node = y._ctx.parents[0]._ctx                                 # (1,2,3) @ (1,3,4) under reshapes
+    assert matmul_node.needs_input_grad == (False, True)
+    assert matmul_node.backward(Tensor(np.ones((1, 2, 4)), device=dev))[0] is None
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), np.repeat(x.numpy().sum(axis=0)[:, None], 4, axis=1))
+    img = Tensor(np.random.default_rng(0).standard_normal((1, 5, 5, 2)), device=dev)
+    k = Tensor(np.ones((3, 3, 2, 1)), requires_grad=True, device=dev)
+    out = F.conv2d(img, k)
+    assert out._ctx.backward(Tensor(np.ones(out.shape), device=dev))[0] is None

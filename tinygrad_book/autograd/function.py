@@ -50,6 +50,9 @@ class Function:
     def __init__(self, parents):
         self.parents = parents   # the input Tensors, in order
         self.saved = ()
+        # backward may skip the gradient of an input that nobody asked for (e.g. the
+        # image going into a network's first layer): that is often the costliest one.
+        self.needs_input_grad = tuple(t.requires_grad for t in parents)
 
     def save(self, *values):
         """Keep what backward will need (inputs, outputs, masks...)."""

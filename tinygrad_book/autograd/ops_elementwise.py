@@ -135,7 +135,8 @@ class Mul(Function):
 
     def backward(self, g):
         a, b = self.saved
-        return g * b, g * a
+        need_a, need_b = self.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
 
 
 class Div(Function):
@@ -145,7 +146,8 @@ class Div(Function):
 
     def backward(self, g):
         a, b = self.saved
-        return g / b, -g * a / (b * b)
+        need_a, need_b = self.needs_input_grad
+        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
 
 
 class Pow(Function):
@@ -158,7 +160,7 @@ class Pow(Function):
         a, b, out = self.saved
         grad_a = g * b * (a ** (b - 1.0))
         grad_b = None
-        if b.requires_grad:             # d/db a^b = a^b log a, defined for a > 0
+        if self.needs_input_grad[1]:    # d/db a^b = a^b log a, defined for a > 0
             positive = a > 0
             safe_log = positive.where(a, 1.0).log()
             grad_b = g * out * safe_log * positive

@@ -21,8 +21,9 @@ class MatMul(Function):
 
     def backward(self, g):
         a, b = self.saved
+        need_a, need_b = self.needs_input_grad
         # C = A B  =>  dA = dC B^T,  dB = A^T dC  (transposes are views)
-        return g @ _mT(b), _mT(a) @ g
+        return (g @ _mT(b) if need_a else None), (_mT(a) @ g if need_b else None)
 
 
 def same_padding(size, kernel, stride):
@@ -62,10 +63,13 @@ class Conv2D(Function):
 
     def backward(self, g):
         x, w, rows, stride, pads = self.saved
+        need_x, need_w = self.needs_input_grad
         kh, kw, c, f = w.shape
         g_rows = g.reshape((1, rows.shape[1], f))
-        grad_w = _mT(rows).raw_matmul(g_rows).reshape(w.shape)                # cols^T @ dout
-        grad_cols = g_rows.raw_matmul(_mT(w.reshape((1, kh * kw * c, f))))    # dout @ W^T
+        grad_w = _mT(rows).raw_matmul(g_rows).reshape(w.shape) if need_w else None   # cols^T @ dout
+        if not need_x:          # e.g. the input images of a first layer: skip a matmul and col2im
+            return None, grad_w
+        grad_cols = g_rows.raw_matmul(_mT(w.reshape((1, kh * kw * c, f))))         # dout @ W^T
         n, oh, ow = g.shape[:3]
         grad_cols = grad_cols.reshape((n, oh, ow, kh, kw, c))
         grad_x = x.backend.col2im(grad_cols.view, x.shape, (kh, kw), stride, pads)

@@ -36,6 +36,7 @@ NC = 128        # output tile columns handled by one task
 SMALL_K = 48    # below this, vectorise along the output row instead of along k ...
 SMALL_K_MIN_N = 16   # ... if the output row is long enough to vectorise (conv1's dx has N = 9)
 BY_TILE_BYTES = 1 << 20   # packed B up to this (~L2) size: loop order "by tile", else "by slab"
+FEW_TILES = 8             # ... and "by tile" too when the output has this few MC x NC tiles
 
 
 @helper()
