@@ -100,25 +100,13 @@ class Model(Training, Layer):
 
     @property
     def weights(self) -> list:
-        seen, out = set(), []
-        for layer in self.layers:
-            for w in layer.weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    out.append(w)
-        return out
+        return _unique(w for layer in self.layers for w in layer.weights)
 
     @property
     def trainable_weights(self) -> list:
         if not self.trainable:
             return []
-        seen, out = set(), []
-        for layer in self.layers:
-            for w in layer.trainable_weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    out.append(w)
-        return out
+        return _unique(w for layer in self.layers for w in layer.trainable_weights)
 
     @property
     def non_trainable_weights(self) -> list:
@@ -270,3 +258,13 @@ class Sequential(Model):
     def get_config(self):
         from .saving import sequential_config
         return sequential_config(self)
+
+
+def _unique(weights) -> list:
+    """Each weight once, in first-seen order (a shared layer appears in several places)."""
+    seen, out = set(), []
+    for w in weights:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
