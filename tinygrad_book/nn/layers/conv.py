@@ -121,6 +121,13 @@ class GlobalAveragePooling2D(Layer):
         return x.mean(axis=(1, 2))
 
 
+class GlobalMaxPooling2D(GlobalAveragePooling2D):
+    """(n, h, w, c) -> (n, c): the max over all positions."""
+
+    def call(self, x, training=False):
+        return x.max(axis=(1, 2))
+
+
 class MaxPooling1D(Layer):
     def __init__(self, pool_size=2, strides=None, **kwargs):
         super().__init__(**kwargs)
@@ -148,4 +155,4 @@ class GlobalMaxPooling1D(Layer):
 
 
 __all__ = ["Conv2D", "Conv1D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D",
-           "MaxPooling1D", "GlobalMaxPooling1D"]
+           "GlobalMaxPooling2D", "MaxPooling1D", "GlobalMaxPooling1D"]
