@@ -102,8 +102,10 @@ def weight_names(layer) -> list:
 def save_weights_to_group(group, layers) -> None:
     """Keras' `save_weights_to_hdf5_group`: one group per layer, in the given order."""
     write_name_list(group, "layer_names", [layer.name for layer in layers])
-    group.attrs["backend"] = BACKEND.encode("utf8")
-    group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
+    # fixed-length byte strings, as h5py 2 wrote them for Keras 2 (which calls .decode() on
+    # them); h5py 3 would store Python bytes as a variable-length string that reads back as str
+    group.attrs["backend"] = np.bytes_(BACKEND.encode("utf8"))
+    group.attrs["keras_version"] = np.bytes_(KERAS_VERSION.encode("utf8"))
     for layer in layers:
         g = group.create_group(layer.name)
         names = weight_names(layer)
@@ -153,17 +155,17 @@ def is_keras_weight_file(path) -> bool:
 
 
 def convert_kernel(layer, arrays, backend):
-    """Keras' conversions for convolution kernels (preprocess_weights_for_loading):
-    a Theano file's kernel is flipped in every spatial axis (Theano convolves, we correlate),
-    and a kernel stored as (filters, channels, rows, cols) (Keras 1, channels_first) is
-    transposed to (rows, cols, channels, filters)."""
+    """Keras' conversions of convolution kernels (preprocess_weights_for_loading): a kernel
+    stored as (filters, channels, rows, cols) (Keras 1, channels_first) is transposed to our
+    (rows, cols, channels, filters); then a Theano file's kernel is flipped along every
+    spatial axis (Theano convolves, we correlate, as TensorFlow does)."""
     if type(layer).__name__ not in _CONV_LAYERS or not arrays:
         return arrays
     kernel, expected = arrays[0], tuple(layer.weights[0].shape)
+    if kernel.shape != expected and kernel.ndim == 4 and kernel.transpose(2, 3, 1, 0).shape == expected:
+        kernel = kernel.transpose(2, 3, 1, 0)
     if backend == "theano":
         kernel = kernel[(slice(None, None, -1),) * (kernel.ndim - 2)]
-    if kernel.shape != expected and kernel.ndim == 4 and kernel.transpose(3, 2, 0, 1).shape == expected:
-        kernel = kernel.transpose(3, 2, 0, 1)
     return [np.ascontiguousarray(kernel)] + list(arrays[1:])
 
 
