@@ -6,7 +6,7 @@ from tinygrad_book.applications import VGG16, VGG19
 from tinygrad_book.applications.vgg import IMAGENET_WEIGHTS
 from tinygrad_book.data.download import DatasetNotFoundError
 from tinygrad_book.nn import Input, Model
-from tinygrad_book.nn.layers import Dense
+from tinygrad_book.nn.layers import Conv2D, Dense
 
 VGG16_NAMES = ["block1_conv1", "block1_conv2", "block1_pool", "block2_conv1", "block2_conv2", "block2_pool",
                "block3_conv1", "block3_conv2", "block3_conv3", "block3_pool",
@@ -39,7 +39,8 @@ def test_vgg16_layer_names_and_weight_order(cheap_init):
 def test_vgg19_has_four_convolutions_in_blocks_3_to_5(cheap_init):
     names = [l.name for l in VGG19(include_top=False, weights=None).layers]
     for block in (3, 4, 5):
-        assert [n for n in names if n.startswith(f"block{block}_conv")] == [f"block{block}_conv{i}" for i in range(1, 5)]
+        convs = [n for n in names if n.startswith(f"block{block}_conv")]
+        assert convs == [f"block{block}_conv{i}" for i in range(1, 5)]
     assert sum(n.startswith("block1_conv") for n in names) == 2
 
 
@@ -87,6 +88,14 @@ def test_input_tensor_builds_on_it():
     assert model.inputs == [image] and model.output_shape == (None, 512)
     head = Dense(1, activation="sigmoid")(model.outputs[0])
     assert Model(image, head).count_params() == 14_714_688 + 513
+
+
+def test_input_tensor_from_a_layer_keeps_the_graph_before_it():
+    image = Input(shape=(48, 48, 3))
+    mixed = Conv2D(3, (1, 1), name="mix")(image)                  # any layers before the network
+    model = VGG16(include_top=False, weights=None, input_tensor=mixed)
+    assert model.inputs == [image] and "mix" in [l.name for l in model.layers]
+    assert model.count_params() == 14_714_688 + 3 * 3 + 3
 
 
 @pytest.mark.parametrize("kwargs, message", [
