@@ -7,7 +7,8 @@ keras and torch installed (`pip install keras torch`), from the repository root:
 
 1. our writer -> Keras' `model.load_weights` -> the same outputs as ours;
 2. Keras' own writer (`save_weights_to_hdf5_group`) -> our reader -> the same outputs;
-3. a Keras `model.save` file (weights under `model_weights`) -> our reader, by name.
+3. a Keras `model.save` file (weights under `model_weights`) -> our reader, by name;
+4. preprocess_input (caffe, tf, torch modes) against Keras'.
 """
 import os
 import sys
@@ -18,7 +19,7 @@ import keras
 import numpy as np
 from keras.src.legacy.saving import legacy_h5_format
 
-from tinygrad_book.applications import VGG16
+from tinygrad_book.applications import VGG16, preprocess_input
 from tinygrad_book.nn import keras_h5, set_seed
 
 
@@ -52,6 +53,9 @@ def main():
     ours = VGG16(include_top=True, weights=None, input_shape=(64, 64, 3), classes=7)
     keras_h5.load_weights(ours, path("model.h5"), by_name=True)
     ok &= check("Keras model.save -> ours (by name)", ours.predict(images / 255), expected, 1e-6)
+    for mode in ("caffe", "tf", "torch"):
+        theirs = keras.applications.imagenet_utils.preprocess_input(images.copy(), mode=mode)
+        ok &= check(f"preprocess_input mode={mode}", preprocess_input(images, mode=mode), np.asarray(theirs), 1e-4)
     print("OK" if ok else "MISMATCH")
     return 0 if ok else 1
 
