@@ -114,7 +114,7 @@ def test_bad_arguments_say_what_is_wrong(kwargs, message):
 
 
 @pytest.mark.parametrize("net, include_top", [(VGG16, False), (VGG19, True)])
-def test_imagenet_weights_offline_name_the_file_and_the_way_out(cheap_init, fresh_session, net, include_top):
+def test_imagenet_weights_offline_name_the_file_and_the_way_out(fresh_session, net, include_top):
     fname, md5 = IMAGENET_WEIGHTS[(net.__name__.lower(), include_top)]
     with pytest.raises(DatasetNotFoundError) as err:
         net(include_top=include_top, weights="imagenet")

@@ -52,6 +52,8 @@ def build_vgg(name, include_top, weights, input_tensor, input_shape, pooling, cl
     _check_arguments(weights, include_top, classes, pooling, input_tensor)
     input_shape = obtain_input_shape(input_shape, default_size=224, min_size=48,
                                      require_flatten=include_top, weights=weights)
+    # the file first: offline, say so before spending seconds on 138 M random weights
+    weights_path = imagenet_weights_path(name, include_top) if weights == "imagenet" else weights
     img_input = Input(shape=input_shape) if input_tensor is None else input_tensor
     x = img_input
     for block, (filters, convs) in enumerate(zip(FILTERS, CONVS_PER_BLOCK[name]), start=1):
@@ -69,10 +71,8 @@ def build_vgg(name, include_top, weights, input_tensor, input_shape, pooling, cl
         x = GlobalMaxPooling2D()(x)
     inputs = img_input if input_tensor is None else source_inputs(input_tensor)
     model = Model(inputs, x, name=name)
-    if weights == "imagenet":
-        keras_h5.load_weights(model, imagenet_weights_path(name, include_top))
-    elif weights is not None:
-        keras_h5.load_weights(model, weights)
+    if weights_path is not None:
+        keras_h5.load_weights(model, weights_path)
     return model
 
 
