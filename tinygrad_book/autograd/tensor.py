@@ -185,6 +185,35 @@ class Tensor:
         dtype = np.dtype(dtype)
         return self if dtype == self.dtype else E.Cast.apply(self, dtype=dtype)
 
+    # --- replacing a weight's values (optimizers, set_weights) ---------------------------
+    def replace_data(self, value) -> None:
+        """Give this tensor new values of the same shape, keeping the Tensor object (the
+        layers that hold it see the change). The old storage is left as it was, so views
+        taken before stay valid. Not recorded in the graph."""
+        new = value if isinstance(value, Tensor) else Tensor(value, dtype=self.dtype, device=self.device)
+        if new.shape != self.shape:
+            raise ValueError(f"replace_data: tensor of shape {self.shape} cannot take values of shape {new.shape}")
+        if new.device != self.device or new.dtype != self.dtype:
+            new = Tensor(new.numpy(), dtype=self.dtype, device=self.device)
+        self.view = new.view
+
+    def fused_update(self, rule: str, grad: "Tensor", slots: list, **hyper) -> bool:
+        """One optimizer step (`rule` in kernels.base.OPTIMIZER_RULES) written in place
+        into this tensor and its state `slots`, by one fused backend kernel. Returns False,
+        changing nothing, when the backend lacks that kernel or the tensors do not fit it
+        (other device or dtype, a non-contiguous weight or slot): the caller then takes
+        the Tensor-op path."""
+        backend = self.backend
+        tensors = [self, grad, *slots]
+        if rule not in backend.optimizer_rules or self.dtype.kind != "f":
+            return False
+        if any(t.device != self.device or t.dtype != self.dtype or t.shape != self.shape for t in tensors):
+            return False
+        if not all(t.is_contiguous() for t in [self, *slots]):
+            return False
+        backend.optimizer_update(rule, self.view, grad.view, [s.view for s in slots], hyper)
+        return True
+
     # --- backward -------------------------------------------------------------------
     def backward(self, grad=None):
         """Backpropagate from this tensor: add d(self)/d(leaf) . grad to each leaf's .grad.

@@ -28,6 +28,14 @@ UNARY_OPS = ("neg", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sig
 BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum",
               "eq", "ne", "lt", "le", "gt", "ge")
 REDUCE_OPS = ("sum", "max", "min")
+# The fused optimizer updates a backend may offer (an optional capability), with the
+# hyperparameters each one takes and the state slots it updates beside the weight.
+OPTIMIZER_RULES = {
+    "sgd": (("lr", "momentum", "nesterov"), "[v] when momentum != 0, else []"),
+    "rmsprop": (("lr", "rho", "epsilon", "flush_below"), "[a]"),
+    "adagrad": (("lr", "epsilon"), "[a]"),
+    "adam": (("lr_t", "beta_1", "beta_2", "epsilon", "flush_below", "amsgrad"), "[m, v] (+ [vmax] when amsgrad)"),
+}
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
 
 
@@ -83,6 +91,9 @@ class Backend(ABC):
     """
 
     name = "abstract"
+    # The OPTIMIZER_RULES this backend's `optimizer_update` implements (none by default:
+    # the optimizers then compose the update from the primitives below).
+    optimizer_rules: frozenset = frozenset()
 
     # --- memory -------------------------------------------------------------------
     @abstractmethod
@@ -179,3 +190,19 @@ class Backend(ABC):
         """Fused, stable softmax cross-entropy over the last axis of (n, C) logits and
         (n, C) target probabilities. Returns (loss (n,), probs (n, C)) with
         loss[i] = -sum_c target[i,c] * log_softmax(logits)[i,c] and probs = softmax(logits)."""
+
+    # --- optional: fused optimizer updates -----------------------------------------------
+    def optimizer_update(self, rule: str, p: View, g: View, slots: list, hyper: dict) -> None:
+        """One optimizer step in place, for `rule` in self.optimizer_rules. p and every slot
+        are contiguous views of one float dtype and p's shape; g has p's shape and dtype
+        (any strides). hyper holds OPTIMIZER_RULES[rule]'s names. The formulas:
+
+            sgd:      v = momentum*v - lr*g;  p += v  (nesterov: p += momentum*v - lr*g);
+                      without momentum (no slot): p -= lr*g
+            rmsprop:  a = rho*a + (1-rho)*g^2, then a = 0 where a < flush_below;
+                      p -= lr*g / (sqrt(a) + epsilon)
+            adagrad:  a += g^2;  p -= lr*g / (sqrt(a) + epsilon)
+            adam:     m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2 (flushed below flush_below);
+                      amsgrad: vmax = max(vmax, v), used for v;  p -= lr_t*m / (sqrt(v) + epsilon)
+        """
+        raise NotImplementedError(f"the {self.name} backend has no fused optimizer update")

@@ -49,8 +49,53 @@ _BINARY = {
 _REDUCE = {"sum": np.sum, "max": np.max, "min": np.min}
 
 
+def writable_run(x: View) -> np.ndarray:
+    """The storage slice a contiguous view covers: a numpy view, writes go into x."""
+    return x.storage[x.offset:x.offset + x.size]
+
+
+# The fused optimizer updates (base.Backend.optimizer_update): the formulas, in place.
+# `p[...] = ...` writes into the weight's own storage; a python float times a float32
+# array stays float32 (numpy's scalar rule), as in the numba kernels.
+def _sgd(p, g, slots, lr, momentum, nesterov):
+    if not slots:
+        p -= lr * g
+        return
+    v = slots[0]
+    v[...] = momentum * v - lr * g
+    p += momentum * v - lr * g if nesterov else v
+
+
+def _rmsprop(p, g, slots, lr, rho, epsilon, flush_below):
+    a = slots[0]
+    a[...] = rho * a + (1 - rho) * g * g
+    a[a < flush_below] = 0                   # no denormals: see nn/optimizers.py
+    p -= lr * g / (np.sqrt(a) + epsilon)
+
+
+def _adagrad(p, g, slots, lr, epsilon):
+    a = slots[0]
+    a += g * g
+    p -= lr * g / (np.sqrt(a) + epsilon)
+
+
+def _adam(p, g, slots, lr_t, beta_1, beta_2, epsilon, flush_below, amsgrad):
+    m, v = slots[0], slots[1]
+    m[...] = beta_1 * m + (1 - beta_1) * g
+    v[...] = beta_2 * v + (1 - beta_2) * g * g
+    v[v < flush_below] = 0
+    if amsgrad:
+        np.maximum(slots[2], v, out=slots[2])
+        v = slots[2]
+    p -= lr_t * m / (np.sqrt(v) + epsilon)
+
+
+_OPTIMIZER_UPDATES = {"sgd": _sgd, "rmsprop": _rmsprop, "adagrad": _adagrad, "adam": _adam}
+
+
 class NumpyBackend(Backend):
     name = "numpy"
+    optimizer_rules = frozenset(_OPTIMIZER_UPDATES)
 
     # memory
     def from_numpy(self, array):
@@ -162,3 +207,9 @@ class NumpyBackend(Backend):
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         loss = -(as_array(target) * log_probs).sum(axis=1)
         return flat(loss.astype(logits.dtype)), flat(np.exp(log_probs))
+
+    # optional: fused optimizer updates
+    def optimizer_update(self, rule, p, g, slots, hyper):
+        grad = as_array(g).reshape(-1)
+        with np.errstate(under="ignore"):
+            _OPTIMIZER_UPDATES[rule](writable_run(p), grad, [writable_run(s) for s in slots], **hyper)

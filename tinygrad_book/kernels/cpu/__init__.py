@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous
-from . import conv, elementwise as ew, indexing, matmul as mm, reduce as rd, softmax
+from . import conv, elementwise as ew, indexing, matmul as mm, optim, reduce as rd, softmax
 from .jit import coalesce, is_flat, run
 
 __all__ = ["CpuBackend", "warm_up"]
@@ -47,6 +47,7 @@ def _acc0(dtype):
 
 class CpuBackend(Backend):
     name = "cpu"
+    optimizer_rules = optim.RULES
 
     # --- memory ---------------------------------------------------------------------
     def from_numpy(self, array):
@@ -269,6 +270,10 @@ class CpuBackend(Backend):
                                  target.storage, target.offset, target.strides[0], target.strides[1],
                                  n, C, loss, probs)
         return loss, probs
+
+    # --- optional: fused optimizer updates (optim.py) ----------------------------------------
+    def optimizer_update(self, rule, p, g, slots, hyper):
+        optim.update(rule, _flat_run(p), self._dense(g), [_flat_run(s) for s in slots], hyper)
 
 
 def _prod(shape) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 from numba import cuda
 
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous
-from . import conv, elementwise, indexing, reduce, softmax
+from . import conv, elementwise, indexing, optim, reduce, softmax
 from .availability import require_cuda
 from .launch import Launch
 from .matmul import matmul as matmul_launch
@@ -29,6 +29,7 @@ class CudaBackend(Backend):
     grids. Defaults come from TINYGRAD_BOOK_CUDA_TILE / TINYGRAD_BOOK_CUDA_BLOCK."""
 
     name = "cuda"
+    optimizer_rules = optim.RULES
 
     def __init__(self, tile: int | None = None, block: int | None = None,
                  max_blocks: int | None = None):
@@ -224,7 +225,34 @@ class CudaBackend(Backend):
             return x
         return View(self.contiguous(x), x.shape, contiguous_strides(x.shape), 0)
 
+    # --- optional: fused optimizer updates (optim.py) ----------------------------------------
+    def optimizer_update(self, rule, p, g, slots, hyper):
+        if p.size == 0:
+            return
+        g = self._dense(g)
+        t = np.dtype(p.dtype).type
+        h = {k: (t(v) if isinstance(v, float) else v) for k, v in hyper.items()}
+        runs = [(x.storage, x.offset) for x in (p, g, *slots)]
+        launch = self._grid(p.size)
+        if rule == "sgd":
+            v = runs[2] if slots else runs[1]
+            optim.sgd_update[launch](p.size, *runs[0], *runs[1], *v, h["lr"], t(h["momentum"]),
+                                     bool(h["nesterov"]))
+        elif rule == "rmsprop":
+            optim.rmsprop_update[launch](p.size, *runs[0], *runs[1], *runs[2], h["lr"], h["rho"],
+                                         t(1.0 - h["rho"]), h["epsilon"], h["flush_below"])
+        elif rule == "adagrad":
+            optim.adagrad_update[launch](p.size, *runs[0], *runs[1], *runs[2], h["lr"], h["epsilon"])
+        elif rule == "adam":
+            w = runs[4] if h["amsgrad"] else runs[3]
+            optim.adam_update[launch](p.size, *runs[0], *runs[1], *runs[2], *runs[3], *w, h["lr_t"],
+                                      h["beta_1"], t(1.0 - h["beta_1"]), h["beta_2"], t(1.0 - h["beta_2"]),
+                                      h["epsilon"], h["flush_below"], bool(h["amsgrad"]))
+        else:
+            raise ValueError(f"unknown optimizer rule {rule!r}")
+
 
 def _same_shape(what, a, b):
     if tuple(a.shape) != tuple(b.shape):
         raise ValueError(f"{what}: shapes differ, {tuple(a.shape)} vs {tuple(b.shape)}")
+

@@ -18,6 +18,15 @@ from ...kernels import default_device
 from .. import initializers, regularizers
 
 _NAME_COUNTS: defaultdict = defaultdict(int)
+_CLASSES: dict = {}   # class name -> class, filled by Layer.__init_subclass__
+
+
+def layer_class(name: str) -> type:
+    """The layer (or model) class called `name`: every subclass of Layer registers itself
+    when it is defined, so rebuilding a saved model needs no list of imports."""
+    if name not in _CLASSES:
+        raise ValueError(f"cannot rebuild unknown layer class {name!r}; known: {', '.join(sorted(_CLASSES))}")
+    return _CLASSES[name]
 
 
 def unique_name(prefix: str) -> str:
@@ -85,6 +94,10 @@ class Layer:
     shape in `compute_output_shape(input_shape)`. Shapes include the batch axis (None).
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _CLASSES[cls.__name__] = cls
+
     def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None,
                  batch_input_shape=None, dtype=None, **unknown):
         if unknown:
@@ -144,7 +157,7 @@ class Layer:
             a = np.asarray(a)
             if a.shape != w.shape:
                 raise ValueError(f"{self.name}: weight shape {w.shape} cannot take an array of shape {a.shape}")
-            w.view = Tensor(a, dtype=w.dtype, device=w.device).view   # same Tensor object, new values
+            w.replace_data(a)   # same Tensor object, new values
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self.weights))
