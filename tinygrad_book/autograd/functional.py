@@ -49,16 +49,13 @@ def minimum(a, b):
 
 
 def softmax(x, axis=-1):
-    """exp(x) / sum exp(x), computed on x - max(x): exp never overflows, and the
-    shift does not change the result (so it needs no gradient)."""
-    shifted = x - x.max(axis=axis, keepdims=True).detach()
-    e = shifted.exp()
-    return e / e.sum(axis=axis, keepdims=True)
+    """Tensor.softmax: exp(x) / sum exp(x), stable (computed on x - max(x))."""
+    return x.softmax(axis)
 
 
 def log_softmax(x, axis=-1):
-    shifted = x - x.max(axis=axis, keepdims=True).detach()
-    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+    """Tensor.log_softmax: x - log(sum exp(x)), stable."""
+    return x.log_softmax(axis)
 
 
 def cross_entropy(logits, target, reduction="mean"):

@@ -117,7 +117,8 @@ class Add(Function):
         return _binary(a, b, "add")
 
     def backward(self, g):
-        return g, g
+        need_a, need_b = self.needs_input_grad
+        return (g if need_a else None), (g if need_b else None)
 
 
 class Sub(Function):
@@ -125,7 +126,8 @@ class Sub(Function):
         return _binary(a, b, "sub")
 
     def backward(self, g):
-        return g, -g
+        need_a, need_b = self.needs_input_grad
+        return (g if need_a else None), (-g if need_b else None)
 
 
 class Mul(Function):
@@ -174,8 +176,9 @@ class Maximum(Function):
 
     def backward(self, g):
         a, b = self.saved
+        need_a, need_b = self.needs_input_grad
         share_a = (a > b) + (a == b) * 0.5   # ties split the gradient evenly
-        return g * share_a, g * (1.0 - share_a)
+        return (g * share_a if need_a else None), (g * (1.0 - share_a) if need_b else None)
 
 
 class Minimum(Function):
@@ -185,8 +188,9 @@ class Minimum(Function):
 
     def backward(self, g):
         a, b = self.saved
+        need_a, need_b = self.needs_input_grad
         share_a = (a < b) + (a == b) * 0.5
-        return g * share_a, g * (1.0 - share_a)
+        return (g * share_a if need_a else None), (g * (1.0 - share_a) if need_b else None)
 
 
 class Where(Function):
@@ -198,8 +202,9 @@ class Where(Function):
 
     def backward(self, g):
         (cond,) = self.saved
+        _, need_a, need_b = self.needs_input_grad
         zero = g.full_like(0.0)
-        return None, cond.where(g, zero), cond.where(zero, g)
+        return None, (cond.where(g, zero) if need_a else None), (cond.where(zero, g) if need_b else None)
 
 
 class Cast(Function):

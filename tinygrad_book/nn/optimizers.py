@@ -30,7 +30,7 @@ FLUSH_EVERY = 50
 class Optimizer:
     """Base: learning rate with Keras' time decay, gradient clipping, per-parameter state.
 
-    A subclass names its fused `rule` (kernels.base.OPTIMIZER_RULES), how many state
+    A subclass names its fused `rule` (one of the backends' OPTIMIZER_RULES), how many state
     slots it keeps, its hyperparameters for one step (`hyper`) and the Tensor-op
     `update` that computes the same step."""
 

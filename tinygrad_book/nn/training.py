@@ -20,8 +20,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
-from ..kernels import default_device
+from ..autograd import Tensor, default_device, no_grad
 from . import callbacks as cbks
 from . import losses as L
 from . import metrics as M

@@ -10,6 +10,8 @@ import functools
 import inspect
 import sys
 
+from ..autograd import DEVICES, default_device, set_default_device
+
 
 def register(subparsers):
     """Add ``zoo``, ``train``, ``evaluate`` and ``reproduce`` to the argparse ``subparsers``."""
@@ -34,7 +36,7 @@ def register(subparsers):
     p = subparsers.add_parser("evaluate", help="evaluate saved weights on the entry's test data")
     p.add_argument("id")
     p.add_argument("--weights", required=True, metavar="FILE")
-    p.add_argument("--device", choices=["cpu", "cuda", "numpy"], default=None)
+    p.add_argument("--device", choices=DEVICES, default=None)
     p.set_defaults(func=cmd_evaluate)
 
     p = subparsers.add_parser("reproduce", help="train entries with the book's settings; "
@@ -43,7 +45,7 @@ def register(subparsers):
     p.add_argument("--ids", nargs="+", default=None, help="entry ids (comma or space separated)")
     p.add_argument("--out", default="docs/results.md")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["cpu", "cuda", "numpy"], default=None)
+    p.add_argument("--device", choices=DEVICES, default=None)
     p.add_argument("--reduced", action="store_true",
                    help="entries with a reduced schedule run it, e.g. the 500-epoch Boston K-fold "
                         "with 200 epochs (reported as REDUCED)")
@@ -63,7 +65,7 @@ def _chapters(text):
 def _training_options(p):
     p.add_argument("--epochs", type=int, default=None, help="default: the book's")
     p.add_argument("--batch-size", type=int, default=None, help="default: the book's")
-    p.add_argument("--device", choices=["cpu", "cuda", "numpy"], default=None)
+    p.add_argument("--device", choices=DEVICES, default=None)
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -87,10 +89,10 @@ def _friendly(handler):
 
 
 def _set_device(device):
+    """Make `device` the default one (if given); the device runs will use."""
     if device:
-        import tinygrad_book
-        tinygrad_book.set_default_device(device)
-    return device or "cpu"
+        set_default_device(device)
+    return default_device()
 
 
 # --------------------------------------------------------------------------- zoo list / show

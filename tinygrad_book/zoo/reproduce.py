@@ -10,6 +10,7 @@ import datetime
 import time
 from pathlib import Path
 
+from ..autograd import default_device
 from . import registry
 from ..fileio import atomic_write
 from .results import format_value, machine, merge_result, read_json, write_json_atomic
@@ -37,10 +38,10 @@ def settings(entry, result):
     return text
 
 
-def run_one(entry, seed=0, epochs=None, batch_size=None, verbose=2, device="cpu", reduced=None):
+def run_one(entry, seed=0, epochs=None, batch_size=None, verbose=2, device=None, reduced=None):
     """Train one entry; the result carries everything the table shows."""
     result = run(entry, epochs=epochs, batch_size=batch_size, verbose=verbose, seed=seed)
-    result.update(date=datetime.date.today().isoformat(), device=device, machine=machine())
+    result.update(date=datetime.date.today().isoformat(), device=device or default_device(), machine=machine())
     if reduced:
         result["reduced"] = reduced
     return result
@@ -134,7 +135,7 @@ def write_plots(all_results: dict, img_dir: Path):
                 plots.plot_comparison(reference, history, img_dir / f"{entry.id}-vs-reference.png", label)
 
 
-def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device="cpu", overrides=None, other_seeds=0):
+def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device=None, overrides=None, other_seeds=0):
     """Train ``ids`` in turn; after each, merge into the JSON and rewrite the markdown + curves.
 
     ``overrides``: {id: (epochs, batch_size, description)} for reduced settings (reported).

@@ -13,8 +13,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ...autograd import Tensor
-from ...kernels import default_device
+from ...autograd import Tensor, default_device
 from .. import initializers, regularizers
 
 _NAME_COUNTS: defaultdict = defaultdict(int)
@@ -75,6 +74,24 @@ class Node:
         self.outputs = [SymbolicTensor(s, dtype, self, i, f"{layer.name}/{index}:{i}")
                         for i, s in enumerate(output_shapes)]
         layer.inbound_nodes.append(self)
+
+
+def positive_int(layer: str, what: str, value) -> int:
+    """A layer size (units, filters, a kernel, pool or stride edge) checked: a positive
+    integer, not a float, a string or a bool. The error names the layer and the value."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{layer}: {what} must be a positive integer, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def positive_ints(layer: str, what: str, value, count: int) -> tuple:
+    """An int or a `count`-tuple of them (Keras' kernel_size=3 or (3, 3)), each positive."""
+    values = (value,) * count if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(values) != count:
+        raise ValueError(f"{layer}: {what} must be one integer or {count} of them, got {value!r}")
+    return tuple(positive_int(layer, what, v) for v in values)
 
 
 def is_symbolic(x) -> bool:

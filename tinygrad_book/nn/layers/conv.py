@@ -2,12 +2,8 @@
 from __future__ import annotations
 
 from ...autograd import functional as F
-from .base import Layer
+from .base import Layer, positive_int, positive_ints
 from .core import ActivatedLayer, _reg_config
-
-
-def _pair(v):
-    return (int(v), int(v)) if isinstance(v, int) else tuple(int(x) for x in v)
 
 
 def _out_size(size, kernel, stride, padding):
@@ -26,7 +22,9 @@ class Conv2D(ActivatedLayer):
         super().__init__(activation=activation, **kwargs)
         if padding not in ("valid", "same"):
             raise ValueError(f"{self.name}: padding must be 'valid' or 'same', got {padding!r}")
-        self.filters, self.kernel_size, self.strides = int(filters), _pair(kernel_size), _pair(strides)
+        self.filters = positive_int("Conv2D", "filters", filters)
+        self.kernel_size = positive_ints("Conv2D", "kernel_size", kernel_size, 2)
+        self.strides = positive_ints("Conv2D", "strides", strides, 2)
         self.padding, self.use_bias = padding, use_bias
         self.kernel_initializer, self.kernel_regularizer = kernel_initializer, kernel_regularizer
 
@@ -59,9 +57,9 @@ class Conv1D(ActivatedLayer):
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(activation=activation, **kwargs)
-        self.filters = int(filters)
-        self.kernel_size = int(kernel_size[0] if isinstance(kernel_size, (tuple, list)) else kernel_size)
-        self.strides = int(strides[0] if isinstance(strides, (tuple, list)) else strides)
+        self.filters = positive_int("Conv1D", "filters", filters)
+        self.kernel_size, = positive_ints("Conv1D", "kernel_size", kernel_size, 1)
+        self.strides, = positive_ints("Conv1D", "strides", strides, 1)
         self.padding, self.use_bias, self.kernel_initializer = padding, use_bias, kernel_initializer
 
     def build(self, input_shape):
@@ -87,8 +85,9 @@ class _Pooling2D(Layer):
         super().__init__(**kwargs)
         if padding != "valid":
             raise ValueError(f"{self.name}: only padding='valid' pooling is implemented, got {padding!r}")
-        self.pool_size = _pair(pool_size)
-        self.strides = self.pool_size if strides is None else _pair(strides)
+        self.pool_size = positive_ints(type(self).__name__, "pool_size", pool_size, 2)
+        self.strides = self.pool_size if strides is None else positive_ints(type(self).__name__, "strides",
+                                                                            strides, 2)
 
     def compute_output_shape(self, input_shape):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
@@ -124,8 +123,8 @@ class GlobalAveragePooling2D(Layer):
 class MaxPooling1D(Layer):
     def __init__(self, pool_size=2, strides=None, **kwargs):
         super().__init__(**kwargs)
-        self.pool_size = int(pool_size)
-        self.strides = self.pool_size if strides is None else int(strides)
+        self.pool_size, = positive_ints("MaxPooling1D", "pool_size", pool_size, 1)
+        self.strides = self.pool_size if strides is None else positive_ints("MaxPooling1D", "strides", strides, 1)[0]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], _out_size(input_shape[1], self.pool_size, self.strides, "valid"), input_shape[2])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd import functional as F
-from .base import Layer
+from .base import Layer, positive_int
 
 
 class Embedding(Layer):
@@ -15,7 +15,10 @@ class Embedding(Layer):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
-        self.input_dim, self.output_dim, self.input_length = int(input_dim), int(output_dim), input_length
+        self.input_dim = positive_int("Embedding", "input_dim", input_dim)
+        self.output_dim = positive_int("Embedding", "output_dim", output_dim)
+        self.input_length = input_length if input_length is None else positive_int("Embedding", "input_length",
+                                                                                   input_length)
         self.embeddings_initializer = embeddings_initializer
 
     def build(self, input_shape):
