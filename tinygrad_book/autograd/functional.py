@@ -95,6 +95,9 @@ def one_hot(labels, num_classes, dtype=np.float32, device=None):
     return labels.from_storage(storage, (labels.shape[0], num_classes))
 
 
+conv_output_length = N.conv_output_length   # (size, kernel, stride, 'valid' | 'same') -> size
+
+
 def conv2d(x, w, stride=1, padding="valid"):
     """NHWC convolution: x (N, H, W, C), w (KH, KW, C, F) -> (N, OH, OW, F). No bias."""
     if x.ndim != 4 or w.ndim != 4:

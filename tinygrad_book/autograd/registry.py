@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..kernels.base import conv_output_size
 from . import functional as F
 
 # float32 forward tolerance, float64 forward tolerance (rtol, atol)
@@ -76,7 +77,7 @@ def _ref_conv2d_direct(x, w, stride, padding):
     top, bottom, left, right = conv_pads(x.shape, (kh, kw), stride, padding)
     xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
     n, h, wd, _ = xp.shape
-    oh, ow = (h - kh) // stride[0] + 1, (wd - kw) // stride[1] + 1
+    oh, ow = conv_output_size(h, kh, stride[0]), conv_output_size(wd, kw, stride[1])
     out = np.zeros((n, oh, ow, f), dtype=x.dtype)
     for i in range(oh):
         for j in range(ow):
@@ -87,7 +88,7 @@ def _ref_conv2d_direct(x, w, stride, padding):
 
 def _ref_pool(x, k, s, reduce):
     n, h, w, c = x.shape
-    oh, ow = (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
+    oh, ow = conv_output_size(h, k[0], s[0]), conv_output_size(w, k[1], s[1])
     out = np.zeros((n, oh, ow, c), dtype=x.dtype)
     for i in range(oh):
         for j in range(ow):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import default_device, get_backend
-from ..kernels.base import View, full_view
+from ..kernels.base import View, full_view, is_contiguous
 from . import ops_elementwise, ops_movement, ops_nn, ops_reduce
 from . import views
 from .function import no_grad
@@ -127,7 +127,7 @@ class Tensor:
         return self._ctx is None
 
     def is_contiguous(self) -> bool:
-        return views._is_dense(self.shape, self.strides)
+        return is_contiguous(self.view)
 
     def __bool__(self):
         if self.size != 1:

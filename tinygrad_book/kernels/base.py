@@ -53,10 +53,15 @@ class View(NamedTuple):
 
     @property
     def size(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return prod(self.shape)
+
+
+def prod(values) -> int:
+    """The product of a shape's sizes (1 for the empty shape of a scalar)."""
+    n = 1
+    for d in values:
+        n *= int(d)
+    return n
 
 
 def contiguous_strides(shape) -> tuple:
@@ -68,10 +73,13 @@ def contiguous_strides(shape) -> tuple:
     return tuple(reversed(strides))
 
 
-def is_contiguous(view: View) -> bool:
-    """True when the view covers its storage densely in row-major order from `offset`."""
-    expected = contiguous_strides(view.shape)
-    return all(s == e for d, s, e in zip(view.shape, view.strides, expected) if d != 1)
+def is_contiguous(view, strides=None) -> bool:
+    """True when a View covers its storage densely in row-major order from its offset.
+    Also is_contiguous(shape, strides), for metadata without a View. Axes of size 1 may
+    have any stride (they are never stepped along)."""
+    shape, strides = (view.shape, view.strides) if strides is None else (view, strides)
+    expected = contiguous_strides(shape)
+    return all(s == e for d, s, e in zip(shape, strides, expected) if d != 1)
 
 
 def full_view(storage, shape) -> View:
@@ -79,7 +87,9 @@ def full_view(storage, shape) -> View:
     return View(storage, tuple(shape), contiguous_strides(shape), 0)
 
 
-def conv_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int) -> int:
+def conv_output_size(size: int, kernel: int, stride: int, pad_before: int = 0, pad_after: int = 0) -> int:
+    """How many windows of `kernel` elements, `stride` apart, fit in `size` padded elements:
+    the output length of a convolution or a pooling along one axis."""
     return (size + pad_before + pad_after - kernel) // stride + 1
 
 

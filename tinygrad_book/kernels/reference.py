@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Backend, View
+from .base import Backend, View, conv_output_size
 
 
 def as_array(x: View) -> np.ndarray:
@@ -150,8 +150,7 @@ class NumpyBackend(Backend):
         (kh, kw), (sh, sw), (top, bottom, left, right) = kernel, stride, pads
         padded = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
         padded[:, top:top + h, left:left + w, :] = as_array(x)
-        oh = (h + top + bottom - kh) // sh + 1
-        ow = (w + left + right - kw) // sw + 1
+        oh, ow = conv_output_size(h, kh, sh, top, bottom), conv_output_size(w, kw, sw, left, right)
         cols = np.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
         for p in range(kh):          # one kernel tap at a time: a strided slice of the image
             for q in range(kw):
@@ -172,7 +171,7 @@ class NumpyBackend(Backend):
     def maxpool2d(self, x, kernel, stride):
         n, h, w, c = x.shape
         (kh, kw), (sh, sw) = kernel, stride
-        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        oh, ow = conv_output_size(h, kh, sh), conv_output_size(w, kw, sw)
         xa = as_array(x)
         values = np.empty((n, oh, ow, c), dtype=x.dtype)
         argmax = np.empty((n, oh, ow, c), dtype=np.int64)

@@ -15,6 +15,7 @@ from numba import cuda
 
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous
 from . import conv, elementwise, indexing, optim, reduce, softmax
+from ..vocabulary import BINARY_CODES, UNARY_CODES
 from .availability import require_cuda
 from .launch import Launch
 from .matmul import matmul as matmul_launch
@@ -94,7 +95,7 @@ class CudaBackend(Backend):
 
     # --- element-wise ----------------------------------------------------------------
     def unary(self, op, x):
-        code = elementwise.UNARY_CODES[op]
+        code = UNARY_CODES[op]
         out = self._empty(x.size, x.dtype)
         if x.size == 0:
             return out
@@ -106,7 +107,7 @@ class CudaBackend(Backend):
         return out
 
     def binary(self, op, a, b):
-        code = elementwise.BINARY_CODES[op]
+        code = BINARY_CODES[op]
         _same_shape("binary " + op, a, b)
         out = self._empty(a.size, a.dtype)
         if a.size == 0:
@@ -172,7 +173,7 @@ class CudaBackend(Backend):
     def maxpool2d(self, x, kernel, stride):
         n, h, w, c = x.shape
         (kh, kw), (sh, sw) = kernel, stride
-        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        oh, ow = conv_output_size(h, kh, sh), conv_output_size(w, kw, sw)
         size = n * oh * ow * c
         values, argmax = self._empty(size, x.dtype), self._empty(size, np.int64)
         if size:

@@ -6,14 +6,6 @@ from .base import Layer, positive_int, positive_ints
 from .core import ActivatedLayer, _reg_config
 
 
-def _out_size(size, kernel, stride, padding):
-    if size is None:
-        return None
-    if padding == "same":
-        return -(-size // stride)
-    return (size - kernel) // stride + 1
-
-
 class Conv2D(ActivatedLayer):
     """activation(conv2d(x, kernel) + bias); kernel (KH, KW, C, filters) as Keras stores it."""
 
@@ -38,8 +30,8 @@ class Conv2D(ActivatedLayer):
 
     def compute_output_shape(self, input_shape):
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        return (input_shape[0], _out_size(input_shape[1], kh, sh, self.padding),
-                _out_size(input_shape[2], kw, sw, self.padding), self.filters)
+        return (input_shape[0], F.conv_output_length(input_shape[1], kh, sh, self.padding),
+                F.conv_output_length(input_shape[2], kw, sw, self.padding), self.filters)
 
     def pre_activation(self, x, training=False):
         z = F.conv2d(x, self.kernel, stride=self.strides, padding=self.padding)
@@ -68,8 +60,8 @@ class Conv1D(ActivatedLayer):
         self.bias = self.add_weight((self.filters,), "zeros", None, "bias") if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], _out_size(input_shape[1], self.kernel_size, self.strides, self.padding),
-                self.filters)
+        length = F.conv_output_length(input_shape[1], self.kernel_size, self.strides, self.padding)
+        return (input_shape[0], length, self.filters)
 
     def pre_activation(self, x, training=False):
         z = F.conv1d(x, self.kernel, stride=self.strides, padding=self.padding)
@@ -91,8 +83,8 @@ class _Pooling2D(Layer):
 
     def compute_output_shape(self, input_shape):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
-        return (input_shape[0], _out_size(input_shape[1], ph, sh, "valid"),
-                _out_size(input_shape[2], pw, sw, "valid"), input_shape[3])
+        return (input_shape[0], F.conv_output_length(input_shape[1], ph, sh, "valid"),
+                F.conv_output_length(input_shape[2], pw, sw, "valid"), input_shape[3])
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides)}
@@ -127,7 +119,8 @@ class MaxPooling1D(Layer):
         self.strides = self.pool_size if strides is None else positive_ints("MaxPooling1D", "strides", strides, 1)[0]
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], _out_size(input_shape[1], self.pool_size, self.strides, "valid"), input_shape[2])
+        length = F.conv_output_length(input_shape[1], self.pool_size, self.strides, "valid")
+        return (input_shape[0], length, input_shape[2])
 
     def call(self, x, training=False):
         return F.max_pool1d(x, self.pool_size, self.strides)
