@@ -44,3 +44,9 @@ def test_fused_update_matches_the_reference(rng, cuda_backend, ref, rule, slots,
     for c, r in zip(cs, rs):
         np.testing.assert_allclose(cb.to_numpy(c), rb.to_numpy(r), **tol)
     assert not np.allclose(rb.to_numpy(rp), p0)       # the weight moved
+
+
+def test_the_cuda_primitives_get_the_shape_checks_of_base(cuda_backend):
+    from tinygrad_book.kernels.base import SHAPE_CHECKS
+    for name in SHAPE_CHECKS:
+        assert hasattr(getattr(type(cuda_backend), name), "unchecked"), name

@@ -190,9 +190,9 @@ def _registry():
     add("contiguous", lambda x: x.T.contiguous(), lambda x: np.ascontiguousarray(x.T), ((2, 3),),
         covers=("contiguous",))
     # softmax family
-    add("softmax", lambda x: F.softmax(x), _softmax, ((3, 5),), covers=("F.softmax",))
-    add("log_softmax", lambda x: F.log_softmax(x, axis=0), lambda x: np.log(_softmax(x, axis=0)), ((3, 5),),
-        covers=("F.log_softmax",))
+    add("softmax", lambda x: x.softmax(), _softmax, ((3, 5),), covers=("F.softmax", "softmax"))
+    add("log_softmax", lambda x: x.log_softmax(axis=0), lambda x: np.log(_softmax(x, axis=0)), ((3, 5),),
+        covers=("F.log_softmax", "log_softmax"))
     add("cross_entropy_labels", lambda x: F.cross_entropy(x, _LABELS[:x.shape[0]]),
         lambda x: -np.mean(np.log(_softmax(x))[np.arange(x.shape[0]), _LABELS[:x.shape[0]]]), ((5, 4),),
         covers=("F.cross_entropy", "F.one_hot"))
@@ -227,5 +227,5 @@ NOT_OPS = {
     "backward", "zero_grad", "numpy", "item", "tolist", "detach", "to", "contiguous_copy", "from_storage",
     "with_view", "full_like", "zeros", "ones", "full", "randn", "shape", "strides", "offset", "dtype",
     "ndim", "size", "backend", "is_leaf", "is_contiguous", "raw_matmul", "view", "device", "requires_grad",
-    "grad",
+    "grad", "replace_data", "fused_update",
 }
