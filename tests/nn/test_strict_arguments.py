@@ -93,11 +93,17 @@ def test_every_layer_constructor_names_an_unknown_argument(name):
 
 
 def test_the_constructors_keep_keras_argument_names():
-    for name, expected in {"Dense": ["units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
-                                     "kernel_regularizer", "bias_regularizer"],
-                           "Conv2D": ["filters", "kernel_size", "strides", "padding", "activation"],
-                           "Embedding": ["input_dim", "output_dim", "input_length"],
-                           "Dropout": ["rate", "noise_shape", "seed"]}.items():
+    """Keras 2's order, so that positional arguments mean what they mean in Keras."""
+    for name, expected in {
+            "Dense": ["units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+                      "kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
+                      "bias_constraint"],
+            "Conv2D": ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",
+                       "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+                       "activity_regularizer", "kernel_constraint", "bias_constraint"],
+            "Embedding": ["input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer",
+                          "activity_regularizer", "embeddings_constraint", "mask_zero", "input_length"],
+            "Dropout": ["rate", "noise_shape", "seed"]}.items():
         params = list(inspect.signature(getattr(layers, name)).parameters)
         assert params[:len(expected)] == expected, name
 
@@ -135,3 +141,27 @@ def test_layer_sizes_must_be_positive_integers(make, layer, what, value, error):
 
 def test_numpy_integers_are_sizes_too():
     assert layers.Dense(np.int64(3)).units == 3 and layers.Conv2D(2, (np.int32(3), 3)).kernel_size == (3, 3)
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda: layers.Dense(3, kernel_constraint="max_norm"), "kernel_constraint"),
+    (lambda: layers.Dense(3, activity_regularizer="l2"), "activity_regularizer"),
+    (lambda: layers.Conv2D(2, 3, dilation_rate=2), "dilation_rate"),
+    (lambda: layers.Conv2D(2, 3, data_format="channels_first"), "data_format"),
+    (lambda: layers.Conv1D(2, 3, bias_constraint="non_neg"), "bias_constraint"),
+    (lambda: layers.Embedding(10, 3, mask_zero=True), "mask_zero"),
+    (lambda: layers.MaxPooling2D(2, data_format="channels_first"), "data_format"),
+])
+def test_a_keras_layer_argument_we_do_not_implement_says_so(make, name):
+    with pytest.raises(NotImplementedError, match=name):
+        make()
+
+
+def test_keras_layer_defaults_are_accepted_and_common_arguments_work():
+    layers.Conv2D(2, 3, data_format="channels_last", dilation_rate=(1, 1), bias_initializer="zeros",
+                  kernel_constraint=None)
+    layers.Embedding(10, 3, mask_zero=False, input_length=5)
+    dense = layers.Dense(2, input_shape=(3,), batch_size=4, weights=[np.ones((3, 2)), np.full(2, 0.5)])
+    assert dense.batch_input_shape == (4, 3)
+    out = dense(np.ones((4, 3), dtype="float32")).numpy()     # weights= is applied when the layer is built
+    np.testing.assert_allclose(out, np.full((4, 2), 3.5))

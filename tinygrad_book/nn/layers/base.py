@@ -94,6 +94,14 @@ def positive_ints(layer: str, what: str, value, count: int) -> tuple:
     return tuple(positive_int(layer, what, v) for v in values)
 
 
+def not_implemented(layer: str, **given) -> None:
+    """Keras 2 arguments a layer accepts by name but does not implement: each must be left
+    at Keras' default, None (or False). Anything else is refused, never silently ignored."""
+    used = sorted(name for name, value in given.items() if value is not None and value is not False)
+    if used:
+        raise NotImplementedError(f"{layer}: {', '.join(used)} not implemented (leave at the default)")
+
+
 def is_symbolic(x) -> bool:
     if isinstance(x, (list, tuple)):
         return any(isinstance(t, SymbolicTensor) for t in x)
@@ -116,7 +124,7 @@ class Layer:
         _CLASSES[cls.__name__] = cls
 
     def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None,
-                 batch_input_shape=None, dtype=None, **unknown):
+                 batch_input_shape=None, batch_size=None, dtype=None, weights=None, **unknown):
         if unknown:
             raise TypeError(f"{type(self).__name__}: unexpected argument(s) {', '.join(sorted(unknown))}")
         self.name = name or unique_name(snake_case(type(self).__name__))
@@ -127,9 +135,10 @@ class Layer:
         self._penalties: list = []    # (regularizer, weight) pairs added to the training loss
         self.inbound_nodes: list = []
         if input_shape is not None:
-            batch_input_shape = (None,) + tuple(input_shape)
+            batch_input_shape = (batch_size,) + tuple(input_shape)
         elif input_dim is not None:
-            batch_input_shape = (None, int(input_dim))
+            batch_input_shape = (batch_size, int(input_dim))
+        self._initial_weights = weights   # Keras' weights=[...]: set once the layer is built
         self.batch_input_shape = tuple(batch_input_shape) if batch_input_shape is not None else None
         self.input_dtype = np.dtype(dtype) if dtype is not None else np.dtype(np.float32)
         self.input_shape = None
@@ -191,6 +200,9 @@ class Layer:
             self.device = self.device or default_device()
             self.build(input_shape)
             self.built = True
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
             self.input_shape = input_shape
             self.output_shape = self.compute_output_shape(input_shape)
         else:
