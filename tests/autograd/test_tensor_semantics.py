@@ -155,8 +155,8 @@ def test_backward_skips_gradients_nobody_asked_for(dev):
 
 
 @pytest.mark.parametrize("make", [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b,
-                                  lambda a, b: a.maximum(b), lambda a, b: a.minimum(b)],
-                         ids=["add", "sub", "mul", "div", "maximum", "minimum"])
+                                  lambda a, b: a.maximum(b), lambda a, b: a.minimum(b), lambda a, b: a ** b],
+                         ids=["add", "sub", "mul", "div", "maximum", "minimum", "pow"])
 def test_every_binary_op_skips_the_gradient_of_an_input_that_needs_none(make, dev):
     r = np.random.default_rng(3)
     for want in ((True, False), (False, True)):

@@ -160,9 +160,10 @@ class Pow(Function):
 
     def backward(self, g):
         a, b, out = self.saved
-        grad_a = g * b * (a ** (b - 1.0))
+        need_a, need_b = self.needs_input_grad
+        grad_a = g * b * (a ** (b - 1.0)) if need_a else None
         grad_b = None
-        if self.needs_input_grad[1]:    # d/db a^b = a^b log a, defined for a > 0
+        if need_b:                      # d/db a^b = a^b log a, defined for a > 0
             positive = a > 0
             safe_log = positive.where(a, 1.0).log()
             grad_b = g * out * safe_log * positive

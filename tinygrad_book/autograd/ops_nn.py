@@ -133,6 +133,8 @@ class Embedding(Function):
         return table.from_storage(rows, indices.shape + (table.shape[1],))
 
     def backward(self, g):
+        if not self.needs_input_grad[0]:
+            return None, None
         flat_idx, num_rows = self.saved
         g2 = g.reshape((flat_idx.size, g.shape[-1]))
         grad = g.backend.scatter_add_rows(g2.view, flat_idx.view, num_rows)   # repeats add up
@@ -151,6 +153,8 @@ class SoftmaxCrossEntropy(Function):
         return logits.from_storage(loss, (logits.shape[0],))
 
     def backward(self, g):
+        if not self.needs_input_grad[0]:
+            return None, None
         probs, target = self.saved
         # d loss / d z = softmax(z) * sum(t) - t; for a distribution sum(t) = 1
         total = target.sum(axis=1, keepdims=True)
