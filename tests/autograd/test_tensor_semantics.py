@@ -152,3 +152,40 @@ def test_backward_skips_gradients_nobody_asked_for(dev):
     k = Tensor(np.ones((3, 3, 2, 1)), requires_grad=True, device=dev)
     out = F.conv2d(img, k)
     assert out._ctx.backward(Tensor(np.ones(out.shape), device=dev))[0] is None
+
+
+@pytest.mark.parametrize("make", [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / b,
+                                  lambda a, b: a.maximum(b), lambda a, b: a.minimum(b), lambda a, b: a ** b],
+                         ids=["add", "sub", "mul", "div", "maximum", "minimum", "pow"])
+def test_every_binary_op_skips_the_gradient_of_an_input_that_needs_none(make, dev):
+    r = np.random.default_rng(3)
+    for want in ((True, False), (False, True)):
+        a = Tensor(r.uniform(0.5, 2, (2, 3)), requires_grad=want[0], dtype="float64", device=dev)
+        b = Tensor(r.uniform(0.5, 2, (2, 3)), requires_grad=want[1], dtype="float64", device=dev)
+        grads = make(a, b)._ctx.backward(Tensor(np.ones((2, 3)), device=dev))
+        assert [g is not None for g in grads] == list(want)
+
+
+def test_where_skips_the_gradient_of_a_branch_that_needs_none(dev):
+    cond = Tensor(np.array([1.0, 0.0, 1.0]), device=dev)
+    a = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True, device=dev)
+    b = Tensor(np.array([4.0, 5.0, 6.0]), device=dev)
+    grads = cond.where(a, b)._ctx.backward(Tensor(np.ones(3), device=dev))
+    assert grads[0] is None and grads[2] is None
+    np.testing.assert_array_equal(grads[1].numpy(), [1.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_softmax_and_log_softmax_are_tensor_methods(axis, dev):
+    z = np.random.default_rng(4).standard_normal((3, 4)) * 30            # large: the shift matters
+    x = Tensor(z, requires_grad=True, dtype="float64", device=dev)
+    shifted = z - z.max(axis=axis, keepdims=True)
+    expected_log = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    np.testing.assert_allclose(x.log_softmax(axis).numpy(), expected_log, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(x.softmax(axis).numpy(), np.exp(expected_log), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(F.softmax(x, axis).numpy(), x.softmax(axis).numpy(), rtol=0)
+    cotangent = np.random.default_rng(5).standard_normal(z.shape)
+    x.log_softmax(axis).backward(Tensor(cotangent, dtype="float64", device=dev))
+    # d log_softmax: g - softmax * sum(g) along the axis
+    expected = cotangent - np.exp(expected_log) * cotangent.sum(axis=axis, keepdims=True)
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-10, atol=1e-12)

@@ -49,16 +49,13 @@ def minimum(a, b):
 
 
 def softmax(x, axis=-1):
-    """exp(x) / sum exp(x), computed on x - max(x): exp never overflows, and the
-    shift does not change the result (so it needs no gradient)."""
-    shifted = x - x.max(axis=axis, keepdims=True).detach()
-    e = shifted.exp()
-    return e / e.sum(axis=axis, keepdims=True)
+    """Tensor.softmax: exp(x) / sum exp(x), stable (computed on x - max(x))."""
+    return x.softmax(axis)
 
 
 def log_softmax(x, axis=-1):
-    shifted = x - x.max(axis=axis, keepdims=True).detach()
-    return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+    """Tensor.log_softmax: x - log(sum exp(x)), stable."""
+    return x.log_softmax(axis)
 
 
 def cross_entropy(logits, target, reduction="mean"):
@@ -96,6 +93,9 @@ def one_hot(labels, num_classes, dtype=np.float32, device=None):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got range [{host.min()}, {host.max()}]")
     storage = labels.backend.one_hot(labels.view, num_classes, np.dtype(dtype))
     return labels.from_storage(storage, (labels.shape[0], num_classes))
+
+
+conv_output_length = N.conv_output_length   # (size, kernel, stride, 'valid' | 'same') -> size
 
 
 def conv2d(x, w, stride=1, padding="valid"):

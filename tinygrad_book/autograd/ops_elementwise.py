@@ -117,7 +117,8 @@ class Add(Function):
         return _binary(a, b, "add")
 
     def backward(self, g):
-        return g, g
+        need_a, need_b = self.needs_input_grad
+        return (g if need_a else None), (g if need_b else None)
 
 
 class Sub(Function):
@@ -125,7 +126,8 @@ class Sub(Function):
         return _binary(a, b, "sub")
 
     def backward(self, g):
-        return g, -g
+        need_a, need_b = self.needs_input_grad
+        return (g if need_a else None), (-g if need_b else None)
 
 
 class Mul(Function):
@@ -158,9 +160,10 @@ class Pow(Function):
 
     def backward(self, g):
         a, b, out = self.saved
-        grad_a = g * b * (a ** (b - 1.0))
+        need_a, need_b = self.needs_input_grad
+        grad_a = g * b * (a ** (b - 1.0)) if need_a else None
         grad_b = None
-        if self.needs_input_grad[1]:    # d/db a^b = a^b log a, defined for a > 0
+        if need_b:                      # d/db a^b = a^b log a, defined for a > 0
             positive = a > 0
             safe_log = positive.where(a, 1.0).log()
             grad_b = g * out * safe_log * positive
@@ -174,8 +177,9 @@ class Maximum(Function):
 
     def backward(self, g):
         a, b = self.saved
+        need_a, need_b = self.needs_input_grad
         share_a = (a > b) + (a == b) * 0.5   # ties split the gradient evenly
-        return g * share_a, g * (1.0 - share_a)
+        return (g * share_a if need_a else None), (g * (1.0 - share_a) if need_b else None)
 
 
 class Minimum(Function):
@@ -185,8 +189,9 @@ class Minimum(Function):
 
     def backward(self, g):
         a, b = self.saved
+        need_a, need_b = self.needs_input_grad
         share_a = (a < b) + (a == b) * 0.5
-        return g * share_a, g * (1.0 - share_a)
+        return (g * share_a if need_a else None), (g * (1.0 - share_a) if need_b else None)
 
 
 class Where(Function):
@@ -198,8 +203,9 @@ class Where(Function):
 
     def backward(self, g):
         (cond,) = self.saved
+        _, need_a, need_b = self.needs_input_grad
         zero = g.full_like(0.0)
-        return None, cond.where(g, zero), cond.where(zero, g)
+        return None, (cond.where(g, zero) if need_a else None), (cond.where(zero, g) if need_b else None)
 
 
 class Cast(Function):

@@ -3,6 +3,7 @@ fused softmax cross-entropy. Each forward is one or two kernels; each backward
 names the kernels that undo it."""
 from __future__ import annotations
 
+from ..kernels.base import conv_output_size, prod
 from .function import Function
 
 
@@ -33,6 +34,14 @@ def same_padding(size, kernel, stride):
     return total // 2, total - total // 2
 
 
+def conv_output_length(size, kernel, stride, padding):
+    """The output length along one axis for Keras' padding 'valid' or 'same' (None: unknown)."""
+    if size is None:
+        return None
+    pads = same_padding(size, kernel, stride) if padding == "same" else (0, 0)
+    return conv_output_size(size, kernel, stride, *pads)
+
+
 def conv_pads(image_shape, kernel, stride, padding):
     if padding == "valid":
         return (0, 0, 0, 0)
@@ -54,8 +63,8 @@ class Conv2D(Function):
         be = x.backend
         cols = be.im2col(x.view, (kh, kw), stride, pads)         # (N, OH, OW, KH, KW, C)
         n = x.shape[0]
-        oh = (x.shape[1] + pads[0] + pads[1] - kh) // stride[0] + 1
-        ow = (x.shape[2] + pads[2] + pads[3] - kw) // stride[1] + 1
+        oh = conv_output_size(x.shape[1], kh, stride[0], pads[0], pads[1])
+        ow = conv_output_size(x.shape[2], kw, stride[1], pads[2], pads[3])
         rows = x.from_storage(cols, (1, n * oh * ow, kh * kw * c))
         out = rows.raw_matmul(w.reshape((1, kh * kw * c, f)))
         self.save(x, w, rows, stride, pads)
@@ -80,16 +89,14 @@ class MaxPool2D(Function):
     def forward(self, x, kernel, stride):
         values, argmax = x.backend.maxpool2d(x.view, kernel, stride)
         n, h, w, c = x.shape
-        out_shape = (n, (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1, c)
+        out_shape = (n, conv_output_size(h, kernel[0], stride[0]), conv_output_size(w, kernel[1], stride[1]), c)
         self.input_shape, self.out_shape = x.shape, out_shape
         self.argmax = x.from_storage(argmax, (values.shape[0],))
         return x.from_storage(values, out_shape)
 
     def backward(self, g):
         # each output's gradient goes to the one input that won its window
-        size = 1
-        for d in self.input_shape:
-            size *= d
+        size = prod(self.input_shape)
         flat_g = g.contiguous_copy()
         grad = g.backend.scatter_add_rows(flat_g.view._replace(shape=(flat_g.size, 1), strides=(1, 1)),
                                           self.argmax.view, size)
@@ -102,7 +109,7 @@ class AvgPool2D(Function):
     def forward(self, x, kernel, stride):
         self.input_shape, self.kernel, self.stride = x.shape, kernel, stride
         n, h, w, c = x.shape
-        oh, ow = (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1
+        oh, ow = conv_output_size(h, kernel[0], stride[0]), conv_output_size(w, kernel[1], stride[1])
         cols = x.from_storage(x.backend.im2col(x.view, kernel, stride, (0, 0, 0, 0)),
                               (n, oh, ow, kernel[0] * kernel[1], c))
         return cols.sum(axis=3) * (1.0 / (kernel[0] * kernel[1]))
@@ -126,6 +133,8 @@ class Embedding(Function):
         return table.from_storage(rows, indices.shape + (table.shape[1],))
 
     def backward(self, g):
+        if not self.needs_input_grad[0]:
+            return None, None
         flat_idx, num_rows = self.saved
         g2 = g.reshape((flat_idx.size, g.shape[-1]))
         grad = g.backend.scatter_add_rows(g2.view, flat_idx.view, num_rows)   # repeats add up
@@ -144,6 +153,8 @@ class SoftmaxCrossEntropy(Function):
         return logits.from_storage(loss, (logits.shape[0],))
 
     def backward(self, g):
+        if not self.needs_input_grad[0]:
+            return None, None
         probs, target = self.saved
         # d loss / d z = softmax(z) * sum(t) - t; for a distribution sum(t) = 1
         total = target.sum(axis=1, keepdims=True)

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..kernels.base import conv_output_size
 from . import functional as F
 
 # float32 forward tolerance, float64 forward tolerance (rtol, atol)
@@ -76,7 +77,7 @@ def _ref_conv2d_direct(x, w, stride, padding):
     top, bottom, left, right = conv_pads(x.shape, (kh, kw), stride, padding)
     xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
     n, h, wd, _ = xp.shape
-    oh, ow = (h - kh) // stride[0] + 1, (wd - kw) // stride[1] + 1
+    oh, ow = conv_output_size(h, kh, stride[0]), conv_output_size(wd, kw, stride[1])
     out = np.zeros((n, oh, ow, f), dtype=x.dtype)
     for i in range(oh):
         for j in range(ow):
@@ -87,7 +88,7 @@ def _ref_conv2d_direct(x, w, stride, padding):
 
 def _ref_pool(x, k, s, reduce):
     n, h, w, c = x.shape
-    oh, ow = (h - k[0]) // s[0] + 1, (w - k[1]) // s[1] + 1
+    oh, ow = conv_output_size(h, k[0], s[0]), conv_output_size(w, k[1], s[1])
     out = np.zeros((n, oh, ow, c), dtype=x.dtype)
     for i in range(oh):
         for j in range(ow):
@@ -189,9 +190,9 @@ def _registry():
     add("contiguous", lambda x: x.T.contiguous(), lambda x: np.ascontiguousarray(x.T), ((2, 3),),
         covers=("contiguous",))
     # softmax family
-    add("softmax", lambda x: F.softmax(x), _softmax, ((3, 5),), covers=("F.softmax",))
-    add("log_softmax", lambda x: F.log_softmax(x, axis=0), lambda x: np.log(_softmax(x, axis=0)), ((3, 5),),
-        covers=("F.log_softmax",))
+    add("softmax", lambda x: x.softmax(), _softmax, ((3, 5),), covers=("F.softmax", "softmax"))
+    add("log_softmax", lambda x: x.log_softmax(axis=0), lambda x: np.log(_softmax(x, axis=0)), ((3, 5),),
+        covers=("F.log_softmax", "log_softmax"))
     add("cross_entropy_labels", lambda x: F.cross_entropy(x, _LABELS[:x.shape[0]]),
         lambda x: -np.mean(np.log(_softmax(x))[np.arange(x.shape[0]), _LABELS[:x.shape[0]]]), ((5, 4),),
         covers=("F.cross_entropy", "F.one_hot"))
@@ -226,5 +227,5 @@ NOT_OPS = {
     "backward", "zero_grad", "numpy", "item", "tolist", "detach", "to", "contiguous_copy", "from_storage",
     "with_view", "full_like", "zeros", "ones", "full", "randn", "shape", "strides", "offset", "dtype",
     "ndim", "size", "backend", "is_leaf", "is_contiguous", "raw_matmul", "view", "device", "requires_grad",
-    "grad",
+    "grad", "replace_data", "fused_update",
 }

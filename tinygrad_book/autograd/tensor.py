@@ -13,11 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import default_device, get_backend
-from ..kernels.base import View, full_view
-from . import ops_elementwise as E
-from . import ops_movement as M
-from . import ops_nn as N
-from . import ops_reduce as R
+from ..kernels.base import View, full_view, is_contiguous
+from . import ops_elementwise, ops_movement, ops_nn, ops_reduce
 from . import views
 from .function import no_grad
 from .graph import topological_order
@@ -130,7 +127,7 @@ class Tensor:
         return self._ctx is None
 
     def is_contiguous(self) -> bool:
-        return views._is_dense(self.shape, self.strides)
+        return is_contiguous(self.view)
 
     def __bool__(self):
         if self.size != 1:
@@ -183,7 +180,36 @@ class Tensor:
 
     def astype(self, dtype) -> "Tensor":
         dtype = np.dtype(dtype)
-        return self if dtype == self.dtype else E.Cast.apply(self, dtype=dtype)
+        return self if dtype == self.dtype else ops_elementwise.Cast.apply(self, dtype=dtype)
+
+    # --- replacing a weight's values (optimizers, set_weights) ---------------------------
+    def replace_data(self, value) -> None:
+        """Give this tensor new values of the same shape, keeping the Tensor object (the
+        layers that hold it see the change). The old storage is left as it was, so views
+        taken before stay valid. Not recorded in the graph."""
+        new = value if isinstance(value, Tensor) else Tensor(value, dtype=self.dtype, device=self.device)
+        if new.shape != self.shape:
+            raise ValueError(f"replace_data: tensor of shape {self.shape} cannot take values of shape {new.shape}")
+        if new.device != self.device or new.dtype != self.dtype:
+            new = Tensor(new.numpy(), dtype=self.dtype, device=self.device)
+        self.view = new.view
+
+    def fused_update(self, rule: str, grad: "Tensor", slots: list, **hyper) -> bool:
+        """One optimizer step (`rule` in kernels.base.OPTIMIZER_RULES) written in place
+        into this tensor and its state `slots`, by one fused backend kernel. Returns False,
+        changing nothing, when the backend lacks that kernel or the tensors do not fit it
+        (other device or dtype, a non-contiguous weight or slot): the caller then takes
+        the Tensor-op path."""
+        backend = self.backend
+        tensors = [self, grad, *slots]
+        if rule not in backend.optimizer_rules or self.dtype.kind != "f":
+            return False
+        if any(t.device != self.device or t.dtype != self.dtype or t.shape != self.shape for t in tensors):
+            return False
+        if not all(t.is_contiguous() for t in [self, *slots]):
+            return False
+        backend.optimizer_update(rule, self.view, grad.view, [s.view for s in slots], hyper)
+        return True
 
     # --- backward -------------------------------------------------------------------
     def backward(self, grad=None):
@@ -248,19 +274,19 @@ class Tensor:
         return fn.apply(a, b)
 
     def __add__(self, other):
-        return self._binary(other, E.Add, "add")
+        return self._binary(other, ops_elementwise.Add, "add")
 
     def __sub__(self, other):
-        return self._binary(other, E.Sub, "sub")
+        return self._binary(other, ops_elementwise.Sub, "sub")
 
     def __mul__(self, other):
-        return self._binary(other, E.Mul, "mul")
+        return self._binary(other, ops_elementwise.Mul, "mul")
 
     def __truediv__(self, other):
-        return self._binary(other, E.Div, "div")
+        return self._binary(other, ops_elementwise.Div, "div")
 
     def __pow__(self, other):
-        return self._binary(other, E.Pow, "pow")
+        return self._binary(other, ops_elementwise.Pow, "pow")
 
     def __radd__(self, other):
         return self._operands(other, "add")[1] + self
@@ -278,17 +304,17 @@ class Tensor:
         return self._operands(other, "pow")[1] ** self
 
     def __neg__(self):
-        return E.Neg.apply(self)
+        return ops_elementwise.Neg.apply(self)
 
     def maximum(self, other):
-        return self._binary(other, E.Maximum, "maximum")
+        return self._binary(other, ops_elementwise.Maximum, "maximum")
 
     def minimum(self, other):
-        return self._binary(other, E.Minimum, "minimum")
+        return self._binary(other, ops_elementwise.Minimum, "minimum")
 
     def _compare(self, other, op):
         a, b = self._operands(other, op)
-        return E.compare(a, b, op)
+        return ops_elementwise.compare(a, b, op)
 
     def __eq__(self, other):  # noqa: D105 - element-wise, as in numpy
         return self._compare(other, "eq")
@@ -316,7 +342,7 @@ class Tensor:
             a = Tensor(a, dtype=b.dtype if isinstance(b, Tensor) else None, device=self.device)
         a, b = a._operands(b, "where")
         shape = views.broadcast_shape(self.shape, a.shape, "where")
-        return E.Where.apply(self.expand(shape).detach(), a.expand(shape), b.expand(shape))
+        return ops_elementwise.Where.apply(self.expand(shape).detach(), a.expand(shape), b.expand(shape))
 
     # --- matmul ---------------------------------------------------------------------
     def __matmul__(self, other):
@@ -347,7 +373,7 @@ class Tensor:
         count = int(np.prod(batch, dtype=np.int64))
         a3 = a2.expand(batch + (m, k)).reshape((count, m, k))
         b3 = b2.expand(batch + (k, n)).reshape((count, k, n))
-        out = N.MatMul.apply(a3, b3).reshape(batch + (m, n))
+        out = ops_nn.MatMul.apply(a3, b3).reshape(batch + (m, n))
         if a.ndim == 1:
             out = out.reshape(out.shape[:-2] + (n,))
         if b.ndim == 1:
@@ -356,32 +382,32 @@ class Tensor:
 
     def raw_matmul(self, other):
         """(B, M, K) @ (B, K, N) with no shape handling (used inside other ops)."""
-        return N.MatMul.apply(self, other)
+        return ops_nn.MatMul.apply(self, other)
 
     # --- unary ----------------------------------------------------------------------
     def exp(self):
-        return E.Exp.apply(self)
+        return ops_elementwise.Exp.apply(self)
 
     def log(self):
-        return E.Log.apply(self)
+        return ops_elementwise.Log.apply(self)
 
     def sqrt(self):
-        return E.Sqrt.apply(self)
+        return ops_elementwise.Sqrt.apply(self)
 
     def tanh(self):
-        return E.Tanh.apply(self)
+        return ops_elementwise.Tanh.apply(self)
 
     def sigmoid(self):
-        return E.Sigmoid.apply(self)
+        return ops_elementwise.Sigmoid.apply(self)
 
     def relu(self):
-        return E.Relu.apply(self)
+        return ops_elementwise.Relu.apply(self)
 
     def abs(self):
-        return E.Abs.apply(self)
+        return ops_elementwise.Abs.apply(self)
 
     def reciprocal(self):
-        return E.Reciprocal.apply(self)
+        return ops_elementwise.Reciprocal.apply(self)
 
     def sign(self):
         """-1, 0 or 1 (no gradient: the derivative is 0 almost everywhere)."""
@@ -398,11 +424,23 @@ class Tensor:
         return self.maximum(low).minimum(high)
 
     # --- reductions -----------------------------------------------------------------
+    def softmax(self, axis=-1):
+        """exp(x) / sum exp(x) along `axis`, computed on x - max(x): exp never overflows,
+        and the shift does not change the result (so it needs no gradient)."""
+        shifted = self - self.max(axis=axis, keepdims=True).detach()
+        e = shifted.exp()
+        return e / e.sum(axis=axis, keepdims=True)
+
+    def log_softmax(self, axis=-1):
+        """x - log(sum exp(x)) along `axis`, with the same shift as softmax."""
+        shifted = self - self.max(axis=axis, keepdims=True).detach()
+        return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
+
     def sum(self, axis=None, keepdims=False):
         axes = views.normalize_axes(axis, self.ndim, "sum")
         if not axes:
             return self
-        return R.Sum.apply(self, axes=axes, keepdims=keepdims)
+        return ops_reduce.Sum.apply(self, axes=axes, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
         axes = views.normalize_axes(axis, self.ndim, "mean")
@@ -414,14 +452,14 @@ class Tensor:
         if not axes:
             return self
         self._check_not_empty("max")
-        return R.Max.apply(self, axes=axes, keepdims=keepdims)
+        return ops_reduce.Max.apply(self, axes=axes, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
         axes = views.normalize_axes(axis, self.ndim, "min")
         if not axes:
             return self
         self._check_not_empty("min")
-        return R.Min.apply(self, axes=axes, keepdims=keepdims)
+        return ops_reduce.Min.apply(self, axes=axes, keepdims=keepdims)
 
     def _check_not_empty(self, op):
         if self.size == 0:
@@ -439,7 +477,7 @@ class Tensor:
     def reshape(self, *shape):
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         shape = _resolve_shape(self.shape, self.size, tuple(int(d) for d in shape))
-        return self if shape == self.shape else M.Reshape.apply(self, shape=shape)
+        return self if shape == self.shape else ops_movement.Reshape.apply(self, shape=shape)
 
     def flatten(self):
         return self.reshape((self.size,))
@@ -448,7 +486,7 @@ class Tensor:
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
             raise ValueError(f"permute: axes {axes} are not a permutation of a {self.ndim}-d tensor's axes")
-        return M.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
+        return ops_movement.Permute.apply(self, axes=tuple(a % self.ndim for a in axes))
 
     def transpose(self, axes=None):
         """Reverse the axes (default), or permute them as numpy.transpose does."""
@@ -465,7 +503,7 @@ class Tensor:
         views.broadcast_shape(self.shape, shape, "expand")
         if len(shape) < self.ndim or views.broadcast_shape(self.shape, shape) != shape:
             raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}")
-        return M.Expand.apply(self, shape=shape)
+        return ops_movement.Expand.apply(self, shape=shape)
 
     def squeeze(self, axis=None):
         axes = views.normalize_axes(axis, self.ndim, "squeeze") if axis is not None else \
@@ -483,14 +521,14 @@ class Tensor:
 
     def __getitem__(self, index):
         index = _normalize_index(index, self.shape)
-        return M.Slice.apply(self, index=index)
+        return ops_movement.Slice.apply(self, index=index)
 
     def pad(self, pads, value=0.0):
         """pads: one (before, after) pair per axis, as numpy.pad."""
         pads = tuple((int(lo), int(hi)) for lo, hi in pads)
         if len(pads) != self.ndim or any(lo < 0 or hi < 0 for lo, hi in pads):
             raise ValueError(f"pad: need one non-negative (before, after) pair per axis of shape {self.shape}, got {pads}")
-        return M.Pad.apply(self, pads=pads, value=value)
+        return ops_movement.Pad.apply(self, pads=pads, value=value)
 
 
 def _resolve_shape(old_shape, size, shape):

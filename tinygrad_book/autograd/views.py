@@ -7,7 +7,7 @@ original (we never do: every op writes a new storage).
 """
 from __future__ import annotations
 
-from ..kernels.base import contiguous_strides
+from ..kernels.base import contiguous_strides, is_contiguous
 
 
 def reshape_strides(shape, strides, new_shape):
@@ -16,14 +16,9 @@ def reshape_strides(shape, strides, new_shape):
     A view can be reshaped without a copy when it is contiguous (then any shape of
     the same size works). Otherwise the caller must copy to contiguous first.
     """
-    if _is_dense(shape, strides):
+    if is_contiguous(shape, strides):
         return contiguous_strides(new_shape)
     return None
-
-
-def _is_dense(shape, strides):
-    expected = contiguous_strides(shape)
-    return all(s == e for d, s, e in zip(shape, strides, expected) if d != 1)
 
 
 def permute(shape, strides, axes):

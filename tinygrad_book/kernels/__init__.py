@@ -4,6 +4,9 @@
     "cpu"    cpu/          numba-jitted loops (the default device)
     "cuda"   cuda/         numba-cuda kernels
 
+    base.py        the primitive set, its contracts and shape checks; prod, conv_output_size
+    vocabulary.py  op codes and index arithmetic shared by the cpu and cuda kernels
+
 `get_backend(name)` builds a backend on first use, so importing the package never
 compiles or touches a GPU.
 """

@@ -18,6 +18,7 @@ The numpy reference backend (`reference.py`) is the readable oracle; the numba
 """
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from typing import Any, NamedTuple
 
@@ -28,6 +29,14 @@ UNARY_OPS = ("neg", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "sig
 BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum",
               "eq", "ne", "lt", "le", "gt", "ge")
 REDUCE_OPS = ("sum", "max", "min")
+# The fused optimizer updates a backend may offer (an optional capability), with the
+# hyperparameters each one takes and the state slots it updates beside the weight.
+OPTIMIZER_RULES = {
+    "sgd": (("lr", "momentum", "nesterov"), "[v] when momentum != 0, else []"),
+    "rmsprop": (("lr", "rho", "epsilon", "flush_below"), "[a]"),
+    "adagrad": (("lr", "epsilon"), "[a]"),
+    "adam": (("lr_t", "beta_1", "beta_2", "epsilon", "flush_below", "amsgrad"), "[m, v] (+ [vmax] when amsgrad)"),
+}
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
 
 
@@ -45,10 +54,15 @@ class View(NamedTuple):
 
     @property
     def size(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return prod(self.shape)
+
+
+def prod(values) -> int:
+    """The product of a shape's sizes (1 for the empty shape of a scalar)."""
+    n = 1
+    for d in values:
+        n *= int(d)
+    return n
 
 
 def contiguous_strides(shape) -> tuple:
@@ -60,10 +74,13 @@ def contiguous_strides(shape) -> tuple:
     return tuple(reversed(strides))
 
 
-def is_contiguous(view: View) -> bool:
-    """True when the view covers its storage densely in row-major order from `offset`."""
-    expected = contiguous_strides(view.shape)
-    return all(s == e for d, s, e in zip(view.shape, view.strides, expected) if d != 1)
+def is_contiguous(view, strides=None) -> bool:
+    """True when a View covers its storage densely in row-major order from its offset.
+    Also is_contiguous(shape, strides), for metadata without a View. Axes of size 1 may
+    have any stride (they are never stepped along)."""
+    shape, strides = (view.shape, view.strides) if strides is None else (view, strides)
+    expected = contiguous_strides(shape)
+    return all(s == e for d, s, e in zip(shape, strides, expected) if d != 1)
 
 
 def full_view(storage, shape) -> View:
@@ -71,8 +88,122 @@ def full_view(storage, shape) -> View:
     return View(storage, tuple(shape), contiguous_strides(shape), 0)
 
 
-def conv_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int) -> int:
+def conv_output_size(size: int, kernel: int, stride: int, pad_before: int = 0, pad_after: int = 0) -> int:
+    """How many windows of `kernel` elements, `stride` apart, fit in `size` padded elements:
+    the output length of a convolution or a pooling along one axis."""
     return (size + pad_before + pad_after - kernel) // stride + 1
+
+
+# --- shape checks: the contracts below, checked in one place for every backend ----------------
+def _fail(what, message):
+    raise ValueError(f"{what}: {message}")
+
+
+def _same_shapes(what, *views):
+    first = tuple(views[0].shape)
+    for v in views[1:]:
+        if tuple(v.shape) != first:
+            _fail(what, f"shapes differ, {first} vs {tuple(v.shape)}")
+
+
+def _known(what, op, ops):
+    if op not in ops:
+        _fail(what, f"unknown op {op!r}; known: {', '.join(ops)}")
+
+
+def _rank(what, view, ndim, name="input"):
+    if len(view.shape) != ndim:
+        _fail(what, f"{name} must have {ndim} {'axis' if ndim == 1 else 'axes'}, got shape {tuple(view.shape)}")
+
+
+def _windows(what, image_shape, kernel, stride, pads=(0, 0, 0, 0)):
+    if len(image_shape) != 4:
+        _fail(what, f"needs an NHWC image (4 axes), got shape {tuple(image_shape)}")
+    if min(stride) < 1 or min(kernel) < 1 or min(pads) < 0:
+        _fail(what, f"kernel {kernel} and stride {stride} must be positive, pads {pads} non-negative")
+    for size, k, before, after in ((image_shape[1], kernel[0], pads[0], pads[1]),
+                                   (image_shape[2], kernel[1], pads[2], pads[3])):
+        if size + before + after < k:
+            _fail(what, f"window {tuple(kernel)} is larger than the (padded) image {tuple(image_shape[1:3])}")
+
+
+def _check_matmul(self, a, b):
+    if len(a.shape) != 3 or len(b.shape) != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
+        _fail("matmul", f"needs (B, M, K) @ (B, K, N), got {tuple(a.shape)} @ {tuple(b.shape)}")
+
+
+def _check_reduce(self, op, x, axes):
+    _known("reduce", op, REDUCE_OPS)
+    if not axes or list(axes) != sorted(set(axes)) or axes[0] < 0 or axes[-1] >= len(x.shape):
+        _fail("reduce", f"axes must be sorted, distinct, non-empty axes of shape {tuple(x.shape)}, got {axes}")
+
+
+def _check_argmax(self, x, axis):
+    if not 0 <= axis < len(x.shape):
+        _fail("argmax", f"axis {axis} is not an axis of shape {tuple(x.shape)}")
+
+
+def _check_col2im(self, cols, image_shape, kernel, stride, pads):
+    _rank("col2im", cols, 6, "cols")
+    _windows("col2im", image_shape, kernel, stride, pads)
+    if (cols.shape[0], tuple(cols.shape[3:5]), cols.shape[5]) != (image_shape[0], tuple(kernel), image_shape[3]):
+        _fail("col2im", f"patches {tuple(cols.shape)} do not fit image {tuple(image_shape)} and kernel {kernel}")
+
+
+def _check_rows(what, table, idx):
+    _rank(what, table, 2, "rows")
+    _rank(what, idx, 1, "indices")
+
+
+def _check_scatter_add_rows(self, src, idx, num_rows):
+    _check_rows("scatter_add_rows", src, idx)
+    if src.shape[0] != idx.shape[0]:
+        _fail("scatter_add_rows", f"{src.shape[0]} rows but {idx.shape[0]} indices")
+
+
+def _check_softmax_xent(self, logits, target):
+    _rank("softmax_xent", logits, 2, "logits")
+    _same_shapes("softmax_xent", logits, target)
+
+
+def _check_optimizer_update(self, rule, p, g, slots, hyper):
+    if rule not in self.optimizer_rules:
+        _fail("optimizer_update", f"the {self.name} backend has no fused {rule!r} update")
+    names = OPTIMIZER_RULES[rule][0]
+    if set(hyper) != set(names):
+        _fail("optimizer_update", f"{rule} takes hyperparameters {names}, got {sorted(hyper)}")
+    _same_shapes("optimizer_update", p, g, *slots)
+    if not all(is_contiguous(v) and v.dtype == p.dtype for v in (p, *slots)):
+        _fail("optimizer_update", "the weight and its state must be contiguous, in one dtype")
+
+
+SHAPE_CHECKS = {
+    "assign": lambda self, dst, src: _same_shapes("assign", dst, src),
+    "unary": lambda self, op, x: _known("unary", op, UNARY_OPS),
+    "binary": lambda self, op, a, b: (_known("binary", op, BINARY_OPS), _same_shapes("binary " + op, a, b)),
+    "where": lambda self, cond, a, b: _same_shapes("where", cond, a, b),
+    "reduce": _check_reduce,
+    "argmax": _check_argmax,
+    "matmul": _check_matmul,
+    "im2col": lambda self, x, kernel, stride, pads: _windows("im2col", x.shape, kernel, stride, pads),
+    "col2im": _check_col2im,
+    "maxpool2d": lambda self, x, kernel, stride: _windows("maxpool2d", x.shape, kernel, stride),
+    "gather_rows": lambda self, table, idx: _check_rows("gather_rows", table, idx),
+    "scatter_add_rows": _check_scatter_add_rows,
+    "one_hot": lambda self, labels, num_classes, dtype: _rank("one_hot", labels, 1, "labels"),
+    "softmax_xent": _check_softmax_xent,
+    "optimizer_update": _check_optimizer_update,
+}
+
+
+def _checked(method, check):
+    """`method` that first checks its arguments against the primitive's contract."""
+    @functools.wraps(method)
+    def checked(self, *args):
+        check(self, *args)
+        return method(self, *args)
+    checked.unchecked = method
+    return checked
 
 
 class Backend(ABC):
@@ -80,9 +211,24 @@ class Backend(ABC):
 
     Conventions: `View` arguments may be any strided view (non-contiguous, stride-0
     broadcast, offset). Results are new contiguous storages unless stated.
+
+    Shapes are checked here, once for every backend: each primitive a subclass defines
+    is wrapped so that SHAPE_CHECKS[name] sees its arguments first (a clear ValueError
+    naming the primitive and the shapes, instead of a wrong answer or an index error
+    deep inside a kernel). Data-dependent checks (indices in range) stay with each backend.
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, check in SHAPE_CHECKS.items():
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "__isabstractmethod__", False):
+                setattr(cls, name, _checked(method, check))
+
     name = "abstract"
+    # The OPTIMIZER_RULES this backend's `optimizer_update` implements (none by default:
+    # the optimizers then compose the update from the primitives below).
+    optimizer_rules: frozenset = frozenset()
 
     # --- memory -------------------------------------------------------------------
     @abstractmethod
@@ -179,3 +325,19 @@ class Backend(ABC):
         """Fused, stable softmax cross-entropy over the last axis of (n, C) logits and
         (n, C) target probabilities. Returns (loss (n,), probs (n, C)) with
         loss[i] = -sum_c target[i,c] * log_softmax(logits)[i,c] and probs = softmax(logits)."""
+
+    # --- optional: fused optimizer updates -----------------------------------------------
+    def optimizer_update(self, rule: str, p: View, g: View, slots: list, hyper: dict) -> None:
+        """One optimizer step in place, for `rule` in self.optimizer_rules. p and every slot
+        are contiguous views of one float dtype and p's shape; g has p's shape and dtype
+        (any strides). hyper holds OPTIMIZER_RULES[rule]'s names. The formulas:
+
+            sgd:      v = momentum*v - lr*g;  p += v  (nesterov: p += momentum*v - lr*g);
+                      without momentum (no slot): p -= lr*g
+            rmsprop:  a = rho*a + (1-rho)*g^2, then a = 0 where a < flush_below;
+                      p -= lr*g / (sqrt(a) + epsilon)
+            adagrad:  a += g^2;  p -= lr*g / (sqrt(a) + epsilon)
+            adam:     m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2 (flushed below flush_below);
+                      amsgrad: vmax = max(vmax, v), used for v;  p -= lr_t*m / (sqrt(v) + epsilon)
+        """
+        raise NotImplementedError(f"the {self.name} backend has no fused optimizer update")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Backend, View
+from .base import Backend, View, conv_output_size
 
 
 def as_array(x: View) -> np.ndarray:
@@ -49,8 +49,53 @@ _BINARY = {
 _REDUCE = {"sum": np.sum, "max": np.max, "min": np.min}
 
 
+def writable_run(x: View) -> np.ndarray:
+    """The storage slice a contiguous view covers: a numpy view, writes go into x."""
+    return x.storage[x.offset:x.offset + x.size]
+
+
+# The fused optimizer updates (base.Backend.optimizer_update): the formulas, in place.
+# `p[...] = ...` writes into the weight's own storage; a python float times a float32
+# array stays float32 (numpy's scalar rule), as in the numba kernels.
+def _sgd(p, g, slots, lr, momentum, nesterov):
+    if not slots:
+        p -= lr * g
+        return
+    v = slots[0]
+    v[...] = momentum * v - lr * g
+    p += momentum * v - lr * g if nesterov else v
+
+
+def _rmsprop(p, g, slots, lr, rho, epsilon, flush_below):
+    a = slots[0]
+    a[...] = rho * a + (1 - rho) * g * g
+    a[a < flush_below] = 0                   # no denormals: see nn/optimizers.py
+    p -= lr * g / (np.sqrt(a) + epsilon)
+
+
+def _adagrad(p, g, slots, lr, epsilon):
+    a = slots[0]
+    a += g * g
+    p -= lr * g / (np.sqrt(a) + epsilon)
+
+
+def _adam(p, g, slots, lr_t, beta_1, beta_2, epsilon, flush_below, amsgrad):
+    m, v = slots[0], slots[1]
+    m[...] = beta_1 * m + (1 - beta_1) * g
+    v[...] = beta_2 * v + (1 - beta_2) * g * g
+    v[v < flush_below] = 0
+    if amsgrad:
+        np.maximum(slots[2], v, out=slots[2])
+        v = slots[2]
+    p -= lr_t * m / (np.sqrt(v) + epsilon)
+
+
+_OPTIMIZER_UPDATES = {"sgd": _sgd, "rmsprop": _rmsprop, "adagrad": _adagrad, "adam": _adam}
+
+
 class NumpyBackend(Backend):
     name = "numpy"
+    optimizer_rules = frozenset(_OPTIMIZER_UPDATES)
 
     # memory
     def from_numpy(self, array):
@@ -105,8 +150,7 @@ class NumpyBackend(Backend):
         (kh, kw), (sh, sw), (top, bottom, left, right) = kernel, stride, pads
         padded = np.zeros((n, h + top + bottom, w + left + right, c), dtype=x.dtype)
         padded[:, top:top + h, left:left + w, :] = as_array(x)
-        oh = (h + top + bottom - kh) // sh + 1
-        ow = (w + left + right - kw) // sw + 1
+        oh, ow = conv_output_size(h, kh, sh, top, bottom), conv_output_size(w, kw, sw, left, right)
         cols = np.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
         for p in range(kh):          # one kernel tap at a time: a strided slice of the image
             for q in range(kw):
@@ -127,7 +171,7 @@ class NumpyBackend(Backend):
     def maxpool2d(self, x, kernel, stride):
         n, h, w, c = x.shape
         (kh, kw), (sh, sw) = kernel, stride
-        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        oh, ow = conv_output_size(h, kh, sh), conv_output_size(w, kw, sw)
         xa = as_array(x)
         values = np.empty((n, oh, ow, c), dtype=x.dtype)
         argmax = np.empty((n, oh, ow, c), dtype=np.int64)
@@ -162,3 +206,9 @@ class NumpyBackend(Backend):
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         loss = -(as_array(target) * log_probs).sum(axis=1)
         return flat(loss.astype(logits.dtype)), flat(np.exp(log_probs))
+
+    # optional: fused optimizer updates
+    def optimizer_update(self, rule, p, g, slots, hyper):
+        grad = as_array(g).reshape(-1)
+        with np.errstate(under="ignore"):
+            _OPTIMIZER_UPDATES[rule](writable_run(p), grad, [writable_run(s) for s in slots], **hyper)

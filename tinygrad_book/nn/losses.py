@@ -106,6 +106,14 @@ def get(identifier):
     raise ValueError(f"unknown loss {identifier!r}; valid names: {', '.join(sorted(_BY_NAME))}")
 
 
+def name_of(loss) -> str | None:
+    """The Keras name of a loss function (its long name), else its __name__."""
+    for name, fn in _BY_NAME.items():
+        if fn is loss and len(name) > 3:
+            return name
+    return getattr(loss, "__name__", None)
+
+
 def logits_form(loss, activation_name):
     """The stable from-logits version of `loss` after `activation_name`, or None."""
     return _LOGITS_FORMS.get((loss, activation_name))
@@ -113,4 +121,5 @@ def logits_form(loss, activation_name):
 
 __all__ = ["get", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
            "mean_squared_error", "mean_absolute_error", "mse", "mae", "binary_crossentropy_from_logits",
-           "categorical_crossentropy_from_logits", "sparse_categorical_crossentropy_from_logits", "logits_form"]
+           "categorical_crossentropy_from_logits", "sparse_categorical_crossentropy_from_logits", "logits_form",
+           "name_of"]

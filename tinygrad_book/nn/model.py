@@ -2,10 +2,14 @@
 
 A Model is a Layer whose `call` runs a recorded graph: the Nodes between its input
 SymbolicTensors and its outputs, in an order where every Node comes after the Nodes
-that feed it. Training (compile/fit/evaluate/predict) lives in training.py.
+that feed it. Training (compile/fit/evaluate/predict) lives in training.py, the file
+formats in saving.py; the methods that save and load are here, on the model.
 """
 from __future__ import annotations
 
+import numpy as np
+
+from . import saving
 from .layers.base import Input, InputLayer, Layer, SymbolicTensor, is_symbolic, unique_name
 from .training import Training
 
@@ -81,6 +85,20 @@ class Model(Training, Layer):
     @property
     def layers(self) -> list:
         return list(self._layers)
+
+    @property
+    def graph_nodes(self) -> list:
+        """The Nodes of the graph, each after the Nodes that feed it."""
+        return list(getattr(self, "_nodes", []))
+
+    @property
+    def single_input(self) -> bool:
+        """True when the model was made with one input (not a list of them)."""
+        return self._single_input
+
+    @property
+    def single_output(self) -> bool:
+        return self._single_output
 
     @property
     def output_names(self) -> list:
@@ -170,14 +188,44 @@ class Model(Training, Layer):
     def _ensure_built(self, input_shape):
         pass
 
+    # --- weights in and out, files ------------------------------------------------------------
+    def get_weights(self):
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, arrays):
+        weights = self.weights
+        if len(arrays) != len(weights):
+            raise ValueError(f"{self.name}: set_weights got {len(arrays)} arrays for {len(weights)} weights")
+        for w, a in zip(weights, arrays):
+            if np.shape(a) != w.shape:
+                raise ValueError(f"{self.name}: weight of shape {w.shape} cannot take an array of shape {np.shape(a)}")
+        for w, a in zip(weights, arrays):
+            w.replace_data(np.asarray(a))
+
+    def save_weights(self, filepath):
+        """The weights only (rebuild the same model, then load_weights)."""
+        saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        saving.load_weights(self, filepath)
+
+    def save(self, filepath, include_optimizer=True):
+        """Architecture, weights and compile settings in one file (read it with load_model)."""
+        saving.save_model(self, filepath)
+
     # --- summary and config --------------------------------------------------------------
     def summary(self, line_length=None, print_fn=print):
         from .summary import summary_text
         print_fn(summary_text(self, line_length))
 
     def get_config(self):
-        from .saving import functional_config
-        return functional_config(self)
+        return saving.functional_config(self)
+
+    @classmethod
+    def from_config(cls, config):
+        inputs, outputs = saving.functional_graph(config)
+        return cls(inputs[0] if config.get("single_input", True) else inputs,
+                   outputs[0] if config.get("single_output", True) else outputs, name=config["name"])
 
 
 class Sequential(Model):
@@ -256,8 +304,14 @@ class Sequential(Model):
         return [last(x, training=training)], [logits]
 
     def get_config(self):
-        from .saving import sequential_config
-        return sequential_config(self)
+        return saving.sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config):
+        model = cls([saving.from_config(layer) for layer in config["layers"]], name=config["name"])
+        if "build_input_shape" in config:
+            model.build(tuple(config["build_input_shape"]))
+        return model
 
 
 def _unique(weights) -> list:

@@ -11,10 +11,10 @@ import json
 
 import numpy as np
 
-from . import layers as layer_module
 from . import losses as L
 from . import optimizers
 from ..fileio import atomic_write
+from .layers.base import layer_class
 
 
 # --- architecture as a config ----------------------------------------------------------
@@ -34,7 +34,7 @@ def _node_ids(model):
     counts, ids = {}, {}
     for t in model.inputs:
         ids[id(t.node)] = 0
-    for node in model._nodes:
+    for node in model.graph_nodes:
         ids[id(node)] = counts.get(id(node.layer), 0)
         counts[id(node.layer)] = ids[id(node)] + 1
     return ids
@@ -45,46 +45,31 @@ def functional_config(model) -> dict:
     ref = lambda t: [t.node.layer.name, ids[id(t.node)], t.index]  # noqa: E731
     entries = []
     for layer in model.layers:
-        nodes = [n for n in model._nodes if n.layer is layer]
+        nodes = [n for n in model.graph_nodes if n.layer is layer]
         entries.append({**layer_config(layer), "name": layer.name,
                         "inbound_nodes": [[ref(t) for t in n.inputs] + [bool(n.multi_input)] for n in nodes]})
     return {"name": model.name, "layers": entries,
             "input_layers": [ref(t) for t in model.inputs], "output_layers": [ref(t) for t in model.outputs],
-            "single_input": model._single_input, "single_output": model._single_output}
-
-
-def _classes():
-    from .model import Model, Sequential
-    return {**{n: getattr(layer_module, n) for n in layer_module.__all__
-               if isinstance(getattr(layer_module, n), type)}, "Sequential": Sequential, "Model": Model}
+            "single_input": model.single_input, "single_output": model.single_output}
 
 
 def from_config(spec):
-    """A model or layer from {'class_name': ..., 'config': ...} (inverse of layer_config)."""
-    from .model import Model, Sequential
-    cls = _classes().get(spec["class_name"])
-    if cls is None:
-        raise ValueError(f"cannot rebuild unknown layer class {spec['class_name']!r}")
-    config = dict(spec["config"])
-    if cls is Sequential:
-        model = Sequential([from_config(l) for l in config["layers"]], name=config["name"])
-        if "build_input_shape" in config:
-            model.build(tuple(config["build_input_shape"]))
-        return model
-    if cls is Model:
-        return _functional_from_config(config)
-    return cls(**config)
+    """A model or layer from {'class_name': ..., 'config': ...} (inverse of layer_config).
+    Every Layer subclass, Model and Sequential included, registers itself by class name
+    (layers/base.py), and each class knows how to rebuild itself from its config."""
+    return layer_class(spec["class_name"]).from_config(dict(spec["config"]))
 
 
-def _functional_from_config(config):
-    from .model import Model
+def functional_graph(config):
+    """The (input, output) symbolic tensors of a functional model's config: each layer
+    rebuilt, then called on its inbound tensors, as when the model was first made."""
     layers, outputs = {}, {}
     pending = []
     for entry in config["layers"]:
         layer = from_config(entry)
         layers[entry["name"]] = layer
         if entry["class_name"] == "InputLayer":
-            outputs[(entry["name"], 0)] = [layer.inbound_nodes[0].outputs[0]]
+            outputs[(entry["name"], 0)] = [layer.output]
         pending += [(entry["name"], k, node) for k, node in enumerate(entry["inbound_nodes"])]
     while pending:   # create nodes once all of their inputs exist (shared layers may wait a round)
         waiting = []
@@ -100,17 +85,14 @@ def _functional_from_config(config):
             raise ValueError("model config: some layers' inputs can never be computed")
         pending = waiting
     pick = lambda refs: [outputs[(r[0], r[1])][r[2]] for r in refs]  # noqa: E731
-    ins, outs = pick(config["input_layers"]), pick(config["output_layers"])
-    return Model(ins[0] if config.get("single_input", True) else ins,
-                 outs[0] if config.get("single_output", True) else outs, name=config["name"])
+    return pick(config["input_layers"]), pick(config["output_layers"])
 
 
 # --- compile settings -------------------------------------------------------------------
 def _compile_config(model):
-    if model._compile_args is None or model.optimizer is None:
+    if model.compile_settings is None or model.optimizer is None:
         return None
-    loss, metrics, loss_weights = model._compile_args
-    name_of = {fn: name for name, fn in L._BY_NAME.items()}
+    loss, metrics, loss_weights = model.compile_settings
 
     def as_name(x):
         if isinstance(x, str) or x is None:
@@ -119,7 +101,7 @@ def _compile_config(model):
             return [as_name(v) for v in x]
         if isinstance(x, dict):
             return {k: as_name(v) for k, v in x.items()}
-        return name_of.get(x) or getattr(x, "__name__", None)
+        return L.name_of(x)
 
     try:
         return json.dumps({"optimizer": {"class_name": type(model.optimizer).__name__,

@@ -22,7 +22,7 @@ def _shape_text(layer, node=None):
 
 def _is_chain(model) -> bool:
     """True when each layer is called once on one input: print the 3-column table."""
-    nodes = getattr(model, "_nodes", [])
+    nodes = getattr(model, "graph_nodes", [])
     return all(len(n.inputs) <= 1 and len(n.layer.inbound_nodes) == 1 for n in nodes) and len(model.outputs) == 1
 
 
@@ -33,7 +33,7 @@ def summary_text(model, line_length=None) -> str:
     positions = [int(line_length * f) for f in fractions]
     header = ["Layer (type)", "Output Shape", "Param #"] + ([] if chain else ["Connected to"])
     lines = ["_" * line_length, _row(header, positions), "=" * line_length]
-    node_of = {id(n.layer): n for n in reversed(getattr(model, "_nodes", []))}
+    node_of = {id(n.layer): n for n in reversed(getattr(model, "graph_nodes", []))}
     rows = []
     for layer in model.layers:
         if chain and isinstance(layer, InputLayer) and type(model).__name__ == "Sequential":

@@ -1,6 +1,11 @@
 """compile / fit / evaluate / predict: the training loop, step by step.
 
-One training step (`_train_step`) is, in order:
+The methods take Keras 2's argument names and no others: a misspelled one
+(`fit(x, y, epoch=5)`) is a TypeError naming it, not a silently ignored setting.
+Keras arguments we do not implement (sample weights, class weights, worker
+processes) are accepted by name and raise NotImplementedError when given a value.
+
+One training step (`train_step`) is, in order:
   1. numpy batch -> Tensors on the model's device (one host-to-device copy each),
   2. forward in training mode (dropout on); for a softmax/sigmoid output the last
      layer also hands back its logits so the loss is the stable fused form,
@@ -15,12 +20,12 @@ import math
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
-from ..kernels import default_device
+from ..autograd import Tensor, default_device, no_grad
 from . import callbacks as cbks
 from . import losses as L
 from . import metrics as M
 from . import optimizers
+from .progbar import ProgbarLogger, format_logs
 from .seeding import rng
 
 
@@ -46,6 +51,32 @@ def _per_output(value, names, what):
     return [value] * len(names)
 
 
+def _not_implemented(method, **given):
+    """Keras arguments we accept by name but do not implement: refuse a value."""
+    used = sorted(name for name, value in given.items() if value is not None)
+    if used:
+        raise NotImplementedError(f"{method}: {', '.join(used)} not implemented (leave at None)")
+
+
+class LogAverage:
+    """Per-batch logs -> their running, sample-weighted means (a batch of 10 samples
+    counts 10 times as much as a batch of 1): what fit reports for an epoch and
+    evaluate for a dataset."""
+
+    def __init__(self):
+        self.sums, self.seen = {}, 0
+
+    def add(self, logs: dict, count: int) -> dict:
+        """Add one batch's logs (means over its `count` samples); returns the means so far."""
+        self.seen += count
+        for k, v in logs.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v * count
+        return self.means()
+
+    def means(self) -> dict:
+        return {k: v / max(self.seen, 1) for k, v in self.sums.items()}
+
+
 class Training:
     """The Keras training API, mixed into Model."""
 
@@ -57,9 +88,12 @@ class Training:
         self._trainable_ids = None
 
     # --- compile ---------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **unused):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
+                weighted_metrics=None, target_tensors=None):
         """Choose the optimizer, loss(es) and metrics. Also snapshots which weights are
         trainable (as Keras: change layer.trainable, then compile again)."""
+        _not_implemented("compile", sample_weight_mode=sample_weight_mode, weighted_metrics=weighted_metrics,
+                         target_tensors=target_tensors)
         if loss is None:
             raise ValueError("compile: a loss is needed (e.g. loss='categorical_crossentropy')")
         self.optimizer = optimizers.get(optimizer)
@@ -95,6 +129,11 @@ class Training:
             raise RuntimeError(f"model {self.name}: call compile(optimizer, loss) before training or evaluating")
         if self._specs is None:
             self._resolve_compile()
+
+    @property
+    def compile_settings(self):
+        """(loss, metrics, loss_weights) as given to compile, or None before compile."""
+        return self._compile_args
 
     @property
     def metrics_names(self):
@@ -171,7 +210,9 @@ class Training:
                     logs[spec.prefix + key] = fn(y, pred)
         return logs
 
-    def _train_step(self, xs_host, ys_host):
+    def train_step(self, xs_host, ys_host) -> dict:
+        """One gradient step on one batch (lists of numpy arrays, one per input / output):
+        forward in training mode, loss, backward, optimizer step. Returns its logs."""
         self._sync_requires_grad()
         xs, ys = self._to_device(xs_host), self._to_device(ys_host)
         fused = [i for i, s in enumerate(self._specs) if s.logits_loss is not None]
@@ -185,7 +226,8 @@ class Training:
                 w.grad = None
         return self._logs(total, per_output, outs, ys_host)
 
-    def _test_step(self, xs_host, ys_host):
+    def test_step(self, xs_host, ys_host) -> dict:
+        """Loss and metrics of one batch in inference mode (no gradients)."""
         with no_grad():
             xs, ys = self._to_device(xs_host), self._to_device(ys_host)
             outs, _ = self.forward(xs, training=False)
@@ -196,22 +238,23 @@ class Training:
         """One gradient step on this batch; returns the loss (or [loss, metrics...])."""
         xs, ys = self._xy(x, y)
         self._ensure_ready(xs)
-        return _unwrap(self._train_step(xs, ys))
+        return _unwrap(self.train_step(xs, ys))
 
     def test_on_batch(self, x, y):
         xs, ys = self._xy(x, y)
         self._ensure_ready(xs)
-        return _unwrap(self._test_step(xs, ys))
+        return _unwrap(self.test_step(xs, ys))
 
     # --- fit ------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, **unused):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None):
         """Train for `epochs` passes over (x, y); returns a History.
 
         validation_split takes the *last* fraction of the samples (before shuffling),
         as Keras does. Each epoch's logged loss and metrics are the sample-weighted means
         over its batches."""
+        _not_implemented("fit", class_weight=class_weight, sample_weight=sample_weight)
         xs, ys = self._xy(x, y)
         if ys is None:
             raise ValueError("fit: y (targets) is missing")
@@ -237,8 +280,12 @@ class Training:
         return self._fit_loop(epoch_batches, steps, epochs, verbose, callbacks, validate, initial_epoch)
 
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
-                      validation_data=None, validation_steps=None, initial_epoch=0, **unused):
-        """fit on batches from a generator yielding (x, y); steps_per_epoch batches make an epoch."""
+                      validation_data=None, validation_steps=None, class_weight=None, max_queue_size=10,
+                      workers=1, use_multiprocessing=False, shuffle=True, initial_epoch=0):
+        """fit on batches from a generator yielding (x, y); steps_per_epoch batches make an epoch.
+        Batches are drawn in this process, in order (max_queue_size, workers, use_multiprocessing
+        and shuffle are Keras' settings for worker processes, accepted and unused)."""
+        _not_implemented("fit_generator", class_weight=class_weight)
         if steps_per_epoch is None:
             if not hasattr(generator, "__len__"):
                 raise ValueError("fit_generator: give steps_per_epoch for a generator without len()")
@@ -263,7 +310,6 @@ class Training:
                               initial_epoch, first=lambda b: self._ensure_ready(b[0]))
 
     def _fit_loop(self, epoch_batches, steps, epochs, verbose, callbacks, validate, initial_epoch, first=None):
-        from .progbar import ProgbarLogger
         self.history = cbks.History()
         extra = [ProgbarLogger(verbose)] if verbose else []
         params = {"epochs": epochs, "steps": steps, "verbose": verbose}
@@ -272,22 +318,19 @@ class Training:
         cb.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
             cb.on_epoch_begin(epoch, {})
-            sums, seen = {}, 0
+            average = LogAverage()
             for index, (xb, yb) in enumerate(epoch_batches()):
                 if first is not None:
                     first((xb, yb))
-                cb.on_train_batch_begin(index, {"batch": index, "size": len(xb[0])})
-                logs = self._train_step(xb, yb)
                 count = len(xb[0])
-                seen += count
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + v * count
-                params["running_logs"] = {k: v / seen for k, v in sums.items()}
+                cb.on_train_batch_begin(index, {"batch": index, "size": count})
+                logs = self.train_step(xb, yb)
+                params["running_logs"] = average.add(logs, count)
                 cb.on_train_batch_end(index, {"batch": index, "size": count, **logs})
                 if self.stop_training:
                     break
-            epoch_logs = {k: v / max(seen, 1) for k, v in sums.items()}
-            if validate is not None and not (self.stop_training and not seen):
+            epoch_logs = average.means()
+            if validate is not None and not (self.stop_training and not average.seen):
                 epoch_logs.update({f"val_{k}": v for k, v in validate().items()})
             _add_aliases(epoch_logs)
             cb.on_epoch_end(epoch, epoch_logs)
@@ -304,24 +347,22 @@ class Training:
                 for s in range(0, n, batch_size))
 
     def _evaluate_batches(self, batches):
-        sums, seen = {}, 0
+        average = LogAverage()
         for xb, yb in batches:
             self._ensure_ready(xb)
-            logs = self._test_step(xb, yb)
-            count = len(xb[0])
-            seen += count
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v * count
-        return {k: v / max(seen, 1) for k, v in sums.items()}
+            average.add(self.test_step(xb, yb), len(xb[0]))
+        return average.means()
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, steps=None, **unused):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None, steps=None):
         """Loss (and metrics) on (x, y) in inference mode: a float, or [loss, metric, ...]."""
+        _not_implemented("evaluate", sample_weight=sample_weight)
         logs = self._evaluate_batches(self._array_batches(x, y, batch_size or 32))
         if verbose:
-            print(f"{len(self._arrays(x, self.input_names, 'x')[0])} samples{format_logs_safe(logs)}")
+            print(f"{len(self._arrays(x, self.input_names, 'x')[0])} samples{format_logs(logs)}")
         return _unwrap(logs)
 
-    def evaluate_generator(self, generator, steps=None, **unused):
+    def evaluate_generator(self, generator, steps=None, max_queue_size=10, workers=1, use_multiprocessing=False,
+                           verbose=0):
         steps = steps or len(generator)
         source = _batch_source(generator)
         logs = self._evaluate_batches(self._xy(*_split_batch(next(source))) for _ in range(steps))
@@ -345,7 +386,8 @@ class Training:
     def predict_on_batch(self, x):
         return self.predict(x, batch_size=len(x) if not isinstance(x, (list, dict)) else None)
 
-    def predict_generator(self, generator, steps=None, **unused):
+    def predict_generator(self, generator, steps=None, max_queue_size=10, workers=1, use_multiprocessing=False,
+                          verbose=0):
         steps = steps or len(generator)
         source = _batch_source(generator)
         chunks = []
@@ -356,36 +398,6 @@ class Training:
             chunks.append(out if isinstance(out, list) else [out])
         outs = [np.concatenate([c[i] for c in chunks]) for i in range(len(chunks[0]))]
         return outs[0] if len(outs) == 1 else outs
-
-    # --- saving (see saving.py) ----------------------------------------------------------
-    def save_weights(self, filepath):
-        from .saving import save_weights
-        save_weights(self, filepath)
-
-    def load_weights(self, filepath):
-        from .saving import load_weights
-        load_weights(self, filepath)
-
-    def save(self, filepath, include_optimizer=True):
-        from .saving import save_model
-        save_model(self, filepath)
-
-    def get_weights(self):
-        return [w.numpy() for w in self.weights]
-
-    def set_weights(self, arrays):
-        weights = self.weights
-        if len(arrays) != len(weights):
-            raise ValueError(f"{self.name}: set_weights got {len(arrays)} arrays for {len(weights)} weights")
-        for w, a in zip(weights, arrays):
-            if np.shape(a) != w.shape:
-                raise ValueError(f"{self.name}: weight of shape {w.shape} cannot take an array of shape {np.shape(a)}")
-            w.view = Tensor(np.asarray(a), dtype=w.dtype, device=w.device).view
-
-
-def format_logs_safe(logs):
-    from .progbar import format_logs
-    return format_logs(logs)
 
 
 def _is_list_of_arrays(data, count):

@@ -12,49 +12,15 @@ import time
 import numpy as np
 
 from .checks import at_most, between, compared_with, at_least
-from .registry import Data, Entry, register
+from .entry import Data, Entry
 from .runner import curve, plain_history
+from .shared import synthetic_multi_hot, imdb_vectors, smooth_curve, vectorize_sequences
+
+ENTRIES: list[Entry] = []   # this chapter's experiments, in book order (the registry collects them)
 
 
 # ---------------------------------------------------------------------------------------------
 # 3.4 IMDB: is a movie review positive or negative?
-
-def vectorize_sequences(sequences, dimension=10000):
-    """Listing 3.2: multi-hot encoding, a 1 at every word index the review contains."""
-    from ..utils import vectorize_sequences as multi_hot
-    return multi_hot(sequences, dimension)
-
-
-@functools.lru_cache(maxsize=1)
-def _imdb_vectors():
-    # Shared by every IMDB entry of chapters 3 and 4: loading and vectorizing 50,000 reviews
-    # takes a while and 2 GB, so one process does it once.
-    from ..datasets import imdb
-    # Listing 3.1: the 10,000 most frequent words only
-    (train_data, train_labels), (test_data, test_labels) = imdb.load_data(num_words=10000)
-    x_train = vectorize_sequences(train_data)
-    x_test = vectorize_sequences(test_data)
-    # The labels, as float32 vectors (L4019-L4020)
-    y_train = np.asarray(train_labels).astype('float32')
-    y_test = np.asarray(test_labels).astype('float32')
-    return x_train, y_train, x_test, y_test
-
-
-def _synthetic_multi_hot(n, dimension, rng, words=40):
-    x = np.zeros((n, dimension), dtype='float32')
-    for row in x:
-        row[rng.randint(0, dimension, words)] = 1.0
-    return x
-
-
-def imdb_vectors(tiny=False):
-    """(x_train, y_train, x_test, y_test) as the book prepares them; ``tiny``: random, 64/32 rows."""
-    if tiny:
-        rng = np.random.RandomState(0)
-        return (_synthetic_multi_hot(64, 10000, rng), rng.randint(0, 2, 64).astype('float32'),
-                _synthetic_multi_hot(32, 10000, rng), rng.randint(0, 2, 32).astype('float32'))
-    return _imdb_vectors()
-
 
 def load_imdb_validation(tiny=False):
     """Listing 3.7: set apart the first 10,000 training reviews as a validation set."""
@@ -89,7 +55,7 @@ def imdb_dense():
     return model
 
 
-register(Entry(
+ENTRIES.append(Entry(
     id="ch3-imdb-dense-validation", chapter=3, section="3.4.1-3.4.4", listings="3.1-3.10",
     lines="L3935-L4280", dataset="imdb",
     build_model=imdb_dense, load_data=load_imdb_validation,
@@ -98,7 +64,7 @@ register(Entry(
     metric="best_epoch", book_value=4, check=between("best_epoch", 2, 6),
     notes="best_epoch = argmin of val_loss, counted from 1 as the book's plots do."))
 
-register(Entry(
+ENTRIES.append(Entry(
     id="ch3-imdb-dense-final", chapter=3, section="3.4.4-3.4.5", listings="3.11",
     lines="L4284-L4325", dataset="imdb",
     build_model=imdb_dense, load_data=load_imdb_final,
@@ -134,8 +100,8 @@ def reuters_vectors(tiny=False):
     """(x_train, train_labels, x_test, test_labels); ``tiny``: random, 64/32 rows."""
     if tiny:
         rng = np.random.RandomState(0)
-        return (_synthetic_multi_hot(64, 10000, rng), rng.randint(0, 46, 64),
-                _synthetic_multi_hot(32, 10000, rng), rng.randint(0, 46, 32))
+        return (synthetic_multi_hot(64, 10000, rng), rng.randint(0, 46, 64),
+                synthetic_multi_hot(32, 10000, rng), rng.randint(0, 46, 32))
     return _reuters_vectors()
 
 
@@ -180,7 +146,7 @@ def reuters_bottleneck():
     return reuters_dense(hidden=4)
 
 
-register(Entry(
+ENTRIES.append(Entry(
     id="ch3-reuters-dense-validation", chapter=3, section="3.5.1-3.5.4", listings="3.12-3.20",
     lines="L4402-L4640", dataset="reuters",
     build_model=reuters_dense, load_data=functools.partial(load_reuters, with_test=False),
@@ -189,7 +155,7 @@ register(Entry(
     metric="best_epoch", book_value=9,
     notes="No pass criterion of its own; its final val_acc is the bottleneck's yardstick."))
 
-register(Entry(
+ENTRIES.append(Entry(
     id="ch3-reuters-dense-final", chapter=3, section="3.5.4-3.5.5", listings="3.21-3.22",
     lines="L4642-L4705", dataset="reuters",
     build_model=reuters_dense, load_data=load_reuters,
@@ -197,7 +163,7 @@ register(Entry(
     book_result="evaluate -> [0.9565, 0.7970] (L4665); random baseline 0.187 (L4681)",
     metric="test_acc", book_value=0.79697, check=at_least("test_acc", 0.78)))
 
-register(Entry(
+ENTRIES.append(Entry(
     id="ch3-reuters-sparse-labels", chapter=3, section="3.5.6", listings="(text, L4707-L4725)",
     lines="L4707-L4725", dataset="reuters",
     build_model=reuters_sparse, load_data=functools.partial(load_reuters, one_hot=False),
@@ -206,7 +172,7 @@ register(Entry(
     metric="test_acc",
     notes="The book shows only the compile step; we fit as listing 3.21 (9 epochs, batch 512)."))
 
-register(Entry(
+ENTRIES.append(Entry(
     id="ch3-reuters-bottleneck", chapter=3, section="3.5.7", listings="3.23",
     lines="L4727-L4758", dataset="reuters",
     build_model=reuters_bottleneck, load_data=functools.partial(load_reuters, with_test=False),
@@ -256,18 +222,6 @@ def build_model():
     return model
 
 
-def smooth_curve(points, factor=0.9):
-    """Listing 3.31: exponential moving average, to read a noisy curve."""
-    smoothed_points = []
-    for point in points:
-        if smoothed_points:
-            previous = smoothed_points[-1]
-            smoothed_points.append(previous * factor + point * (1 - factor))
-        else:
-            smoothed_points.append(point)
-    return smoothed_points
-
-
 def k_fold(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out=None,
            k=4, record_curves=False):
     """Listings 3.27-3.29: K-fold validation; a fresh model per fold, the mean of the K scores."""
@@ -290,7 +244,7 @@ def k_fold(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out
         partial_train_targets = np.concatenate(
             [train_targets[:i * num_val_samples], train_targets[(i + 1) * num_val_samples:]], axis=0)
 
-        model = build_model()
+        model = entry.build_model()
         history = model.fit(partial_train_data, partial_train_targets,
                             validation_data=(val_data, val_targets) if record_curves else None,
                             epochs=num_epochs, batch_size=batch_size, verbose=0)
@@ -323,10 +277,17 @@ def k_fold_curves(entry, **kw):
     return k_fold(entry, record_curves=True, **kw)
 
 
+def plot_mean_mae(history, path, title=""):
+    """Listings 3.30-3.31: the mean validation MAE per epoch, raw and smoothed."""
+    from .plots import plot_boston_mae
+    mae = history["val_mae"]
+    plot_boston_mae(mae, path, smooth_curve(mae[10:]))
+
+
 def final_boston(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out=None):
     """Listing 3.32: a fresh model on all 404 samples for the chosen 80 epochs, then the test set."""
     data = entry.load_data(tiny=tiny)
-    model = build_model()
+    model = entry.build_model()
     start = time.perf_counter()
     history = model.fit(data.x_train, data.y_train,
                         epochs=epochs or entry.epochs, batch_size=batch_size or entry.batch_size,
@@ -339,7 +300,7 @@ def final_boston(entry, epochs=None, batch_size=None, verbose=2, tiny=False, mod
             "wall_time": time.perf_counter() - start}
 
 
-register(Entry(
+ENTRIES.append(Entry(
     id="ch3-boston-kfold-100", chapter=3, section="3.6.1-3.6.4", listings="3.24-3.27",
     lines="L4826-L5025", dataset="boston_housing",
     build_model=build_model, load_data=load_boston, run=k_fold,
@@ -349,17 +310,18 @@ register(Entry(
     extra={"folds": 4, "metric_name": "mae"},
     notes="4 folds of 101 samples; each fold trains 303 samples, batch 1 (303 updates/epoch)."))
 
-register(Entry(
+ENTRIES.append(Entry(
     id="ch3-boston-kfold-500", chapter=3, section="3.6.4", listings="3.28-3.31",
     lines="L5029-L5170", dataset="boston_housing",
     build_model=build_model, load_data=load_boston, run=k_fold_curves,
     epochs=500, batch_size=1,
     book_result="smoothed val MAE best after ~80 epochs, overfits afterwards (L5128-L5129)",
     metric="best_epoch_smoothed", book_value=80,
-    extra={"folds": 4, "metric_name": "mae"},
+    extra={"folds": 4, "metric_name": "mae"}, plot=plot_mean_mae,
+    reduced=(200, "200 of the book's 500 epochs (--reduced)"),
     notes="best_epoch_smoothed: argmin of the smoothed mean curve (first 10 epochs dropped)."))
 
-register(Entry(
+ENTRIES.append(Entry(
     id="ch3-boston-final", chapter=3, section="3.6.4", listings="3.32",
     lines="L5176-L5192", dataset="boston_housing",
     build_model=build_model, load_data=load_boston, run=final_boston,

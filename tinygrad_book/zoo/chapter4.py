@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import time
 
-from .chapter3 import imdb_vectors
 from .checks import compared_with
-from .registry import Data, Entry, register
+from .entry import Data, Entry
 from .runner import fit_and_evaluate
+from .shared import imdb_vectors
+
+ENTRIES: list[Entry] = []   # this chapter's experiments, in book order (the registry collects them)
 
 
 def load_imdb_ch4(tiny=False):
@@ -130,10 +132,10 @@ def run_l1_and_l1_l2(entry, epochs=None, batch_size=None, verbose=2, tiny=False,
 
 
 def _ch4(id, listings, lines, build, book_result, metric="min_val_loss", check=None, **kw):
-    register(Entry(id=id, chapter=4, section="4.4", listings=listings, lines=lines,
-                   dataset="imdb", build_model=build, load_data=load_imdb_ch4,
-                   epochs=20, batch_size=512, book_result=book_result, metric=metric,
-                   check=check, **kw))
+    ENTRIES.append(Entry(id=id, chapter=4, section="4.4", listings=listings, lines=lines,
+                         dataset="imdb", build_model=build, load_data=load_imdb_ch4,
+                         epochs=20, batch_size=512, book_result=book_result, metric=metric,
+                         check=check, **kw))
 
 
 REFERENCE = "ch4-imdb-reference"
@@ -143,12 +145,15 @@ _ch4(REFERENCE, "4.3", "L5925-L5935", original_model,
      notes="The yardstick of every chapter-4 comparison (best_epoch, min_val_loss).")
 _ch4("ch4-imdb-smaller", "4.4", "L5938-L5957", smaller_model,
      "overfits after 6 epochs instead of 4 (L5952-L5954, fig 4.4)",
-     metric="best_epoch", book_value=6, check=compared_with(REFERENCE, "best_epoch", ">"))
+     metric="best_epoch", book_value=6, compare_plot=(REFERENCE, "Smaller model"),
+     check=compared_with(REFERENCE, "best_epoch", ">"))
 _ch4("ch4-imdb-bigger", "4.5", "L5959-L5985", bigger_model,
      "overfits after ~1 epoch, noisy validation loss (L5973-L5975, fig 4.5)",
-     metric="best_epoch", book_value=1, check=compared_with(REFERENCE, "best_epoch", "<"))
+     metric="best_epoch", book_value=1, compare_plot=(REFERENCE, "Bigger model"),
+     check=compared_with(REFERENCE, "best_epoch", "<"))
 _ch4("ch4-imdb-l2", "4.6", "L6016-L6040", l2_model,
      "much more resistant to overfitting (L6035-L6038, fig 4.7); no number",
+     compare_plot=(REFERENCE, "L2-regularized model"),
      check=compared_with(REFERENCE, "min_val_loss", "<"),
      notes="val_loss as our History reports it; Keras 2 includes the penalty in val_loss.")
 _ch4("ch4-imdb-l1-l1l2", "4.7", "L6045-L6052", l1_model,
@@ -156,4 +161,5 @@ _ch4("ch4-imdb-l1-l1l2", "4.7", "L6045-L6052", l1_model,
      notes="Trains both variants: l1(0.001) and l1_l2(l1=0.001, l2=0.001).")
 _ch4("ch4-imdb-dropout", "4.8", "L6124-L6140", dpt_model,
      "clear improvement over the reference (L6136-L6137, fig 4.9); no number",
+     compare_plot=(REFERENCE, "Dropout-regularized model"),
      check=compared_with(REFERENCE, "min_val_loss", "<"))

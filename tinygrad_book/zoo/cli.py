@@ -10,6 +10,8 @@ import functools
 import inspect
 import sys
 
+from ..autograd import DEVICES, default_device, set_default_device
+
 
 def register(subparsers):
     """Add ``zoo``, ``train``, ``evaluate`` and ``reproduce`` to the argparse ``subparsers``."""
@@ -34,7 +36,7 @@ def register(subparsers):
     p = subparsers.add_parser("evaluate", help="evaluate saved weights on the entry's test data")
     p.add_argument("id")
     p.add_argument("--weights", required=True, metavar="FILE")
-    p.add_argument("--device", choices=["cpu", "cuda", "numpy"], default=None)
+    p.add_argument("--device", choices=DEVICES, default=None)
     p.set_defaults(func=cmd_evaluate)
 
     p = subparsers.add_parser("reproduce", help="train entries with the book's settings; "
@@ -43,9 +45,10 @@ def register(subparsers):
     p.add_argument("--ids", nargs="+", default=None, help="entry ids (comma or space separated)")
     p.add_argument("--out", default="docs/results.md")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["cpu", "cuda", "numpy"], default=None)
-    p.add_argument("--fast-boston", action="store_true",
-                   help="ch3-boston-kfold-500 with 200 epochs instead of 500 (reported as REDUCED)")
+    p.add_argument("--device", choices=DEVICES, default=None)
+    p.add_argument("--reduced", action="store_true",
+                   help="entries with a reduced schedule run it, e.g. the 500-epoch Boston K-fold "
+                        "with 200 epochs (reported as REDUCED)")
     p.add_argument("--other-seeds", type=int, default=0, metavar="N",
                    help="also train each entry with the next N seeds and report the spread of its metric "
                         "(the verdict stays the one of --seed)")
@@ -62,7 +65,7 @@ def _chapters(text):
 def _training_options(p):
     p.add_argument("--epochs", type=int, default=None, help="default: the book's")
     p.add_argument("--batch-size", type=int, default=None, help="default: the book's")
-    p.add_argument("--device", choices=["cpu", "cuda", "numpy"], default=None)
+    p.add_argument("--device", choices=DEVICES, default=None)
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -86,10 +89,10 @@ def _friendly(handler):
 
 
 def _set_device(device):
+    """Make `device` the default one (if given); the device runs will use."""
     if device:
-        import tinygrad_book
-        tinygrad_book.set_default_device(device)
-    return device or "cpu"
+        set_default_device(device)
+    return default_device()
 
 
 # --------------------------------------------------------------------------- zoo list / show
@@ -172,13 +175,7 @@ def cmd_train(args):
 
 
 def _plot(entry, result, path):
-    from . import plots
-    from .chapter3 import smooth_curve
-    history = result.get("history") or {}
-    if "val_mae" in history and "loss" not in history:   # Boston K-fold: mean curve over folds
-        plots.plot_boston_mae(history["val_mae"], path, smooth_curve(history["val_mae"][10:]))
-    else:
-        plots.plot_history(history, path, title=entry.id)
+    entry.draw(result.get("history") or {}, path)
 
 
 @_friendly
@@ -219,8 +216,11 @@ def cmd_reproduce(args):
     else:
         ids = [e.id for e in registry.entries(args.chapters)]
     overrides = {}
-    if args.fast_boston:
-        overrides["ch3-boston-kfold-500"] = (200, None, "200 of the book's 500 epochs (--fast-boston)")
+    if args.reduced:
+        for entry in registry.entries():
+            if entry.reduced:
+                epochs, why = entry.reduced
+                overrides[entry.id] = (epochs, None, why)
     reproduce(ids, out=args.out, seed=args.seed, verbose=0 if args.quiet else 2, device=device,
               overrides=overrides, other_seeds=args.other_seeds)
     print(f"wrote {args.out} and {args.out.rsplit('.', 1)[0]}.json")

@@ -10,6 +10,7 @@ import datetime
 import time
 from pathlib import Path
 
+from ..autograd import default_device
 from . import registry
 from ..fileio import atomic_write
 from .results import format_value, machine, merge_result, read_json, write_json_atomic
@@ -37,10 +38,10 @@ def settings(entry, result):
     return text
 
 
-def run_one(entry, seed=0, epochs=None, batch_size=None, verbose=2, device="cpu", reduced=None):
+def run_one(entry, seed=0, epochs=None, batch_size=None, verbose=2, device=None, reduced=None):
     """Train one entry; the result carries everything the table shows."""
     result = run(entry, epochs=epochs, batch_size=batch_size, verbose=verbose, seed=seed)
-    result.update(date=datetime.date.today().isoformat(), device=device, machine=machine())
+    result.update(date=datetime.date.today().isoformat(), device=device or default_device(), machine=machine())
     if reduced:
         result["reduced"] = reduced
     return result
@@ -118,30 +119,23 @@ def render_markdown(all_results: dict) -> str:
 
 
 def write_plots(all_results: dict, img_dir: Path):
-    """One PNG per entry with curves, plus the chapter-4 comparisons (figs 4.4-4.9)."""
+    """One PNG per entry with curves (the entry draws it), plus each comparison an entry
+    asks for in ``compare_plot`` (the chapter-4 figures 4.4-4.9)."""
     from . import plots
-    from .chapter3 import smooth_curve
 
     img_dir.mkdir(parents=True, exist_ok=True)
-    for entry_id, result in all_results.items():
-        history = result.get("history") or {}
-        if not history:
-            continue
-        if entry_id == "ch3-boston-kfold-500":
-            mae = history["val_mae"]
-            plots.plot_boston_mae(mae, img_dir / f"{entry_id}.png", smooth_curve(mae[10:]))
-        else:
-            plots.plot_history(history, img_dir / f"{entry_id}.png", title=entry_id)
-    reference = (all_results.get("ch4-imdb-reference") or {}).get("history")
-    if reference:
-        for entry_id, name in (("ch4-imdb-smaller", "Smaller model"), ("ch4-imdb-bigger", "Bigger model"),
-                               ("ch4-imdb-l2", "L2-regularized model"), ("ch4-imdb-dropout", "Dropout-regularized model")):
-            variant = (all_results.get(entry_id) or {}).get("history")
-            if variant:
-                plots.plot_comparison(reference, variant, img_dir / f"{entry_id}-vs-reference.png", name)
+    for entry in registry.entries():
+        history = (all_results.get(entry.id) or {}).get("history")
+        if history:
+            entry.draw(history, img_dir / f"{entry.id}.png")
+        if history and entry.compare_plot:
+            reference_id, label = entry.compare_plot
+            reference = (all_results.get(reference_id) or {}).get("history")
+            if reference:
+                plots.plot_comparison(reference, history, img_dir / f"{entry.id}-vs-reference.png", label)
 
 
-def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device="cpu", overrides=None, other_seeds=0):
+def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device=None, overrides=None, other_seeds=0):
     """Train ``ids`` in turn; after each, merge into the JSON and rewrite the markdown + curves.
 
     ``overrides``: {id: (epochs, batch_size, description)} for reduced settings (reported).

@@ -28,8 +28,9 @@ import time
 
 import numpy as np
 
-from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous
-from . import conv, elementwise as ew, indexing, matmul as mm, reduce as rd, softmax
+from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous, prod
+from . import conv, elementwise as ew, indexing, matmul as mm, optim, reduce as rd, softmax
+from ..vocabulary import BINARY_CODES, REDUCE_CODES, SUM, UNARY_CODES
 from .jit import coalesce, is_flat, run
 
 __all__ = ["CpuBackend", "warm_up"]
@@ -47,6 +48,7 @@ def _acc0(dtype):
 
 class CpuBackend(Backend):
     name = "cpu"
+    optimizer_rules = optim.RULES
 
     # --- memory ---------------------------------------------------------------------
     def from_numpy(self, array):
@@ -95,7 +97,7 @@ class CpuBackend(Backend):
 
     # --- element-wise -----------------------------------------------------------------
     def unary(self, op, x):
-        code = ew.UNARY_CODE[op]
+        code = UNARY_CODES[op]
         out = np.empty(x.size, dtype=x.dtype)
         if x.size:
             shape, (st,) = coalesce(x.shape, x.strides)
@@ -106,7 +108,7 @@ class CpuBackend(Backend):
         return out
 
     def binary(self, op, a, b):
-        code = ew.BINARY_CODE[op]
+        code = BINARY_CODES[op]
         out = np.empty(a.size, dtype=a.dtype)
         if a.size:
             shape, (sa, sb) = coalesce(a.shape, a.strides, b.strides)
@@ -129,18 +131,18 @@ class CpuBackend(Backend):
 
     # --- reductions -------------------------------------------------------------------
     def reduce(self, op, x, axes):
-        code = rd.REDUCE_CODE[op]
+        code = REDUCE_CODES[op]
         nd = len(x.shape)
         axes = sorted({a % nd for a in axes})
         kept = [d for d in range(nd) if d not in axes]
         m_shape, m_str = [x.shape[d] for d in kept], [x.strides[d] for d in kept]
         r_shape, r_str = [x.shape[d] for d in axes], [x.strides[d] for d in axes]
-        M, R = _prod(m_shape), _prod(r_shape)
+        M, R = prod(m_shape), prod(r_shape)
         out = np.empty(M, dtype=x.dtype)
         if M == 0:
             return out
         if R == 0:
-            if code != rd.SUM:
+            if code != SUM:
                 raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
             out[:] = 0
             return out
@@ -164,7 +166,7 @@ class CpuBackend(Backend):
         axis %= nd
         others = [d for d in range(nd) if d != axis]
         m_shape = [x.shape[d] for d in others]
-        M, R = _prod(m_shape), x.shape[axis]
+        M, R = prod(m_shape), x.shape[axis]
         out = np.empty(M, dtype=np.int64)
         if M == 0:
             return out
@@ -223,7 +225,7 @@ class CpuBackend(Backend):
     def maxpool2d(self, x, kernel, stride):
         n, h, w, c = x.shape
         (kh, kw), (sh, sw) = kernel, stride
-        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        oh, ow = conv_output_size(h, kh, sh), conv_output_size(w, kw, sw)
         values = np.empty(n * oh * ow * c, dtype=x.dtype)
         argmax = np.empty(n * oh * ow * c, dtype=np.int64)
         if values.size:
@@ -270,12 +272,9 @@ class CpuBackend(Backend):
                                  n, C, loss, probs)
         return loss, probs
 
-
-def _prod(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+    # --- optional: fused optimizer updates (optim.py) ----------------------------------------
+    def optimizer_update(self, rule, p, g, slots, hyper):
+        optim.update(rule, _flat_run(p), self._dense(g), [_flat_run(s) for s in slots], hyper)
 
 
 def warm_up(dtypes=(np.float32, np.float64)) -> float:

@@ -7,11 +7,12 @@ Two shapes of loop, chosen in Python before any kernel runs:
   (16 float32 per AVX-512 register). `prange` over chunks of CHUNK elements splits it
   between cores.
 * strided path -- rows of the last (coalesced) axis. Each row's start is computed once
-  from its multi-index (`row_offset`); when the row itself is unit-stride it goes through
+  from its multi-index (`row_position`); when the row itself is unit-stride it goes through
   the same SIMD loop, otherwise it is gathered into a small buffer first. A broadcast
   row, (1000, 1000) + (1000,), is therefore 1000 fast rows.
 
-The op is an integer (its index in base.UNARY_OPS / BINARY_OPS). The `if op == ...`
+The op is an integer code (`vocabulary.UNARY_CODES` / `BINARY_CODES`, the same codes the
+cuda kernels use; `if op == EXP` compiles to a compare with a constant). The `if op == ...`
 chain sits *outside* each element loop (`_unary_run`, `_binary_run`): a branch inside
 the loop would stop vectorisation (measured 2x slower than numpy); outside it costs one
 comparison per chunk. One compiled kernel per dtype serves every op.
@@ -20,13 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..base import BINARY_OPS, UNARY_OPS
-from .jit import helper, kernel, prange, row_offset
+from ..vocabulary import (ABS, ADD, DIV, EQ, EXP, GT, LE, LOG, LT, MAXIMUM, MINIMUM, MUL, NE, NEG, POW, RELU,
+                          SIGMOID, SIGN, SQRT, SUB, TANH)
+from .jit import helper, kernel, prange, row_position
 
 CHUNK = 1 << 14          # elements per parallel task: big enough to hide scheduling cost
-UNARY_CODE = {name: i for i, name in enumerate(UNARY_OPS)}
-BINARY_CODE = {name: i for i, name in enumerate(BINARY_OPS)}
-_FIRST_COMPARE = BINARY_CODE["eq"]
 
 
 @helper()
@@ -35,35 +34,35 @@ def _unary_run(op, x, out):
     n = out.shape[0]
     one = out.dtype.type(1)
     zero = out.dtype.type(0)
-    if op == 0:                                   # neg
+    if op == NEG:
         for i in range(n):
             out[i] = -x[i]
-    elif op == 1:                                 # exp
+    elif op == EXP:
         for i in range(n):
             out[i] = np.exp(x[i])
-    elif op == 2:                                 # log
+    elif op == LOG:
         for i in range(n):
             out[i] = np.log(x[i])
-    elif op == 3:                                 # sqrt
+    elif op == SQRT:
         for i in range(n):
             out[i] = np.sqrt(x[i])
-    elif op == 4:                                 # tanh
+    elif op == TANH:
         for i in range(n):
             out[i] = np.tanh(x[i])
-    elif op == 5:                                 # sigmoid, stable in both tails:
+    elif op == SIGMOID:                           # stable in both tails:
         for i in range(n):                        # exp only ever sees -|x| <= 0
             e = np.exp(-np.abs(x[i]))
             out[i] = one / (one + e) if x[i] >= 0 else e / (one + e)
-    elif op == 6:                                 # relu (NaN stays NaN, like np.maximum)
+    elif op == RELU:                              # NaN stays NaN, like np.maximum
         for i in range(n):
             out[i] = zero if x[i] <= 0 else x[i]
-    elif op == 7:                                 # abs
+    elif op == ABS:
         for i in range(n):
             out[i] = np.abs(x[i])
-    elif op == 8:                                 # sign
+    elif op == SIGN:
         for i in range(n):
             out[i] = np.sign(x[i])
-    else:                                         # recip
+    else:                                         # RECIP
         for i in range(n):
             out[i] = one / x[i]
 
@@ -74,45 +73,45 @@ def _binary_run(op, a, b, out):
     n = out.shape[0]
     one = out.dtype.type(1)
     zero = out.dtype.type(0)
-    if op == 0:
+    if op == ADD:
         for i in range(n):
             out[i] = a[i] + b[i]
-    elif op == 1:
+    elif op == SUB:
         for i in range(n):
             out[i] = a[i] - b[i]
-    elif op == 2:
+    elif op == MUL:
         for i in range(n):
             out[i] = a[i] * b[i]
-    elif op == 3:
+    elif op == DIV:
         for i in range(n):
             out[i] = a[i] / b[i]
-    elif op == 4:
+    elif op == POW:
         for i in range(n):
             out[i] = a[i] ** b[i]
-    elif op == 5:                                 # maximum: NaN wins, as in numpy
+    elif op == MAXIMUM:                           # NaN wins, as in numpy
         for i in range(n):
             x, y = a[i], b[i]
             out[i] = x if (x >= y or x != x) else y
-    elif op == 6:                                 # minimum
+    elif op == MINIMUM:
         for i in range(n):
             x, y = a[i], b[i]
             out[i] = x if (x <= y or x != x) else y
-    elif op == 7:
+    elif op == EQ:
         for i in range(n):
             out[i] = one if a[i] == b[i] else zero
-    elif op == 8:
+    elif op == NE:
         for i in range(n):
             out[i] = one if a[i] != b[i] else zero
-    elif op == 9:
+    elif op == LT:
         for i in range(n):
             out[i] = one if a[i] < b[i] else zero
-    elif op == 10:
+    elif op == LE:
         for i in range(n):
             out[i] = one if a[i] <= b[i] else zero
-    elif op == 11:
+    elif op == GT:
         for i in range(n):
             out[i] = one if a[i] > b[i] else zero
-    else:
+    else:                                         # GE
         for i in range(n):
             out[i] = one if a[i] >= b[i] else zero
 
@@ -146,7 +145,7 @@ def unary_strided(op, x, x_off, x_str, shape, out):
     inner = shape[nd - 1]
     step = x_str[nd - 1]
     for r in prange(out.shape[0] // inner):
-        start = row_offset(r, shape, x_str, x_off)
+        start = row_position(r, shape, x_str, x_off)
         o = out[r * inner:(r + 1) * inner]
         if step == 1:
             _unary_run(op, x[start:start + inner], o)
@@ -178,8 +177,8 @@ def binary_strided(op, a, a_off, a_str, b, b_off, b_str, shape, out):
     sa = a_str[nd - 1]
     sb = b_str[nd - 1]
     for r in prange(out.shape[0] // inner):
-        ia = row_offset(r, shape, a_str, a_off)
-        ib = row_offset(r, shape, b_str, b_off)
+        ia = row_position(r, shape, a_str, a_off)
+        ib = row_position(r, shape, b_str, b_off)
         o = out[r * inner:(r + 1) * inner]
         if sa == 1 and sb == 1:
             _binary_run(op, a[ia:ia + inner], b[ib:ib + inner], o)
@@ -209,9 +208,9 @@ def where_strided(c, c_off, c_str, a, a_off, a_str, b, b_off, b_str, shape, out)
     inner = shape[nd - 1]
     sc, sa, sb = c_str[nd - 1], a_str[nd - 1], b_str[nd - 1]
     for r in prange(out.shape[0] // inner):
-        ic = row_offset(r, shape, c_str, c_off)
-        ia = row_offset(r, shape, a_str, a_off)
-        ib = row_offset(r, shape, b_str, b_off)
+        ic = row_position(r, shape, c_str, c_off)
+        ia = row_position(r, shape, a_str, a_off)
+        ib = row_position(r, shape, b_str, b_off)
         base = r * inner
         for j in range(inner):
             out[base + j] = a[ia + j * sa] if c[ic + j * sc] != 0 else b[ib + j * sb]
@@ -244,8 +243,8 @@ def copy_strided(src, s_off, s_str, dst, d_off, d_str, shape):
     for d in range(nd - 1):
         rows *= shape[d]
     for r in prange(rows):
-        i = row_offset(r, shape, s_str, s_off)
-        o = row_offset(r, shape, d_str, d_off)
+        i = row_position(r, shape, s_str, s_off)
+        o = row_position(r, shape, d_str, d_off)
         if ss == 1 and ds == 1:
             for j in range(inner):
                 dst[o + j] = src[i + j]

@@ -28,6 +28,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 import numpy as np  # noqa: E402
 from numba import get_num_threads, njit, prange, set_num_threads  # noqa: E402,F401  (prange: kernel modules)
 
+from .. import vocabulary  # noqa: E402
+
 # error_model="numpy": x / 0 gives inf/nan as in numpy instead of raising ZeroDivisionError.
 _BASE = dict(cache=True, error_model="numpy", nogil=True)
 
@@ -98,24 +100,8 @@ def is_flat(shape, strides) -> bool:
     return len(shape) == 1 and (strides[0] == 1 or shape[0] == 1)
 
 
-@helper()
-def row_offset(r, shape, strides, offset):
-    """Storage offset of the first element of row r, where rows are the
-    multi-indices over shape[:-1] in row-major order (the last axis is the row)."""
-    pos = np.int64(offset)
-    rem = np.int64(r)            # a prange index may be unsigned: keep integer arithmetic
-    for d in range(shape.shape[0] - 2, -1, -1):
-        pos += (rem % shape[d]) * strides[d]
-        rem //= shape[d]
-    return pos
-
-
-@helper()
-def flat_offset(i, shape, strides, offset):
-    """Storage offset of the i-th element (row-major order over all of shape)."""
-    pos = np.int64(offset)
-    rem = np.int64(i)
-    for d in range(shape.shape[0] - 1, -1, -1):
-        pos += (rem % shape[d]) * strides[d]
-        rem //= shape[d]
-    return pos
+# The index arithmetic of a strided view, written once in kernels/vocabulary.py as plain
+# Python and compiled here for the cpu (kernels/cuda/strided.py compiles the same function
+# for the GPU).
+row_position = helper()(vocabulary.row_position)
+flat_position = helper()(vocabulary.flat_position)

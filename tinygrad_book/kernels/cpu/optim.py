@@ -8,9 +8,10 @@ is 9 element-wise kernels per weight, each reading one or two whole arrays and w
 new one (plus an allocation): about 25 passes over memory of the weight's size and 9
 parallel launches. Every one of these kernels is memory-bound (one or two flops per
 element loaded), so the cost is the traffic. The fused kernel reads g, a, p once and
-writes a and p once, in place: 5 passes, 1 launch. The nn optimizers call these when the
-weights live on the "cpu" device (`nn/optimizers.py`); other devices keep the Tensor-op
-path, and the tests check that both give the same weights.
+writes a and p once, in place: 5 passes, 1 launch. `CpuBackend.optimizer_update` runs
+them through `update` below (the contract is base.Backend.optimizer_update); the nn
+optimizers ask for it through `Tensor.fused_update`, and the tests check that the fused
+and the Tensor-op paths give the same weights.
 
 Denormals: RMSprop's accumulator decays by rho at every step where g == 0 (dead ReLU
 units, MNIST's blank border pixels) and sinks below float32's smallest normal number
@@ -25,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import kernel, prange, run  # noqa: F401  (run: callers pick serial for small weights)
+from .jit import kernel, prange, run
 
 CHUNK = 1 << 14          # elements per parallel task, as in elementwise.py
 
@@ -128,3 +129,27 @@ def scalars(dtype, *values):
     """Python floats as the weights' numpy scalar type (float32 SIMD for float32 weights)."""
     t = np.dtype(dtype).type
     return tuple(t(v) for v in values)
+
+
+def update(rule, p, g, slots, hyper):
+    """base.Backend.optimizer_update on unit-stride numpy runs p, g and slots. `run` picks
+    the serial form of a kernel for small weights (a parallel launch costs more there)."""
+    h = hyper
+    if rule == "sgd":
+        lr, mom = scalars(p.dtype, h["lr"], h["momentum"])
+        run(sgd_update, p.size, p, g, slots[0] if slots else g, lr, mom, bool(h["nesterov"]))
+    elif rule == "rmsprop":
+        k = scalars(p.dtype, h["lr"], h["rho"], 1.0 - h["rho"], h["epsilon"], h["flush_below"])
+        run(rmsprop_update, p.size, p, g, slots[0], *k)
+    elif rule == "adagrad":
+        run(adagrad_update, p.size, p, g, slots[0], *scalars(p.dtype, h["lr"], h["epsilon"]))
+    elif rule == "adam":
+        k = scalars(p.dtype, h["lr_t"], h["beta_1"], 1.0 - h["beta_1"], h["beta_2"], 1.0 - h["beta_2"],
+                    h["epsilon"], h["flush_below"])
+        vmax = slots[2] if h["amsgrad"] else slots[1]
+        run(adam_update, p.size, p, g, slots[0], slots[1], vmax, *k, bool(h["amsgrad"]))
+    else:
+        raise ValueError(f"unknown optimizer rule {rule!r}")
+
+
+RULES = frozenset({"sgd", "rmsprop", "adagrad", "adam"})

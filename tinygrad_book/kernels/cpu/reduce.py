@@ -25,10 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import flat_offset, helper, kernel, prange
-
-SUM, MAX, MIN = 0, 1, 2
-REDUCE_CODE = {"sum": SUM, "max": MAX, "min": MIN}
+from ..vocabulary import MAX, MIN, SUM  # noqa: F401  (MIN: the else of every op test)
+from .jit import flat_position, helper, kernel, prange
 BLOCK = 1 << 15
 
 
@@ -182,11 +180,11 @@ def reduce_general(op, x, off, m_shape, m_str, r_shape, r_str, acc0, out):
     for d in range(r_shape.shape[0]):
         r_count *= r_shape[d]
     for m in prange(m_count):
-        base = flat_offset(m, m_shape, m_str, off)
+        base = flat_position(m, m_shape, m_str, off)
         s = acc0
         best = x[base]
         for r in range(r_count):
-            v = x[flat_offset(r, r_shape, r_str, base)]
+            v = x[flat_position(r, r_shape, r_str, base)]
             if op == SUM:
                 s += v
             elif best == best and (v != v or (op == MAX and v > best) or (op == MIN and v < best)):

@@ -1,7 +1,8 @@
 """The "cuda" device: base.Backend's primitives as numba-cuda kernels.
 
     launch.py       grid / block sizes (tile and block size: TINYGRAD_BOOK_CUDA_TILE/_BLOCK)
-    strided.py      position(): where element i of a strided View lives
+    strided.py      position(): where element i of a strided View lives (vocabulary.flat_position)
+    optim.py        fused optimizer updates (the optional optimizer_update primitive)
     elementwise.py  unary, binary, where, copy/cast, assign, fill (grid-stride loops)
     reduce.py       sum/max/min (shared-memory tree, second pass for long rows), argmax
     matmul.py       batched matmul tiled through shared memory

@@ -14,7 +14,8 @@ import numpy as np
 from numba import cuda
 
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous
-from . import conv, elementwise, indexing, reduce, softmax
+from . import conv, elementwise, indexing, optim, reduce, softmax
+from ..vocabulary import BINARY_CODES, UNARY_CODES
 from .availability import require_cuda
 from .launch import Launch
 from .matmul import matmul as matmul_launch
@@ -29,6 +30,7 @@ class CudaBackend(Backend):
     grids. Defaults come from TINYGRAD_BOOK_CUDA_TILE / TINYGRAD_BOOK_CUDA_BLOCK."""
 
     name = "cuda"
+    optimizer_rules = optim.RULES
 
     def __init__(self, tile: int | None = None, block: int | None = None,
                  max_blocks: int | None = None):
@@ -93,7 +95,7 @@ class CudaBackend(Backend):
 
     # --- element-wise ----------------------------------------------------------------
     def unary(self, op, x):
-        code = elementwise.UNARY_CODES[op]
+        code = UNARY_CODES[op]
         out = self._empty(x.size, x.dtype)
         if x.size == 0:
             return out
@@ -105,8 +107,7 @@ class CudaBackend(Backend):
         return out
 
     def binary(self, op, a, b):
-        code = elementwise.BINARY_CODES[op]
-        _same_shape("binary " + op, a, b)
+        code = BINARY_CODES[op]
         out = self._empty(a.size, a.dtype)
         if a.size == 0:
             return out
@@ -120,8 +121,6 @@ class CudaBackend(Backend):
         return out
 
     def where(self, cond, a, b):
-        _same_shape("where", cond, a)
-        _same_shape("where", a, b)
         out = self._empty(a.size, np.result_type(a.dtype, b.dtype))
         if a.size == 0:
             return out
@@ -142,8 +141,6 @@ class CudaBackend(Backend):
 
     # --- contractions ----------------------------------------------------------------
     def matmul(self, a, b):
-        if len(a.shape) != 3 or len(b.shape) != 3 or a.shape[0] != b.shape[0] or a.shape[2] != b.shape[1]:
-            raise ValueError(f"matmul needs (B, M, K) @ (B, K, N), got {a.shape} @ {b.shape}")
         return matmul_launch(self.launch, a, b)
 
     def im2col(self, x, kernel, stride, pads):
@@ -171,7 +168,7 @@ class CudaBackend(Backend):
     def maxpool2d(self, x, kernel, stride):
         n, h, w, c = x.shape
         (kh, kw), (sh, sw) = kernel, stride
-        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+        oh, ow = conv_output_size(h, kh, sh), conv_output_size(w, kw, sw)
         size = n * oh * ow * c
         values, argmax = self._empty(size, x.dtype), self._empty(size, np.int64)
         if size:
@@ -209,7 +206,6 @@ class CudaBackend(Backend):
 
     # --- fused -----------------------------------------------------------------------
     def softmax_xent(self, logits, target):
-        _same_shape("softmax_xent", logits, target)
         n, num_classes = logits.shape
         loss, probs = self._empty(n, logits.dtype), self._empty(n * num_classes, logits.dtype)
         if n and num_classes:
@@ -224,7 +220,28 @@ class CudaBackend(Backend):
             return x
         return View(self.contiguous(x), x.shape, contiguous_strides(x.shape), 0)
 
-
-def _same_shape(what, a, b):
-    if tuple(a.shape) != tuple(b.shape):
-        raise ValueError(f"{what}: shapes differ, {tuple(a.shape)} vs {tuple(b.shape)}")
+    # --- optional: fused optimizer updates (optim.py) ----------------------------------------
+    def optimizer_update(self, rule, p, g, slots, hyper):
+        if p.size == 0:
+            return
+        g = self._dense(g)
+        t = np.dtype(p.dtype).type
+        h = {k: (t(v) if isinstance(v, float) else v) for k, v in hyper.items()}
+        runs = [(x.storage, x.offset) for x in (p, g, *slots)]
+        launch = self._grid(p.size)
+        if rule == "sgd":
+            v = runs[2] if slots else runs[1]
+            optim.sgd_update[launch](p.size, *runs[0], *runs[1], *v, h["lr"], t(h["momentum"]),
+                                     bool(h["nesterov"]))
+        elif rule == "rmsprop":
+            optim.rmsprop_update[launch](p.size, *runs[0], *runs[1], *runs[2], h["lr"], h["rho"],
+                                         t(1.0 - h["rho"]), h["epsilon"], h["flush_below"])
+        elif rule == "adagrad":
+            optim.adagrad_update[launch](p.size, *runs[0], *runs[1], *runs[2], h["lr"], h["epsilon"])
+        elif rule == "adam":
+            w = runs[4] if h["amsgrad"] else runs[3]
+            optim.adam_update[launch](p.size, *runs[0], *runs[1], *runs[2], *runs[3], *w, h["lr_t"],
+                                      h["beta_1"], t(1.0 - h["beta_1"]), h["beta_2"], t(1.0 - h["beta_2"]),
+                                      h["epsilon"], h["flush_below"], bool(h["amsgrad"]))
+        else:
+            raise ValueError(f"unknown optimizer rule {rule!r}")

@@ -10,7 +10,8 @@ Every op comes in two kernels:
 * a *strided* path: input element i is storage[position(i, shape, strides, offset)],
   which covers transposes, slices, offsets and broadcasting (stride 0).
 
-Which op runs is an integer code (`UNARY_CODES`, `BINARY_CODES`), the same for every
+Which op runs is an integer code (`vocabulary.UNARY_CODES`, `BINARY_CODES`, shared with
+the cpu kernels), the same for every
 thread of a launch: the branch never diverges, and one compiled kernel per dtype
 serves all ops.
 
@@ -25,15 +26,10 @@ import math
 
 from numba import cuda
 
-from ..base import BINARY_OPS, UNARY_OPS
+# the op codes, shared with the cpu kernels (module-level ints: compile-time constants)
+from ..vocabulary import (ABS, ADD, DIV, EQ, EXP, GT, LE, LOG, LT, MAXIMUM, MINIMUM, MUL, NE, NEG, POW,  # noqa: F401
+                          RELU, SIGMOID, SIGN, SQRT, SUB, TANH)
 from .strided import position
-
-# --- op codes: module-level ints are compile-time constants in numba ----------------
-NEG, EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS, SIGN, RECIP = range(10)
-ADD, SUB, MUL, DIV, POW, MAXIMUM, MINIMUM, EQ, NE, LT, LE, GT, GE = range(13)
-UNARY_CODES = dict(zip(UNARY_OPS, range(len(UNARY_OPS))))
-BINARY_CODES = dict(zip(BINARY_OPS, range(len(BINARY_OPS))))
-assert UNARY_CODES["recip"] == RECIP and BINARY_CODES["ge"] == GE  # names and codes agree
 
 LOG_MAX_FLOAT64 = 709.782712893384   # exp above this overflows float64 (and Python's math.exp raises)
 

@@ -15,7 +15,7 @@ import types as pytypes
 import numpy as np
 from numba import cuda, types
 
-from . import conv, elementwise, indexing, reduce, softmax
+from . import conv, elementwise, indexing, optim, reduce, softmax
 from .launch import DEFAULT_BLOCK, DEFAULT_TILE
 from .matmul import matmul_kernel
 
@@ -74,6 +74,12 @@ def kernel_signatures(tile: int = DEFAULT_TILE, block: int = DEFAULT_BLOCK):
         yield f"one_hot_rows[{dt}]", indexing.one_hot_rows, (INDEX, I64, I64, I64, x)
         yield (f"softmax_xent_rows[{dt}]", softmax.softmax_xent_rows,
                (x, I64, _tuple(2), x, I64, _tuple(2), I64, x, x))
+        s = dt   # the optimizers' scalars come in the weights' dtype
+        yield f"sgd_update[{dt}]", optim.sgd_update, (I64, x, I64, x, I64, x, I64, s, s, types.boolean)
+        yield f"rmsprop_update[{dt}]", optim.rmsprop_update, (I64, x, I64, x, I64, x, I64, s, s, s, s, s)
+        yield f"adagrad_update[{dt}]", optim.adagrad_update, (I64, x, I64, x, I64, x, I64, s, s)
+        yield (f"adam_update[{dt}]", optim.adam_update,
+               (I64, x, I64, x, I64, x, I64, x, I64, x, I64, s, s, s, s, s, s, s, types.boolean))
 
 
 def python_function(kernel):

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 from numba import cuda
 
+from ..vocabulary import flat_position
 from .launch import index_array
 
 
-@cuda.jit(device=True)
-def position(i, shape, strides, offset):
-    """Storage index of the i-th row-major element; shape/strides: int64 device arrays."""
-    pos = offset
-    for d in range(shape.shape[0] - 1, -1, -1):   # last axis first: it moves fastest
-        pos += (i % shape[d]) * strides[d]
-        i //= shape[d]
-    return pos
+# The one piece of index arithmetic, written once as plain Python in kernels/vocabulary.py
+# and compiled here as a device function (kernels/cpu/jit.py compiles it for the cpu).
+position = cuda.jit(device=True)(flat_position)
 
 
 def device_index(values):

@@ -13,11 +13,19 @@ from collections import defaultdict
 
 import numpy as np
 
-from ...autograd import Tensor
-from ...kernels import default_device
+from ...autograd import Tensor, default_device
 from .. import initializers, regularizers
 
 _NAME_COUNTS: defaultdict = defaultdict(int)
+_CLASSES: dict = {}   # class name -> class, filled by Layer.__init_subclass__
+
+
+def layer_class(name: str) -> type:
+    """The layer (or model) class called `name`: every subclass of Layer registers itself
+    when it is defined, so rebuilding a saved model needs no list of imports."""
+    if name not in _CLASSES:
+        raise ValueError(f"cannot rebuild unknown layer class {name!r}; known: {', '.join(sorted(_CLASSES))}")
+    return _CLASSES[name]
 
 
 def unique_name(prefix: str) -> str:
@@ -68,6 +76,32 @@ class Node:
         layer.inbound_nodes.append(self)
 
 
+def positive_int(layer: str, what: str, value) -> int:
+    """A layer size (units, filters, a kernel, pool or stride edge) checked: a positive
+    integer, not a float, a string or a bool. The error names the layer and the value."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{layer}: {what} must be a positive integer, got {value!r}")
+    if value <= 0:
+        raise ValueError(f"{layer}: {what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def positive_ints(layer: str, what: str, value, count: int) -> tuple:
+    """An int or a `count`-tuple of them (Keras' kernel_size=3 or (3, 3)), each positive."""
+    values = (value,) * count if not isinstance(value, (tuple, list)) else tuple(value)
+    if len(values) != count:
+        raise ValueError(f"{layer}: {what} must be one integer or {count} of them, got {value!r}")
+    return tuple(positive_int(layer, what, v) for v in values)
+
+
+def not_implemented(layer: str, **given) -> None:
+    """Keras 2 arguments a layer accepts by name but does not implement: each must be left
+    at Keras' default, None (or False). Anything else is refused, never silently ignored."""
+    used = sorted(name for name, value in given.items() if value is not None and value is not False)
+    if used:
+        raise NotImplementedError(f"{layer}: {', '.join(used)} not implemented (leave at the default)")
+
+
 def is_symbolic(x) -> bool:
     if isinstance(x, (list, tuple)):
         return any(isinstance(t, SymbolicTensor) for t in x)
@@ -85,8 +119,12 @@ class Layer:
     shape in `compute_output_shape(input_shape)`. Shapes include the batch axis (None).
     """
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _CLASSES[cls.__name__] = cls
+
     def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None,
-                 batch_input_shape=None, dtype=None, **unknown):
+                 batch_input_shape=None, batch_size=None, dtype=None, weights=None, **unknown):
         if unknown:
             raise TypeError(f"{type(self).__name__}: unexpected argument(s) {', '.join(sorted(unknown))}")
         self.name = name or unique_name(snake_case(type(self).__name__))
@@ -97,9 +135,10 @@ class Layer:
         self._penalties: list = []    # (regularizer, weight) pairs added to the training loss
         self.inbound_nodes: list = []
         if input_shape is not None:
-            batch_input_shape = (None,) + tuple(input_shape)
+            batch_input_shape = (batch_size,) + tuple(input_shape)
         elif input_dim is not None:
-            batch_input_shape = (None, int(input_dim))
+            batch_input_shape = (batch_size, int(input_dim))
+        self._initial_weights = weights   # Keras' weights=[...]: set once the layer is built
         self.batch_input_shape = tuple(batch_input_shape) if batch_input_shape is not None else None
         self.input_dtype = np.dtype(dtype) if dtype is not None else np.dtype(np.float32)
         self.input_shape = None
@@ -144,7 +183,7 @@ class Layer:
             a = np.asarray(a)
             if a.shape != w.shape:
                 raise ValueError(f"{self.name}: weight shape {w.shape} cannot take an array of shape {a.shape}")
-            w.view = Tensor(a, dtype=w.dtype, device=w.device).view   # same Tensor object, new values
+            w.replace_data(a)   # same Tensor object, new values
 
     def count_params(self) -> int:
         return int(sum(w.size for w in self.weights))
@@ -161,6 +200,9 @@ class Layer:
             self.device = self.device or default_device()
             self.build(input_shape)
             self.built = True
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+                self._initial_weights = None
             self.input_shape = input_shape
             self.output_shape = self.compute_output_shape(input_shape)
         else:

@@ -2,33 +2,37 @@
 from __future__ import annotations
 
 from ...autograd import functional as F
-from .base import Layer
+from .base import Layer, not_implemented, positive_int, positive_ints
 from .core import ActivatedLayer, _reg_config
 
 
-def _pair(v):
-    return (int(v), int(v)) if isinstance(v, int) else tuple(int(x) for x in v)
-
-
-def _out_size(size, kernel, stride, padding):
-    if size is None:
-        return None
-    if padding == "same":
-        return -(-size // stride)
-    return (size - kernel) // stride + 1
+def _channels_last(layer, data_format, dilation_rate, rank):
+    """Only Keras' defaults: channels_last data, no dilation."""
+    if data_format not in (None, "channels_last"):
+        raise NotImplementedError(f"{layer}: data_format={data_format!r} not implemented (channels_last only)")
+    if positive_ints(layer, "dilation_rate", dilation_rate, rank) != (1,) * rank:
+        raise NotImplementedError(f"{layer}: dilation_rate={dilation_rate!r} not implemented (1 only)")
 
 
 class Conv2D(ActivatedLayer):
     """activation(conv2d(x, kernel) + bias); kernel (KH, KW, C, filters) as Keras stores it."""
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", kernel_regularizer=None, **kwargs):
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        _channels_last("Conv2D", data_format, dilation_rate, 2)
+        not_implemented("Conv2D", bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                        kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         super().__init__(activation=activation, **kwargs)
         if padding not in ("valid", "same"):
             raise ValueError(f"{self.name}: padding must be 'valid' or 'same', got {padding!r}")
-        self.filters, self.kernel_size, self.strides = int(filters), _pair(kernel_size), _pair(strides)
+        self.filters = positive_int("Conv2D", "filters", filters)
+        self.kernel_size = positive_ints("Conv2D", "kernel_size", kernel_size, 2)
+        self.strides = positive_ints("Conv2D", "strides", strides, 2)
         self.padding, self.use_bias = padding, use_bias
         self.kernel_initializer, self.kernel_regularizer = kernel_initializer, kernel_regularizer
+        self.bias_initializer = bias_initializer
 
     def build(self, input_shape):
         if len(input_shape) != 4:
@@ -36,12 +40,12 @@ class Conv2D(ActivatedLayer):
         kh, kw = self.kernel_size
         self.kernel = self.add_weight((kh, kw, input_shape[-1], self.filters), self.kernel_initializer,
                                       self.kernel_regularizer, "kernel")
-        self.bias = self.add_weight((self.filters,), "zeros", None, "bias") if self.use_bias else None
+        self.bias = self.add_weight((self.filters,), self.bias_initializer, None, "bias") if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
         (kh, kw), (sh, sw) = self.kernel_size, self.strides
-        return (input_shape[0], _out_size(input_shape[1], kh, sh, self.padding),
-                _out_size(input_shape[2], kw, sw, self.padding), self.filters)
+        return (input_shape[0], F.conv_output_length(input_shape[1], kh, sh, self.padding),
+                F.conv_output_length(input_shape[2], kw, sw, self.padding), self.filters)
 
     def pre_activation(self, x, training=False):
         z = F.conv2d(x, self.kernel, stride=self.strides, padding=self.padding)
@@ -56,22 +60,28 @@ class Conv2D(ActivatedLayer):
 class Conv1D(ActivatedLayer):
     """activation(conv1d(x, kernel) + bias) over (batch, steps, channels); kernel (K, C, filters)."""
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
-                 use_bias=True, kernel_initializer="glorot_uniform", **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format="channels_last",
+                 dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        _channels_last("Conv1D", data_format, dilation_rate, 1)
+        not_implemented("Conv1D", bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
+                        kernel_constraint=kernel_constraint, bias_constraint=bias_constraint)
         super().__init__(activation=activation, **kwargs)
-        self.filters = int(filters)
-        self.kernel_size = int(kernel_size[0] if isinstance(kernel_size, (tuple, list)) else kernel_size)
-        self.strides = int(strides[0] if isinstance(strides, (tuple, list)) else strides)
+        self.filters = positive_int("Conv1D", "filters", filters)
+        self.kernel_size, = positive_ints("Conv1D", "kernel_size", kernel_size, 1)
+        self.strides, = positive_ints("Conv1D", "strides", strides, 1)
         self.padding, self.use_bias, self.kernel_initializer = padding, use_bias, kernel_initializer
+        self.bias_initializer, self.kernel_regularizer = bias_initializer, kernel_regularizer
 
     def build(self, input_shape):
         self.kernel = self.add_weight((self.kernel_size, input_shape[-1], self.filters),
-                                      self.kernel_initializer, None, "kernel")
-        self.bias = self.add_weight((self.filters,), "zeros", None, "bias") if self.use_bias else None
+                                      self.kernel_initializer, self.kernel_regularizer, "kernel")
+        self.bias = self.add_weight((self.filters,), self.bias_initializer, None, "bias") if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], _out_size(input_shape[1], self.kernel_size, self.strides, self.padding),
-                self.filters)
+        length = F.conv_output_length(input_shape[1], self.kernel_size, self.strides, self.padding)
+        return (input_shape[0], length, self.filters)
 
     def pre_activation(self, x, training=False):
         z = F.conv1d(x, self.kernel, stride=self.strides, padding=self.padding)
@@ -83,17 +93,19 @@ class Conv1D(ActivatedLayer):
 
 
 class _Pooling2D(Layer):
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", **kwargs):
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        _channels_last(type(self).__name__, data_format, 1, 1)
         super().__init__(**kwargs)
         if padding != "valid":
             raise ValueError(f"{self.name}: only padding='valid' pooling is implemented, got {padding!r}")
-        self.pool_size = _pair(pool_size)
-        self.strides = self.pool_size if strides is None else _pair(strides)
+        self.pool_size = positive_ints(type(self).__name__, "pool_size", pool_size, 2)
+        self.strides = self.pool_size if strides is None else positive_ints(type(self).__name__, "strides",
+                                                                            strides, 2)
 
     def compute_output_shape(self, input_shape):
         (ph, pw), (sh, sw) = self.pool_size, self.strides
-        return (input_shape[0], _out_size(input_shape[1], ph, sh, "valid"),
-                _out_size(input_shape[2], pw, sw, "valid"), input_shape[3])
+        return (input_shape[0], F.conv_output_length(input_shape[1], ph, sh, "valid"),
+                F.conv_output_length(input_shape[2], pw, sw, "valid"), input_shape[3])
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides)}
@@ -129,13 +141,17 @@ class GlobalMaxPooling2D(GlobalAveragePooling2D):
 
 
 class MaxPooling1D(Layer):
-    def __init__(self, pool_size=2, strides=None, **kwargs):
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_last", **kwargs):
+        _channels_last("MaxPooling1D", data_format, 1, 1)
+        if padding != "valid":
+            raise NotImplementedError(f"MaxPooling1D: only padding='valid' pooling is implemented, got {padding!r}")
         super().__init__(**kwargs)
-        self.pool_size = int(pool_size)
-        self.strides = self.pool_size if strides is None else int(strides)
+        self.pool_size, = positive_ints("MaxPooling1D", "pool_size", pool_size, 1)
+        self.strides = self.pool_size if strides is None else positive_ints("MaxPooling1D", "strides", strides, 1)[0]
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], _out_size(input_shape[1], self.pool_size, self.strides, "valid"), input_shape[2])
+        length = F.conv_output_length(input_shape[1], self.pool_size, self.strides, "valid")
+        return (input_shape[0], length, input_shape[2])
 
     def call(self, x, training=False):
         return F.max_pool1d(x, self.pool_size, self.strides)

@@ -6,7 +6,7 @@ import numpy as np
 from ...autograd import Tensor
 from .. import activations, initializers
 from ..seeding import rng
-from .base import Layer
+from .base import Layer, not_implemented, positive_int
 
 
 class ActivatedLayer(Layer):
@@ -32,9 +32,12 @@ class Dense(ActivatedLayer):
     """activation(x @ kernel + bias); kernel (input_dim, units). Acts on the last axis."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+        not_implemented("Dense", activity_regularizer=activity_regularizer, kernel_constraint=kernel_constraint,
+                        bias_constraint=bias_constraint)
         super().__init__(activation=activation, **kwargs)
-        self.units, self.use_bias = int(units), use_bias
+        self.units, self.use_bias = positive_int("Dense", "units", units), use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
 
