@@ -168,8 +168,8 @@ def matmul_by_tile(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, zero, out):
 
 
 @kernel(parallel=True, fastmath={"contract"})
-def matmul_small_k(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, out):
-    """Contract: as matmul_packed, for small K. out[b, i, :] += a[b, i, k] * b[b, k, :]
+def matmul_small_k(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, zero, out):
+    """Contract: as matmul_packed (zero unused), for small K. out[b, i, :] += a[b, i, k] * b[b, k, :]
     row by row: B (K x N) is packed row-major once per batch so the inner loop over the
     output row is unit-stride and vectorises; rows run in parallel."""
     bp = np.empty(K * N, out.dtype)
@@ -185,3 +185,26 @@ def matmul_small_k(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, out):
                 bk = bp[k * N:(k + 1) * N]
                 for j in range(N):
                     row[j] += aik * bk[j]
+
+
+# --- dispatch: which loop runs a product ----------------------------------------------
+# Every path computes the same contract; tests force each one (monkeypatch `choose`) on
+# shapes that span several k-slabs and partial tiles (tests/kernels/test_gemm_paths.py).
+KERNELS = {"small_k": matmul_small_k, "by_tile": matmul_by_tile, "by_slab": matmul_packed}
+
+
+def tiles(dtype):
+    """(MR, NR, MC, KC, NC) for `dtype` (tests build their shapes from these)."""
+    return MR, NR, MC, KC, NC
+
+
+def choose(M, N, K, itemsize):
+    """The name (a key of KERNELS) of the loop for one (M, K) @ (K, N) product."""
+    if K < SMALL_K and N >= SMALL_K_MIN_N:
+        return "small_k"
+    packed_b = (N + NR - 1) // NR * NR * K * itemsize
+    tiles_ = -(-M // MC) * -(-N // NC)
+    # "by slab" pays 3 thread hand-offs per k-slab to share B between many tiles;
+    # with few tiles (a conv's weight gradient: 9 x 43264 @ 43264 x 32 is one
+    # tile and 85 slabs) the hand-offs cost 10x the arithmetic: go "by tile".
+    return "by_tile" if packed_b <= BY_TILE_BYTES or tiles_ <= FEW_TILES else "by_slab"
