@@ -189,7 +189,8 @@ class CpuBackend(Backend):
             return out
         sa, sb = np.array(a.strides, np.int64), np.array(b.strides, np.int64)
         kernel = mm.KERNELS[mm.choose(M, N, K, dtype.itemsize)]
-        run(kernel, B * M * N * K, a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K, dtype.type(0), out)
+        run(kernel, B * M * N * K, a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K,
+            np.array(mm.tiles(dtype), np.int64), out)
         return out
 
     def im2col(self, x, kernel, stride, pads):
