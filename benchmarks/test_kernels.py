@@ -30,7 +30,7 @@ def test_kernel(benchmark, warm_up_s, name, impl):
     first = time.perf_counter() - t0
     benchmark(fn)
     med = benchmark.stats.stats.median
-    benchmark.extra_info.update(unit=wl.unit, rate=round(wl.work / med / 1e9, 2), note=wl.note,
+    benchmark.extra_info.update(unit=wl.unit, rate=round(wl.work / med / 1e9, 2), note=wl.note, cpu=bench.cpu_model(),
                                 first_call_s=round(first, 4), warm_up_s=round(warm_up_s, 3))
 
 
