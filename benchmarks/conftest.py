@@ -11,3 +11,9 @@ def warm_up_s():
     t0 = time.perf_counter()
     warm_up()
     return time.perf_counter() - t0
+
+
+def pytest_report_header(config):
+    """Every benchmark run names the machine it ran on (figures are only comparable there)."""
+    from tinygrad_book.bench import machine_line
+    return machine_line()

@@ -30,7 +30,7 @@ def test_kernel(benchmark, warm_up_s, name, impl):
     first = time.perf_counter() - t0
     benchmark(fn)
     med = benchmark.stats.stats.median
-    benchmark.extra_info.update(unit=wl.unit, rate=round(wl.work / med / 1e9, 2), note=wl.note,
+    benchmark.extra_info.update(unit=wl.unit, rate=round(wl.work / med / 1e9, 2), note=wl.note, cpu=bench.cpu_model(),
                                 first_call_s=round(first, 4), warm_up_s=round(warm_up_s, 3))
 
 
@@ -48,7 +48,8 @@ def test_jit_compile_time(benchmark, kernel):
     f32 = np.ones(64 * 64, np.float32)
     s3 = np.array([0, 64, 1], np.int64)
     args = {
-        "matmul.matmul_packed": (f32, 0, s3, f32, 0, s3, 1, 64, 64, 64, np.float32(0), np.zeros(64 * 64, np.float32)),
+        "matmul.matmul_packed": (f32, 0, s3, f32, 0, s3, 1, 64, 64, 64, np.array(mod.tiles(np.float32), np.int64),
+                                 np.zeros(64 * 64, np.float32)),
         "elementwise.binary_flat": (0, f32, f32, np.empty_like(f32)),
         "reduce.reduce_rows": (0, f32, 0, 64, 1, 64, 64, np.float64(0), np.empty(64, np.float32)),
     }[kernel]

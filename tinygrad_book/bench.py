@@ -299,25 +299,59 @@ WORKLOADS = _workloads()
 
 def time_callable(fn, repeat=5, window_s=0.05):
     """(first-call seconds, median per-call seconds over `repeat` windows)."""
-    t0 = time.perf_counter()
-    fn()
-    first = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    number = max(1, int(window_s / one))
-    per_call = []
-    for _ in range(repeat):
+    first, per_call = time_alternating({"fn": fn}, repeat, window_s)
+    return first["fn"], per_call["fn"]
+
+
+def time_alternating(fns: dict, repeat=5, window_s=0.05):
+    """Time several zero-argument callables in turn, window by window (A B C A B C ...),
+    so that a burst of load on the shared machine hits all of them alike.
+    Returns ({name: first-call seconds}, {name: median per-call seconds})."""
+    first, number = {}, {}
+    for name, fn in fns.items():
         t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        per_call.append((time.perf_counter() - t0) / number)
-    return first, statistics.median(per_call)
+        fn()
+        first[name] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fn()
+        number[name] = max(1, int(window_s / max(time.perf_counter() - t0, 1e-7)))
+    per_call = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number[name]):
+                fn()
+            per_call[name].append((time.perf_counter() - t0) / number[name])
+    return first, {name: statistics.median(t) for name, t in per_call.items()}
+
+
+def cpu_model() -> str:
+    """The CPU's model name as `lscpu` shows it (Linux), else platform's best guess."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or platform.machine()
+
+
+def machine_line() -> str:
+    """What a benchmark figure depends on besides our code: CPU, cores, SIMD width, BLAS setting."""
+    import os
+
+    from .kernels.cpu import jit
+    return (f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, {jit.vector_bytes() * 8}-bit vectors; "
+            f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
+            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
 
 
 def run(kernels=None, device="cpu", vs=("numpy", "torch"), repeat=5, window_s=0.05):
     """Benchmark `kernels` (names or group names from WORKLOADS; all if None) on our
-    `device` backend and on each of `vs` ("numpy", "torch", "reference").
+    `device` backend and on each of `vs` ("numpy", "torch", "reference"), the
+    implementations alternating window by window (time_alternating).
     Returns rows: dicts with kernel, impl, median_ms, first_ms, rate, unit, and the
     ratios of each implementation's speed to numpy's and torch's (>1 = faster)."""
     names = list(WORKLOADS) if not kernels else [
@@ -329,30 +363,31 @@ def run(kernels=None, device="cpu", vs=("numpy", "torch"), repeat=5, window_s=0.
     rows = []
     for name in names:
         wl = WORKLOADS[name]
-        times = {}
+        fns, skipped = {}, {}
+        for impl in impls:
+            try:
+                fns[impl] = wl.build(impl)
+            except Unavailable as e:
+                skipped[impl] = str(e)
+        first, times = time_alternating(fns, repeat, window_s)
         for impl in impls:
             row = dict(kernel=name, impl=impl, unit=wl.unit)
-            try:
-                first, med = time_callable(wl.build(impl), repeat, window_s)
-            except Unavailable as e:
-                row.update(skipped=str(e))
-                rows.append(row)
-                continue
-            times[impl] = med
-            row.update(median_ms=med * 1e3, first_ms=first * 1e3, rate=wl.work / med / 1e9)
-            rows.append(row)
-        for row in rows[-len(impls):]:
-            if "median_ms" in row:
+            if impl in skipped:
+                row.update(skipped=skipped[impl])
+            else:
+                med = times[impl]
+                row.update(median_ms=med * 1e3, first_ms=first[impl] * 1e3, rate=wl.work / med / 1e9)
                 for base in ("numpy", "torch"):
                     if base in times:
-                        row[f"vs_{base}"] = times[base] / (row["median_ms"] / 1e3)
+                        row[f"vs_{base}"] = times[base] / med
+            rows.append(row)
     return rows
 
 
 def format_table(rows) -> str:
     """A plain-text table of `run`'s rows."""
     head = f"{'kernel':<26} {'impl':<10} {'median ms':>10} {'first ms':>9} {'rate':>9} {'unit':<8} {'vs numpy':>8} {'vs torch':>8}"
-    lines = [head, "-" * len(head)]
+    lines = [machine_line(), head, "-" * len(head)]
     for r in rows:
         if "median_ms" not in r:
             lines.append(f"{r['kernel']:<26} {r['impl']:<10} skipped: {r.get('skipped', '')}")

@@ -190,17 +190,9 @@ class CpuBackend(Backend):
         if out.size == 0 or K == 0:
             return out
         sa, sb = np.array(a.strides, np.int64), np.array(b.strides, np.int64)
-        if K < mm.SMALL_K and N >= mm.SMALL_K_MIN_N:
-            run(mm.matmul_small_k, B * M * N * K, a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K, out)
-        else:
-            packed_b = (N + mm.NR - 1) // mm.NR * mm.NR * K * dtype.itemsize
-            tiles = -(-M // mm.MC) * -(-N // mm.NC)
-            # "by slab" pays 3 thread hand-offs per k-slab to share B between many tiles;
-            # with few tiles (a conv's weight gradient: 9 x 43264 @ 43264 x 32 is one
-            # tile and 85 slabs) the hand-offs cost 10x the arithmetic: go "by tile".
-            by_tile = packed_b <= mm.BY_TILE_BYTES or tiles <= mm.FEW_TILES
-            gemm = mm.matmul_by_tile if by_tile else mm.matmul_packed
-            run(gemm, B * M * N * K, a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K, dtype.type(0), out)
+        kernel = mm.KERNELS[mm.choose(M, N, K, dtype.itemsize)]
+        run(kernel, B * M * N * K, a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K,
+            np.array(mm.tiles(dtype), np.int64), out)
         return out
 
     def im2col(self, x, kernel, stride, pads):

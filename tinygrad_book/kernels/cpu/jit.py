@@ -25,10 +25,71 @@ import os
 # e.g. torch's, which then benefits the same way.)
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
+
+
+def _target_features() -> str:
+    """The LLVM target features numba compiles for: the host's, and on AVX-512 machines
+    "-prefer-256-bit" as well. LLVM's tuning for Intel server cores prefers 256-bit
+    vectors, so numba emitted only ymm registers there even with AVX-512 (half the width
+    the hardware has). A NUMBA_CPU_FEATURES the user exported wins. The string is the same
+    in every process on one machine, so numba's on-disk cache (keyed by target CPU and
+    features) keeps hitting."""
+    if "NUMBA_CPU_FEATURES" in os.environ:
+        return os.environ["NUMBA_CPU_FEATURES"]
+    import llvmlite.binding as llvm
+    features = llvm.get_host_cpu_features().flatten()
+    if "+avx512f" in features.split(","):
+        features += ",-prefer-256-bit"
+        os.environ["NUMBA_CPU_FEATURES"] = features
+    return features
+
+
+TARGET_FEATURES = _target_features()
+
 import numpy as np  # noqa: E402
+import numba  # noqa: E402
 from numba import get_num_threads, njit, prange, set_num_threads  # noqa: E402,F401  (prange: kernel modules)
 
 from .. import vocabulary  # noqa: E402
+
+if os.environ.get("NUMBA_CPU_FEATURES") and numba.config.CPU_FEATURES != os.environ["NUMBA_CPU_FEATURES"]:
+    numba.config.reload_config()          # numba was imported before us: let it see the features
+
+
+def vector_bytes(features: str = TARGET_FEATURES) -> int:
+    """Width of the widest SIMD register the compiled code uses: 64 (AVX-512), 32 (AVX),
+    16 (SSE / anything else)."""
+    flags = set(features.split(","))
+    if "+avx512f" in flags:
+        return 64
+    return 32 if "+avx" in flags else 16
+
+
+def vector_registers(features: str = TARGET_FEATURES) -> int:
+    """How many SIMD registers: 32 with AVX-512 (zmm0-31), else 16."""
+    return 32 if "+avx512f" in set(features.split(",")) else 16
+
+
+def cache_bytes(level: int, default: int) -> int:
+    """Size of this core's data cache at `level` (1, 2, 3), read from Linux's sysfs;
+    `default` where that is unavailable (another OS, a container hiding it)."""
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for index in sorted(os.listdir(base)):
+            path = os.path.join(base, index)
+            if not index.startswith("index"):
+                continue
+            with open(os.path.join(path, "level")) as f_level, open(os.path.join(path, "type")) as f_type:
+                if int(f_level.read()) != level or f_type.read().strip() == "Instruction":
+                    continue
+            with open(os.path.join(path, "size")) as f_size:
+                text = f_size.read().strip()
+            scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1], 1)
+            return int(text.rstrip("KMG")) * scale
+    except (OSError, ValueError):
+        pass
+    return default
+
 
 # error_model="numpy": x / 0 gives inf/nan as in numpy instead of raising ZeroDivisionError.
 _BASE = dict(cache=True, error_model="numpy", nogil=True)

@@ -1,0 +1,64 @@
+"""Where a training step's time goes: numba kernels vs everything else (Python: autograd
+graph, views, allocation, layer and optimizer code), per batch, for the benchmark networks.
+
+    PYTHONPATH=. python benchmarks/profile_fit.py [mlp convnet catsdogs]
+
+Every cpu kernel is launched through `jit.run` (the backend glue and the fused optimizer
+call it), so wrapping that one function times all kernel work; the rest of `fit`'s wall
+time is overhead. Prints a markdown table (docs/kernels-cpu.md) and the top kernels.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+
+from test_training import CASES, _data  # noqa: E402  (run from benchmarks/ or with it on sys.path)
+
+from tinygrad_book import optimizers
+from tinygrad_book.bench import cpu_model
+from tinygrad_book.kernels import cpu as cpu_backend
+from tinygrad_book.kernels import set_default_device
+from tinygrad_book.kernels.cpu import jit, optim
+
+
+def profile(name):
+    """(ms per batch total, ms per batch in kernels, {kernel: ms per batch})."""
+    build, _, batch, steps, loss = CASES[name]
+    set_default_device("cpu")
+    model = build()
+    model.compile(optimizers.RMSprop(), loss)
+    x, y = _data(name)
+    model.fit(x[:batch], y[:batch], batch_size=batch, epochs=1, verbose=0)       # compile / load kernels
+    spent = defaultdict(float)
+
+    def timed_run(kernel, work, *args):
+        t0 = time.perf_counter()
+        try:
+            return jit.run(kernel, work, *args)
+        finally:
+            spent[getattr(kernel, "__name__", str(kernel))] += time.perf_counter() - t0
+    cpu_backend.run, optim.run = timed_run, timed_run
+    try:
+        t0 = time.perf_counter()
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+        total = time.perf_counter() - t0
+    finally:
+        cpu_backend.run, optim.run = jit.run, jit.run
+    per = 1e3 / steps
+    return total * per, sum(spent.values()) * per, {k: v * per for k, v in spent.items()}
+
+
+def main(names):
+    print(f"CPU: {cpu_model()}\n")
+    print("| network | batch | ms/batch | kernels ms | other (Python) ms | kernel share | top kernels (ms) |")
+    print("|---|---|---|---|---|---|---|")
+    for name in names:
+        total, kernels, by_kernel = profile(name)
+        top = ", ".join(f"{k} {v:.1f}" for k, v in sorted(by_kernel.items(), key=lambda kv: -kv[1])[:4])
+        print(f"| {name} | {CASES[name][2]} | {total:.1f} | {kernels:.1f} | {total - kernels:.1f} | "
+              f"{kernels / total:.0%} | {top} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or list(CASES))

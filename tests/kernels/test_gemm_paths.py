@@ -1,0 +1,202 @@
+"""Every GEMM loop of the cpu backend, reached on purpose, against numpy.
+
+`matmul.choose` picks one of `matmul.KERNELS` for each product. These tests force each
+path in turn (monkeypatch `choose`), check with a spy that the forced kernel is the one
+that ran, and compare with numpy in float64 on shapes built from the kernel's own
+blocking (`matmul.tiles`): several k-slabs with a partial last one, partial register
+and cache tiles in M and N, transposed operands (strided views), batches (including a
+broadcast batch stride 0) and a storage offset. The shapes follow the blocking, so the
+tests keep their strength when the tile sizes change.
+
+Convolution is im2col + GEMM forward and two GEMMs backward (dout @ W^T, cols^T @ dout):
+forward and both gradients are checked per path against a direct numpy convolution.
+"""
+import numpy as np
+import pytest
+
+from tinygrad_book import Tensor
+from tinygrad_book.autograd import functional as F
+from tinygrad_book.kernels import View, get_backend
+from tinygrad_book.kernels.cpu import matmul as mm
+
+PATHS = sorted(mm.KERNELS)
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture
+def force_path(monkeypatch):
+    """force_path(name): every cpu matmul now runs kernel `name`; returns the list
+    of paths that ran (a spy), so a test can assert the path was really taken."""
+    def force(name):
+        ran = []
+        kernel = mm.KERNELS[name]
+
+        def spy(*args):
+            ran.append(name)
+            return kernel(*args)
+        monkeypatch.setattr(mm, "choose", lambda M, N, K, itemsize: name)
+        monkeypatch.setitem(mm.KERNELS, name, spy)
+        return ran
+    return force
+
+
+def gemm_shapes(dtype):
+    """(B, M, K, N) cases derived from the blocking used for `dtype`."""
+    mr, nr, mc, kc, nc = mm.tiles(dtype)
+    return [
+        (1, mc + mr + 1, 2 * kc + kc // 2 + 3, nc + nr + 1),   # 3 k-slabs (last partial), edge tiles
+        (3, 2 * mr + 1, kc + 1, 2 * nr + 3),                    # batches, a 1-element last slab
+        (2, 1, 2 * kc, 1),                                       # one row, one column, whole slabs
+        (1, 5 * mc + 3, kc - 1, 7),                              # one slab just short, narrow N
+        (1, 3, 9, 3 * nc + 1),                                   # tiny K, wide N
+    ]
+
+
+def strided_view(rng, shape, dtype, transposed, broadcast_batch, offset=3):
+    """A (B, R, C) view over a storage with `offset` leading elements; transposed: the
+    storage holds each matrix as (C, R); broadcast_batch: one matrix, batch stride 0."""
+    B, R, C = shape
+    nb = 1 if broadcast_batch else B
+    storage = rng.uniform(-1, 1, offset + nb * R * C).astype(dtype)
+    strides = (R * C, 1, R) if transposed else (R * C, C, 1)
+    if broadcast_batch:
+        strides = (0,) + strides[1:]
+    return View(storage, shape, strides, offset)
+
+
+def as_array(v):
+    """The numpy array a View denotes (through its strides), in float64."""
+    item = v.storage.itemsize
+    return np.lib.stride_tricks.as_strided(v.storage[v.offset:], v.shape,
+                                           [s * item for s in v.strides]).astype(np.float64)
+
+
+def assert_gemm_close(got, want, dtype, k):
+    # float32 inputs, float32 accumulation in any order: error ~ sqrt(k) * eps * |terms|
+    tol = 2e-6 * np.sqrt(k) if dtype == np.float32 else 1e-14 * k
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("case", range(5))
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_every_path_every_layout(force_path, path, dtype, case, ta, tb):
+    B, M, K, N = gemm_shapes(dtype)[case]
+    rng = np.random.default_rng(case)
+    a = strided_view(rng, (B, M, K), dtype, ta, broadcast_batch=False)
+    b = strided_view(rng, (B, K, N), dtype, tb, broadcast_batch=B > 1 and ta)
+    ran = force_path(path)
+    got = get_backend("cpu").matmul(a, b)
+    assert ran == [path]
+    assert got.dtype == dtype
+    assert_gemm_close(got.reshape(B, M, N), as_array(a) @ as_array(b), dtype, K)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_mnist_mlp_shapes(force_path, path):
+    """The book's MLP layer and both of its gradients, (128,784)@(784,512) and friends:
+    the shapes a broken k-slab loop hurt most while training still 'worked'."""
+    rng = np.random.default_rng(7)
+    x = strided_view(rng, (1, 128, 784), np.float32, False, False)
+    w = strided_view(rng, (1, 784, 512), np.float32, False, False)
+    g = strided_view(rng, (1, 128, 512), np.float32, False, False)
+    wT = View(w.storage, (1, 512, 784), (0, 1, 512), w.offset)
+    xT = View(x.storage, (1, 784, 128), (0, 1, 784), x.offset)
+    ran = force_path(path)
+    be = get_backend("cpu")
+    for a, b in [(x, w), (g, wT), (xT, g)]:
+        got = be.matmul(a, b).reshape(a.shape[1], b.shape[2])
+        assert_gemm_close(got, as_array(a)[0] @ as_array(b)[0], np.float32, a.shape[2])
+    assert ran == [path] * 3
+
+
+@pytest.mark.parametrize("patch,M,N,K,want", [
+    ({}, 64 * 26 * 26, 32, 9, "small_k"),                      # conv1 forward: k = 3*3*1
+    ({"SMALL_K_MIN_N": 10 ** 9}, 64, 32, 9, "by_tile"),          # short rows: no small-k
+    ({"BY_TILE_BYTES": 1 << 40}, 1024, 1024, 1024, "by_tile"),
+    ({"BY_TILE_BYTES": 0, "FEW_TILES": 0}, 128, 512, 784, "by_slab"),
+    ({"BY_TILE_BYTES": 0}, 9, 32, 43264, "by_tile"),            # few tiles: by tile anyway
+])
+def test_thresholds_route(monkeypatch, patch, M, N, K, want):
+    for name, value in patch.items():
+        monkeypatch.setattr(mm, name, value)
+    assert mm.choose(M, N, K, 4) == want
+
+
+def test_default_routing_runs_a_known_kernel(monkeypatch):
+    """Without forcing, the backend runs exactly the kernel `choose` names."""
+    ran = []
+    for name, kernel in list(mm.KERNELS.items()):
+        monkeypatch.setitem(mm.KERNELS, name, lambda *args, _n=name, _k=kernel: (ran.append(_n), _k(*args))[1])
+    rng = np.random.default_rng(3)
+    a = strided_view(rng, (1, 40, 300), np.float64, False, False)
+    b = strided_view(rng, (1, 300, 50), np.float64, True, False)
+    got = get_backend("cpu").matmul(a, b)
+    assert ran == [mm.choose(40, 50, 300, 8)]
+    assert_gemm_close(got.reshape(40, 50), as_array(a)[0] @ as_array(b)[0], np.float64, 300)
+
+
+# --- convolution through each GEMM path ------------------------------------------------
+
+def same_pads(size, k, s):
+    """Keras 'same' padding (before, after) for one axis."""
+    total = max((-(-size // s) - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv_numpy(x, w, stride, padding, g):
+    """Direct NHWC convolution in float64, tap by tap, and its gradients for the loss
+    sum(out * g): returns out, dL/dx, dL/dw."""
+    n, h, wd, c = x.shape
+    kh, kw, _, f = w.shape
+    (top, bottom), (left, right) = ((same_pads(h, kh, stride), same_pads(wd, kw, stride))
+                                    if padding == "same" else ((0, 0), (0, 0)))
+    xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    oh = (h + top + bottom - kh) // stride + 1
+    ow = (wd + left + right - kw) // stride + 1
+    out = np.zeros((n, oh, ow, f))
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for p in range(kh):
+        for q in range(kw):
+            rows = slice(p, p + stride * (oh - 1) + 1, stride)
+            cols = slice(q, q + stride * (ow - 1) + 1, stride)
+            out += xp[:, rows, cols, :] @ w[p, q]
+            if g is not None:
+                dw[p, q] = np.einsum("nijc,nijf->cf", xp[:, rows, cols, :], g)
+                dxp[:, rows, cols, :] += g @ w[p, q].T
+    return out, dxp[:, top:top + h, left:left + wd, :], dw
+
+
+def conv_cases():
+    """(N, H, W, C, KH, KW, F, stride, padding): the first spans several k-slabs in the
+    forward GEMM (K = 9 C) and in the weight gradient (K = N*OH*OW)."""
+    kc = max(mm.tiles(np.float32)[3], mm.tiles(np.float64)[3])
+    c = 2 * kc // 9 + 5
+    side = int(np.sqrt(kc)) + 3
+    return [(2, side, side - 1, c, 3, 3, 13, 1, "same"),
+            (3, 17, 15, 3, 3, 3, 32, 2, "same"),           # stride 2, padding after only
+            (2, 9, 11, 1, 3, 3, 8, 1, "valid"),
+            (1, 6, 7, 5, 2, 3, 40, 1, "same")]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("case", range(4))
+def test_conv_forward_and_gradients(force_path, path, dtype, case):
+    n, h, wd, c, kh, kw, f, stride, padding = conv_cases()[case]
+    rng = np.random.default_rng(case)
+    x_np = rng.uniform(-1, 1, (n, h, wd, c)).astype(dtype)
+    w_np = rng.uniform(-1, 1, (kh, kw, c, f)).astype(dtype)
+    ran = force_path(path)
+    x = Tensor(x_np, requires_grad=True, dtype=dtype, device="cpu")
+    w = Tensor(w_np, requires_grad=True, dtype=dtype, device="cpu")
+    out = F.conv2d(x, w, stride=stride, padding=padding)
+    g_np = rng.uniform(-1, 1, out.shape).astype(dtype)
+    (out * Tensor(g_np, dtype=dtype, device="cpu")).sum().backward()
+    assert ran == [path] * 3                         # forward, dout @ W^T, cols^T @ dout
+    want_out, want_dx, want_dw = conv_numpy(x_np.astype(np.float64), w_np.astype(np.float64), stride,
+                                            padding, g_np.astype(np.float64))
+    assert_gemm_close(out.numpy(), want_out, dtype, kh * kw * c)
+    assert_gemm_close(x.grad.numpy(), want_dx, dtype, kh * kw * f)
+    assert_gemm_close(w.grad.numpy(), want_dw, dtype, out.size // f)
