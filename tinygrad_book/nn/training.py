@@ -18,6 +18,10 @@ import numpy as np
 from ..autograd import Tensor, no_grad
 from ..kernels import default_device
 from . import callbacks as cbks
+from .callback_scope import scoped_callbacks
+from .fit_checks import check_fit_arguments
+from .inputs import model_inputs
+from .weights_check import check_weights
 from . import losses as L
 from . import metrics as M
 from . import optimizers
@@ -173,7 +177,7 @@ class Training:
 
     def _train_step(self, xs_host, ys_host):
         self._sync_requires_grad()
-        xs, ys = self._to_device(xs_host), self._to_device(ys_host)
+        xs, ys = self._to_device(model_inputs(self, xs_host)), self._to_device(ys_host)
         fused = [i for i, s in enumerate(self._specs) if s.logits_loss is not None]
         outs, logits = self.forward(xs, training=True, logits_for=fused)
         total, per_output = self._losses(outs, logits, ys)
@@ -187,7 +191,7 @@ class Training:
 
     def _test_step(self, xs_host, ys_host):
         with no_grad():
-            xs, ys = self._to_device(xs_host), self._to_device(ys_host)
+            xs, ys = self._to_device(model_inputs(self, xs_host)), self._to_device(ys_host)
             outs, _ = self.forward(xs, training=False)
             total, per_output = self._losses(outs, [None] * len(outs), ys)
             return self._logs(total, per_output, outs, ys_host)
@@ -219,6 +223,7 @@ class Training:
             cut = int(xs[0].shape[0] * (1.0 - validation_split))
             validation_data = ([a[cut:] for a in xs], [a[cut:] for a in ys])
             xs, ys = [a[:cut] for a in xs], [a[:cut] for a in ys]
+        check_fit_arguments(epochs, batch_size, xs[0].shape[0])
         self._ensure_ready(xs)
         batch_size = batch_size or 32
         n = xs[0].shape[0]
@@ -239,6 +244,7 @@ class Training:
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                       validation_data=None, validation_steps=None, initial_epoch=0, **unused):
         """fit on batches from a generator yielding (x, y); steps_per_epoch batches make an epoch."""
+        check_fit_arguments(epochs)
         if steps_per_epoch is None:
             if not hasattr(generator, "__len__"):
                 raise ValueError("fit_generator: give steps_per_epoch for a generator without len()")
@@ -267,7 +273,8 @@ class Training:
         self.history = cbks.History()
         extra = [ProgbarLogger(verbose)] if verbose else []
         params = {"epochs": epochs, "steps": steps, "verbose": verbose}
-        cb = cbks.CallbackList([self.history] + list(callbacks or []) + extra, self, params)
+        cb = cbks.CallbackList([self.history] + list(callbacks or []) + scoped_callbacks() + extra,
+                             self, params)
         self.stop_training = False
         cb.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
@@ -339,7 +346,7 @@ class Training:
 
     def _predict_batch(self, xs, start, stop):
         with no_grad():
-            outs, _ = self.forward(self._to_device([a[start:stop] for a in xs]), training=False)
+            outs, _ = self.forward(self._to_device(model_inputs(self, [a[start:stop] for a in xs])), training=False)
             return [o.numpy() for o in outs]
 
     def predict_on_batch(self, x):
@@ -374,12 +381,8 @@ class Training:
         return [w.numpy() for w in self.weights]
 
     def set_weights(self, arrays):
-        weights = self.weights
-        if len(arrays) != len(weights):
-            raise ValueError(f"{self.name}: set_weights got {len(arrays)} arrays for {len(weights)} weights")
-        for w, a in zip(weights, arrays):
-            if np.shape(a) != w.shape:
-                raise ValueError(f"{self.name}: weight of shape {w.shape} cannot take an array of shape {np.shape(a)}")
+        check_weights(self, arrays)      # all checked before the first is assigned
+        for w, a in zip(self.weights, arrays):
             w.view = Tensor(np.asarray(a), dtype=w.dtype, device=w.device).view
 
 
