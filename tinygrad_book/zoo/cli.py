@@ -194,12 +194,14 @@ def _plot(entry, result, path):
 def cmd_evaluate(args):
     import numpy as np
 
+    from ..compile_notice import announce_compile
     from .registry import get
 
     entry = get(args.id)
-    _set_device(args.device)
+    device = _set_device(args.device)
     model = entry.build_model()
     model.load_weights(args.weights)      # a wrong file fails before the data is read
+    announce_compile(device)
     data = entry.load_data()
     x, y, which = ((data.x_test, data.y_test, "test") if data.x_test is not None
                    else (data.x_val, data.y_val, "validation"))
@@ -217,6 +219,7 @@ def cmd_evaluate(args):
 def cmd_reproduce(args):
     from pathlib import Path
 
+    from ..compile_notice import announce_compile
     from . import registry
     from .reproduce import reproduce
 
@@ -233,6 +236,8 @@ def cmd_reproduce(args):
             known = sorted({e.chapter for e in registry.entries()})
             raise EmptySelectionError(f"no entry in chapter(s) {', '.join(map(str, args.chapters))}; "
                                       f"the zoo has chapters {', '.join(map(str, known))}")
+    if ids:
+        announce_compile(device)
     overrides = {}
     if args.fast_boston:
         overrides["ch3-boston-kfold-500"] = (200, None, "200 of the book's 500 epochs (--fast-boston)")
