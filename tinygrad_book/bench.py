@@ -35,6 +35,9 @@ def _backend(impl):
     return get_backend("numpy" if impl == "reference" else impl)
 
 
+IMPLS = ("numpy", "torch", "reference", "cpu", "cuda")   # what `vs` and `device` may name
+
+
 class Unavailable(Exception):
     """An implementation cannot run here (e.g. torch is not installed)."""
 
@@ -359,6 +362,9 @@ def run(kernels=None, device="cpu", vs=("numpy", "torch"), repeat=5, window_s=0.
     unknown = [k for k in (kernels or ()) if k not in WORKLOADS and k not in {w.group for w in WORKLOADS.values()}]
     if unknown:
         raise ValueError(f"unknown kernel(s) {unknown}; known: {', '.join(WORKLOADS)}")
+    bad = [v for v in (device, *vs) if v not in IMPLS]
+    if bad:
+        raise ValueError(f"unknown implementation(s) {bad} to compare; known: {', '.join(IMPLS)}")
     impls = [device] + [v for v in vs if v != device]
     rows = []
     for name in names:

@@ -5,6 +5,10 @@
     tinygrad-book gradcheck [OP ...]             check every op's backward
     tinygrad-book bench [KERNEL ...]             time the kernels against numpy / torch
     tinygrad-book doctor                         what this machine can run
+
+Errors print one line, `error: ...`, and exit 1 (2 for a bad option or an unknown name);
+`--debug` (anywhere on the line) shows the traceback instead. Ctrl-C prints "interrupted"
+and exits 130, as a shell does.
 """
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ import os
 import sys
 
 import numpy as np
+
+from . import cli_types as T
 
 
 def cmd_gradcheck(args) -> int:
@@ -57,9 +63,8 @@ def cmd_gradcheck(args) -> int:
 
 def cmd_bench(args) -> int:
     from . import bench
-    vs = tuple(v for v in args.vs.split(",") if v)
     try:
-        rows = bench.run(kernels=args.kernels or None, device=args.device, vs=vs)
+        rows = bench.run(kernels=args.kernels or None, device=args.device, vs=args.vs)
     except ValueError as e:          # an unknown kernel name: the message lists the known ones
         print(e, file=sys.stderr)
         return 2
@@ -92,19 +97,21 @@ def cmd_doctor(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinygrad-book", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     g = sub.add_parser("gradcheck", help="check every op's backward against central differences")
     g.add_argument("ops", nargs="*", metavar="OP", help="op names (default: all differentiable ops)")
-    g.add_argument("--device", default="numpy", help="numpy, cpu or cuda (default: numpy)")
+    g.add_argument("--device", default="numpy", choices=T.DEVICES, help="default: numpy")
     g.add_argument("--dtype", default="float64", choices=["float64", "float32"])
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=T.seed, default=0)
     g.set_defaults(func=cmd_gradcheck)
 
     b = sub.add_parser("bench", help="time the kernels against numpy and PyTorch")
     b.add_argument("kernels", nargs="*", metavar="KERNEL")
-    b.add_argument("--device", default="cpu")
-    b.add_argument("--vs", default="numpy,torch", help="comma-separated: numpy,torch")
+    b.add_argument("--device", default="cpu", choices=T.DEVICES)
+    b.add_argument("--vs", default=("numpy", "torch"), type=T.impl_list,
+                   help=f"comma-separated, from {','.join(T.BENCH_IMPLS)} (default: numpy,torch)")
     b.set_defaults(func=cmd_bench)
 
     d = sub.add_parser("doctor", help="what this machine can run")
@@ -116,12 +123,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    return args.func(args)
+    """Run one command; returns the exit status (see the module docstring)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv              # accepted anywhere, also after the command
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return args.func(args)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - the one place that turns any error into one line
+        if debug:
+            raise
+        print(f"error: {T.one_line(e)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

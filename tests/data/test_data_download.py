@@ -184,3 +184,22 @@ def test_unsafe_tar_member_is_refused(tmp_path):
     with pytest.raises(CorruptFileError, match=r"\.\./escaped\.txt"):
         unpack_once(archive, tmp_path / "out")
     assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "out").exists()
+
+
+def test_downloads_and_unpacked_folders_are_readable_by_others(server, data_dir, tmp_path):
+    """A shared data cache: mkstemp/mkdtemp's 0600/0700 must not survive the rename (issue 11, item 5)."""
+    import stat
+    old = os.umask(0o022)
+    try:
+        server.routes["/f.bin"] = (b"abc", "ok")
+        path = get_file("f.bin", server.url("/f.bin"), cache_subdir="datasets/x")
+        archive = tmp_path / "a.tar"
+        with tarfile.open(archive, "w") as t:
+            info = tarfile.TarInfo("d/x.txt")
+            info.size = 3
+            t.addfile(info, io.BytesIO(b"xyz"))
+        out = unpack_once(archive, tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o755

@@ -18,6 +18,8 @@ The guarantees, each with a test in ``tests/data/test_data_download.py``:
   (``os.replace``, atomic on one file system) only when it is complete and its hash matches,
   so the cache never holds a partial or unverified file;
 * a hash of 32 hex digits is md5 (Keras' published hashes), 64 is sha256;
+* downloaded files and unpacked folders get the permissions the umask allows (0644 / 0755 by
+  default), so a shared data cache stays readable to its other users;
 * a file already present is used as it is: it was either verified when we downloaded it, or put
   there on purpose by the user (the project's shared copies are verified reconstructions whose
   bytes differ from Keras' files, so re-checking Keras' hash would wrongly reject them).
@@ -37,6 +39,8 @@ import urllib.request
 import zipfile
 from http.client import HTTPException
 from pathlib import Path, PurePosixPath
+
+from ..fileio import default_dir_mode, default_file_mode
 
 ENV_DATA = "TINYGRAD_BOOK_DATA"
 ENV_CACHE = "TINYGRAD_BOOK_CACHE"
@@ -208,6 +212,7 @@ def download_file(origin, dest, file_hash=None, hash_algorithm="auto", progress=
             raise ChecksumError(dest.name, origin, dest,
                                 f"the downloaded file's {algorithm} is {hasher.hexdigest()}, "
                                 f"expected {file_hash} (nothing was kept)")
+        os.chmod(tmp, default_file_mode())   # mkstemp's 0600 would survive the rename
         os.replace(tmp, dest)
     except BaseException:
         if os.path.exists(tmp):
@@ -315,6 +320,7 @@ def unpack_once(archive, folder) -> Path:
     try:
         print(f"Unpacking {archive} to {folder} (once) ...", file=sys.stderr)
         _unpack(archive, tmp)
+        os.chmod(tmp, default_dir_mode())    # mkdtemp's 0700 would survive the rename
         os.replace(tmp, folder)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

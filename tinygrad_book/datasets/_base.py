@@ -33,8 +33,31 @@ def first_existing(*relpaths):
     return None
 
 
-def load_npz(path, keys, allow_pickle=False) -> dict:
-    """Read ``keys`` from an .npz into memory; a damaged file or a missing key names the file.
+def check_shapes(path, arrays, shapes):
+    """Raise CorruptFileError unless each ``arrays[key]`` has the shape ``shapes[key]``.
+
+    A shape is a tuple of: an int (that size), a string (a size shared by every axis of that
+    name, e.g. ``"n_train"`` for the samples of ``x_train`` and ``y_train``), or None (any size).
+    Without this a file with the right keys but wrong arrays failed later, at a reshape."""
+    sizes = {}
+    for key, expected in shapes.items():
+        got = np.shape(arrays[key])
+        ok = len(got) == len(expected)
+        for size, want in zip(got, expected):
+            if isinstance(want, str):
+                ok = ok and sizes.setdefault(want, size) == size
+            elif want is not None:
+                ok = ok and size == want
+        if not ok:
+            dims = ["N" if w is None else str(sizes.get(w, w)) for w in expected]
+            pretty = f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+            raise CorruptFileError(f"{path}: array {key!r} has shape {got}, expected {pretty}. "
+                                   "It is not the expected data file: replace or delete it.")
+
+
+def load_npz(path, keys, allow_pickle=False, shapes=None) -> dict:
+    """Read ``keys`` from an .npz into memory; a damaged file, a missing key or (with ``shapes``,
+    see ``check_shapes``) an array of the wrong shape names the file.
 
     ``allow_pickle`` is needed for object arrays (IMDB and Reuters hold lists of ints), and only
     for files from a trusted source: unpickling can run code.
@@ -45,7 +68,10 @@ def load_npz(path, keys, allow_pickle=False) -> dict:
             if missing:
                 raise CorruptFileError(f"{path} has no array(s) {missing}; it holds {f.files}. "
                                        "It is not the expected data file: replace or delete it.")
-            return {k: f[k] for k in keys}
+            arrays = {k: f[k] for k in keys}
+        if shapes:
+            check_shapes(path, arrays, shapes)
+        return arrays
     except CorruptFileError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:

@@ -22,7 +22,8 @@ def load_data(test_split=0.2, seed=113):
     """
     if not 0 <= test_split < 1:
         raise ValueError(f"test_split must be in [0, 1), got {test_split}")
-    d = load_npz(fetch("boston_housing", "boston_housing.npz", ORIGIN, SHA256), ["x", "y"])
+    d = load_npz(fetch("boston_housing", "boston_housing.npz", ORIGIN, SHA256), ["x", "y"],
+                 shapes={"x": ("n", 13), "y": ("n",)})
     x, y = shuffled(np.random.RandomState(seed), d["x"], d["y"])
     n = int(len(x) * (1 - test_split))
     return (x[:n], y[:n]), (x[n:], y[n:])

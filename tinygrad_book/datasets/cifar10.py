@@ -46,7 +46,9 @@ def load_data():
     """
     npz = first_existing("cifar10/cifar10.npz")
     if npz is not None:
-        d = load_npz(npz, ["x_train", "y_train", "x_test", "y_test"])
+        d = load_npz(npz, ["x_train", "y_train", "x_test", "y_test"],
+                     shapes={"x_train": ("n_train", 32, 32, 3), "y_train": ("n_train", 1),
+                             "x_test": ("n_test", 32, 32, 3), "y_test": ("n_test", 1)})
         if len(d["x_train"]) < 50000 or len(d["x_test"]) < 10000:
             warnings.warn(f"{npz} is a subset of CIFAR-10: {len(d['x_train'])} training and "
                           f"{len(d['x_test'])} test images (the full set has 50,000 and 10,000).",

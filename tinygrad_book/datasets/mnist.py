@@ -14,6 +14,8 @@ from ._base import fetch, load_npz
 ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 KEYS = ["x_train", "y_train", "x_test", "y_test"]
+SHAPES = {"x_train": ("n_train", 28, 28), "y_train": ("n_train",),
+          "x_test": ("n_test", 28, 28), "y_test": ("n_test",)}
 
 
 def _split(d):
@@ -24,7 +26,7 @@ def load_data():
     """``(x_train, y_train), (x_test, y_test)``: uint8 images (60000, 28, 28) / (10000, 28, 28),
     uint8 labels 0-9, in the official order. Book check: ``y_train[:10] == 5 0 4 1 9 2 1 3 1 4``.
     """
-    return _split(load_npz(fetch("mnist", "mnist.npz", ORIGIN, SHA256), KEYS))
+    return _split(load_npz(fetch("mnist", "mnist.npz", ORIGIN, SHA256), KEYS, shapes=SHAPES))
 
 
 def load_sample():
@@ -33,7 +35,7 @@ def load_sample():
     as ``load_data()``."""
     ref = resources.files("tinygrad_book.data").joinpath("samples", "mnist_sample.npz")
     with resources.as_file(ref) as path:
-        return _split(load_npz(path, KEYS))
+        return _split(load_npz(path, KEYS, shapes=SHAPES))
 
 
 def load_data_or_sample():

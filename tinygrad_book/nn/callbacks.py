@@ -229,13 +229,24 @@ class CSVLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training at once when a batch loss is NaN or infinite, and say so."""
+    """Stop training at once when a batch loss is NaN or infinite, and say where.
+
+    ``message`` keeps what was printed ("Epoch 2, batch 7: invalid loss nan, ..."; both
+    counted from 1, as the progress bar counts), None while the loss is finite."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch, self.message = 0, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(loss):
-            print(f"Batch {batch}: invalid loss {loss}, terminating training "
-                  "(try a lower learning rate, or check the data for NaN/inf)")
+            self.message = (f"Epoch {self.epoch + 1}, batch {batch + 1}: invalid loss {loss}, "
+                            "terminating training (try a lower learning rate, or check the data for NaN/inf)")
+            print(self.message)
             self.model.stop_training = True
 
 

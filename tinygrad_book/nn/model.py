@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import saving
+from .weights_check import check_weights
 from .layers.base import Input, InputLayer, Layer, SymbolicTensor, is_symbolic, unique_name
 from .training import Training
 
@@ -193,13 +194,8 @@ class Model(Training, Layer):
         return [w.numpy() for w in self.weights]
 
     def set_weights(self, arrays):
-        weights = self.weights
-        if len(arrays) != len(weights):
-            raise ValueError(f"{self.name}: set_weights got {len(arrays)} arrays for {len(weights)} weights")
-        for w, a in zip(weights, arrays):
-            if np.shape(a) != w.shape:
-                raise ValueError(f"{self.name}: weight of shape {w.shape} cannot take an array of shape {np.shape(a)}")
-        for w, a in zip(weights, arrays):
+        check_weights(self, arrays)      # all checked before the first is assigned
+        for w, a in zip(self.weights, arrays):
             w.replace_data(np.asarray(a))
 
     def save_weights(self, filepath):

@@ -12,13 +12,23 @@ def format_logs(logs) -> str:
                    for k, v in logs.items() if isinstance(v, (int, float)))
 
 
+def is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):   # no isatty, or a closed stream
+        return False
+
+
 class ProgbarLogger(Callback):
     """verbose=1: `Epoch 1/5` then a bar `469/469 [=====] - 3s 6ms/step - loss: ...`
-    redrawn in place (at most every 0.1 s); verbose=2: one line per epoch."""
+    redrawn in place (at most every 0.1 s) on a terminal; written once, finished, at the end
+    of the epoch when the output is a file or a pipe (a log should not fill with redraws).
+    verbose=2: one line per epoch."""
 
     def __init__(self, verbose=1, stream=None):
         super().__init__()
         self.verbose, self.stream = verbose, stream or sys.stdout
+        self.live = verbose == 1 and is_terminal(self.stream)
 
     def on_epoch_begin(self, epoch, logs=None):
         print(f"Epoch {epoch + 1}/{self.params['epochs']}", file=self.stream)
@@ -28,7 +38,7 @@ class ProgbarLogger(Callback):
     def on_batch_end(self, batch, logs=None):
         self.seen = batch + 1
         now = time.perf_counter()
-        if self.verbose == 1 and now - self.last_draw >= 0.1:
+        if self.live and now - self.last_draw >= 0.1:
             self.last_draw = now
             self._draw(self.params.get("running_logs", {}), final=False)
 
@@ -45,7 +55,8 @@ class ProgbarLogger(Callback):
         eta = per_step * max(steps - self.seen, 0)
         timing = f"{elapsed:.0f}s {per_step * 1e3:.0f}ms/step" if final else f"ETA: {eta:.0f}s"
         end = "\n" if final else ""
-        print(f"\r{self._bar()} - {timing}{format_logs(logs)}", end=end, file=self.stream, flush=True)
+        start = "\r" if self.live else ""
+        print(f"{start}{self._bar()} - {timing}{format_logs(logs)}", end=end, file=self.stream, flush=True)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.verbose == 1:

@@ -15,6 +15,7 @@ from . import losses as L
 from . import optimizers
 from ..fileio import atomic_write
 from .layers.base import layer_class
+from .weights_check import check_weights, read_weights_file
 
 
 # --- architecture as a config ----------------------------------------------------------
@@ -162,9 +163,11 @@ def save_weights(model, path):
 
 
 def load_weights(model, path):
-    arrays, _ = _read(path)
+    """All or nothing: the file is read and checked against the model before any weight changes."""
+    arrays, _ = read_weights_file(path, _read)
     if not model.built:
         raise RuntimeError(f"load_weights: build model {model.name} first (give input_shape or call it on data)")
+    check_weights(model, arrays, source=path)
     model.set_weights(arrays)
 
 
@@ -175,7 +178,7 @@ def save_model(model, path):
 
 
 def load_model(path, compile=True):
-    arrays, attrs = _read(path)
+    arrays, attrs = read_weights_file(path, _read)
     if "model_config" not in attrs:
         raise ValueError(f"{path}: holds weights only (save_weights); rebuild the model and use load_weights")
     model = from_config(json.loads(attrs["model_config"]))

@@ -22,6 +22,9 @@ import numpy as np
 
 from ..autograd import Tensor, default_device, no_grad
 from . import callbacks as cbks
+from .callback_scope import scoped_callbacks
+from .fit_checks import check_fit_arguments
+from .inputs import model_inputs
 from . import losses as L
 from . import metrics as M
 from . import optimizers
@@ -214,7 +217,7 @@ class Training:
         """One gradient step on one batch (lists of numpy arrays, one per input / output):
         forward in training mode, loss, backward, optimizer step. Returns its logs."""
         self._sync_requires_grad()
-        xs, ys = self._to_device(xs_host), self._to_device(ys_host)
+        xs, ys = self._to_device(model_inputs(self, xs_host)), self._to_device(ys_host)
         fused = [i for i, s in enumerate(self._specs) if s.logits_loss is not None]
         outs, logits = self.forward(xs, training=True, logits_for=fused)
         total, per_output = self._losses(outs, logits, ys)
@@ -229,7 +232,7 @@ class Training:
     def test_step(self, xs_host, ys_host) -> dict:
         """Loss and metrics of one batch in inference mode (no gradients)."""
         with no_grad():
-            xs, ys = self._to_device(xs_host), self._to_device(ys_host)
+            xs, ys = self._to_device(model_inputs(self, xs_host)), self._to_device(ys_host)
             outs, _ = self.forward(xs, training=False)
             total, per_output = self._losses(outs, [None] * len(outs), ys)
             return self._logs(total, per_output, outs, ys_host)
@@ -262,6 +265,7 @@ class Training:
             cut = int(xs[0].shape[0] * (1.0 - validation_split))
             validation_data = ([a[cut:] for a in xs], [a[cut:] for a in ys])
             xs, ys = [a[:cut] for a in xs], [a[:cut] for a in ys]
+        check_fit_arguments(epochs, batch_size, xs[0].shape[0])
         self._ensure_ready(xs)
         batch_size = batch_size or 32
         n = xs[0].shape[0]
@@ -286,6 +290,7 @@ class Training:
         Batches are drawn in this process, in order (max_queue_size, workers, use_multiprocessing
         and shuffle are Keras' settings for worker processes, accepted and unused)."""
         _not_implemented("fit_generator", class_weight=class_weight)
+        check_fit_arguments(epochs)
         if steps_per_epoch is None:
             if not hasattr(generator, "__len__"):
                 raise ValueError("fit_generator: give steps_per_epoch for a generator without len()")
@@ -313,7 +318,8 @@ class Training:
         self.history = cbks.History()
         extra = [ProgbarLogger(verbose)] if verbose else []
         params = {"epochs": epochs, "steps": steps, "verbose": verbose}
-        cb = cbks.CallbackList([self.history] + list(callbacks or []) + extra, self, params)
+        cb = cbks.CallbackList([self.history] + list(callbacks or []) + scoped_callbacks() + extra,
+                             self, params)
         self.stop_training = False
         cb.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
@@ -380,7 +386,7 @@ class Training:
 
     def _predict_batch(self, xs, start, stop):
         with no_grad():
-            outs, _ = self.forward(self._to_device([a[start:stop] for a in xs]), training=False)
+            outs, _ = self.forward(self._to_device(model_inputs(self, [a[start:stop] for a in xs])), training=False)
             return [o.numpy() for o in outs]
 
     def predict_on_batch(self, x):

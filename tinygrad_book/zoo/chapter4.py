@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from .checks import compared_with
+from .checks import compared_with, stays_below
 from .entry import Data, Entry
 from .runner import fit_and_evaluate
 from .shared import imdb_vectors
@@ -154,7 +154,7 @@ _ch4("ch4-imdb-bigger", "4.5", "L5959-L5985", bigger_model,
 _ch4("ch4-imdb-l2", "4.6", "L6016-L6040", l2_model,
      "much more resistant to overfitting (L6035-L6038, fig 4.7); no number",
      compare_plot=(REFERENCE, "L2-regularized model"),
-     check=compared_with(REFERENCE, "min_val_loss", "<"),
+     check=stays_below(REFERENCE, "val_loss", from_epoch=11),
      notes="val_loss as our History reports it; Keras 2 includes the penalty in val_loss.")
 _ch4("ch4-imdb-l1-l1l2", "4.7", "L6045-L6052", l1_model,
      "listed only; no number", metric="min_val_loss_l1_l2", run=run_l1_and_l1_l2,

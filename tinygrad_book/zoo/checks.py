@@ -2,30 +2,36 @@
 
 ``check`` gives ``(passed, rule)``: ``passed`` is True/False, or None when a number it needs is
 missing (e.g. the reference run of a comparison has not been run yet); ``rule`` says in words
-what was checked, and is printed in ``docs/results.md``.
+what was checked, and is printed in ``docs/results.md``. ``check.key`` names the number of the
+result it reads (None when it reads curves): a verdict over several seeds needs to know.
 """
 from __future__ import annotations
+
+
+def _reads(key, check):
+    check.key = key
+    return check
 
 
 def at_least(key, bound):
     def check(result, _all):
         value = result.get(key)
         return (None if value is None else value >= bound), f"{key} >= {bound}"
-    return check
+    return _reads(key, check)
 
 
 def at_most(key, bound):
     def check(result, _all):
         value = result.get(key)
         return (None if value is None else value <= bound), f"{key} <= {bound}"
-    return check
+    return _reads(key, check)
 
 
 def between(key, low, high):
     def check(result, _all):
         value = result.get(key)
         return (None if value is None else low <= value <= high), f"{low} <= {key} <= {high}"
-    return check
+    return _reads(key, check)
 
 
 def compared_with(other_id, key, relation, margin=0.0):
@@ -39,4 +45,19 @@ def compared_with(other_id, key, relation, margin=0.0):
             return None, rule + " (needs both runs)"
         passed = value < other - margin if relation == "<" else value > other + margin
         return passed, rule
-    return check
+    return _reads(key, check)
+
+
+def stays_below(other_id, curve, from_epoch):
+    """ours.history[curve] < other's at every epoch from ``from_epoch`` (1-based) on: what a
+    figure of two curves shows when one "stays lower in the late epochs" (fig 4.7). Comparing
+    minima instead is unfair to an L2 model: Keras 2's val_loss includes the weight penalty."""
+    def check(result, all_results):
+        rule = f"{curve} < {other_id}'s at every epoch from {from_epoch} on"
+        ours = (result.get("history") or {}).get(curve)
+        other = ((all_results.get(other_id) or {}).get("history") or {}).get(curve)
+        if not ours or not other or len(ours) < from_epoch:
+            return None, rule + " (needs both runs)"
+        late = range(from_epoch - 1, min(len(ours), len(other)))
+        return all(ours[i] < other[i] for i in late), rule
+    return _reads(None, check)

@@ -2,7 +2,8 @@
 
 ``register(subparsers)`` is called by ``tinygrad_book/cli.py``. Every handler returns the exit
 code: 0 success, 1 a dataset is missing or damaged (the loader's message, no traceback),
-2 an unknown id (with the nearest ids).
+2 an unknown id (with the nearest ids) or an empty selection. Options are checked by their
+argparse types (``cli_types``) before anything loads or trains.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import inspect
 import sys
 
 from ..autograd import DEVICES, default_device, set_default_device
+from .. import cli_types as T
 
 
 def register(subparsers):
@@ -18,7 +20,7 @@ def register(subparsers):
     zoo = subparsers.add_parser("zoo", help="the book's networks: list, show ID")
     zoo_sub = zoo.add_subparsers(dest="zoo_command", metavar="{list,show}")
     p = zoo_sub.add_parser("list", help="every entry, its book result and the last result here")
-    p.add_argument("--chapters", type=_chapters, default=None, help="e.g. 2,3")
+    p.add_argument("--chapters", type=T.chapters, default=None, help="e.g. 2,3")
     p.set_defaults(func=cmd_list)
     p = zoo_sub.add_parser("show", help="book reference, code, model summary, settings")
     p.add_argument("id")
@@ -28,8 +30,8 @@ def register(subparsers):
     p = subparsers.add_parser("train", help="train a network of the book with its settings")
     p.add_argument("id")
     _training_options(p)
-    p.add_argument("--plot", metavar="FILE.png", help="draw the training/validation curves")
-    p.add_argument("--save", metavar="FILE", help="save the trained weights")
+    p.add_argument("--plot", metavar="FILE.png", type=T.plot_file, help="draw the training/validation curves")
+    p.add_argument("--save", metavar="FILE", type=T.output_file, help="save the trained weights")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     p.set_defaults(func=cmd_train)
 
@@ -41,32 +43,29 @@ def register(subparsers):
 
     p = subparsers.add_parser("reproduce", help="train entries with the book's settings; "
                                                 "write docs/results.md (book vs ours)")
-    p.add_argument("--chapters", type=_chapters, default=None, help="e.g. 2,3,4 (default: all)")
+    p.add_argument("--chapters", type=T.chapters, default=None, help="e.g. 2,3,4 (default: all)")
     p.add_argument("--ids", nargs="+", default=None, help="entry ids (comma or space separated)")
-    p.add_argument("--out", default="docs/results.md")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=T.results_file, default="docs/results.md",
+                   help="the markdown file, or a folder for FOLDER/results.md (default: docs/results.md)")
+    p.add_argument("--seed", type=T.seed, default=0)
     p.add_argument("--device", choices=DEVICES, default=None)
     p.add_argument("--reduced", action="store_true",
                    help="entries with a reduced schedule run it, e.g. the 500-epoch Boston K-fold "
                         "with 200 epochs (reported as REDUCED)")
-    p.add_argument("--other-seeds", type=int, default=0, metavar="N",
-                   help="also train each entry with the next N seeds and report the spread of its metric "
-                        "(the verdict stays the one of --seed)")
+    p.add_argument("--other-seeds", type=T.non_negative_int, default=0, metavar="N",
+                   help="also train each entry with the next N seeds; the verdict is then the one of "
+                        "the mean over all the seeds")
     p.add_argument("--render-only", action="store_true",
                    help="only regenerate the markdown and curves from docs/results.json")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_reproduce)
 
 
-def _chapters(text):
-    return [int(c) for c in text.replace(" ", "").split(",") if c]
-
-
 def _training_options(p):
-    p.add_argument("--epochs", type=int, default=None, help="default: the book's")
-    p.add_argument("--batch-size", type=int, default=None, help="default: the book's")
+    p.add_argument("--epochs", type=T.positive_int, default=None, help="default: the book's")
+    p.add_argument("--batch-size", type=T.positive_int, default=None, help="default: the book's")
     p.add_argument("--device", choices=DEVICES, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=T.seed, default=0)
 
 
 # --------------------------------------------------------------------------- error handling
@@ -79,13 +78,18 @@ def _friendly(handler):
         from .registry import UnknownEntryError
         try:
             return handler(args)
-        except UnknownEntryError as e:
-            print(f"tinygrad-book: {e}", file=sys.stderr)
+        except (UnknownEntryError, EmptySelectionError) as e:
+            print(f"error: {e}", file=sys.stderr)
             return 2
         except (DatasetNotFoundError, FolderLayoutError, CorruptFileError) as e:
-            print(f"tinygrad-book: dataset missing or unreadable:\n{e}", file=sys.stderr)
+            # the loaders' messages go on to say where the file comes from and how to provide it
+            print(f"error: dataset missing or unreadable: {e}", file=sys.stderr)
             return 1
     return wrapper
+
+
+class EmptySelectionError(ValueError):
+    """--chapters / --ids select no entry."""
 
 
 def _set_device(device):
@@ -146,15 +150,19 @@ def cmd_show(args):
 def cmd_train(args):
     from .registry import get
     from .results import format_value, save_last_result
-    from .runner import run
+    from ..compile_notice import announce_compile
+    from ..nn.callback_scope import callbacks_for_every_fit
+    from .runner import StopOnInvalidLoss, run
 
     entry = get(args.id)
     device = _set_device(args.device)
     models_out = []
     print(f"training {entry.id} (book listings {entry.listings}) on device {device!r}, "
           f"seed {args.seed}", flush=True)
-    result = run(entry, epochs=args.epochs, batch_size=args.batch_size,
-                 verbose=0 if args.quiet else 2, seed=args.seed, model_out=models_out)
+    announce_compile(device)
+    with callbacks_for_every_fit(StopOnInvalidLoss):   # a NaN loss ends the run: nothing saved
+        result = run(entry, epochs=args.epochs, batch_size=args.batch_size,
+                     verbose=0 if args.quiet else 1, seed=args.seed, model_out=models_out)
     result["device"] = device
     if result.get("source") == "sample":
         print("data: the bundled MNIST sample (2,000 train / 500 test digits), not the full set; "
@@ -164,13 +172,13 @@ def cmd_train(args):
     print(f"ours: {entry.metric} = {format_value(result.get(entry.metric))} "
           f"({result['epochs']} epochs, batch {result['batch_size']}, {result['wall_time']:.1f} s)")
     print(f"book: {entry.book_result}")
+    if args.save and models_out:        # the weights first: they cost the training to remake
+        models_out[-1].save_weights(args.save)
+        print(f"weights: {args.save}")
     save_last_result(entry.id, result)
     if args.plot:
         _plot(entry, result, args.plot)
         print(f"curves: {args.plot}")
-    if args.save and models_out:
-        models_out[-1].save_weights(args.save)
-        print(f"weights: {args.save}")
     return 0
 
 
@@ -182,15 +190,17 @@ def _plot(entry, result, path):
 def cmd_evaluate(args):
     import numpy as np
 
+    from ..compile_notice import announce_compile
     from .registry import get
 
     entry = get(args.id)
-    _set_device(args.device)
+    device = _set_device(args.device)
+    model = entry.build_model()
+    model.load_weights(args.weights)      # a wrong file fails before the data is read
+    announce_compile(device)
     data = entry.load_data()
     x, y, which = ((data.x_test, data.y_test, "test") if data.x_test is not None
                    else (data.x_val, data.y_val, "validation"))
-    model = entry.build_model()
-    model.load_weights(args.weights)
     scores = np.atleast_1d(np.asarray(model.evaluate(x, y, verbose=0), dtype=float))
     names = getattr(model, "metrics_names", None) or ["loss", entry.extra.get("metric_name", "acc")]
     print(f"{entry.id} on the {which} set ({len(x)} samples, data: {data.source}): "
@@ -203,6 +213,9 @@ def cmd_evaluate(args):
 
 @_friendly
 def cmd_reproduce(args):
+    from pathlib import Path
+
+    from ..compile_notice import announce_compile
     from . import registry
     from .reproduce import reproduce
 
@@ -215,6 +228,12 @@ def cmd_reproduce(args):
         ids = []
     else:
         ids = [e.id for e in registry.entries(args.chapters)]
+        if not ids:
+            known = sorted({e.chapter for e in registry.entries()})
+            raise EmptySelectionError(f"no entry in chapter(s) {', '.join(map(str, args.chapters))}; "
+                                      f"the zoo has chapters {', '.join(map(str, known))}")
+    if ids:
+        announce_compile(device)
     overrides = {}
     if args.reduced:
         for entry in registry.entries():
@@ -223,5 +242,6 @@ def cmd_reproduce(args):
                 overrides[entry.id] = (epochs, None, why)
     reproduce(ids, out=args.out, seed=args.seed, verbose=0 if args.quiet else 2, device=device,
               overrides=overrides, other_seeds=args.other_seeds)
-    print(f"wrote {args.out} and {args.out.rsplit('.', 1)[0]}.json")
+    json_path = Path(args.out).with_suffix(".json")
+    print(f"wrote {args.out}" + (f" from {json_path}" if json_path.exists() else " (no results yet)"))
     return 0

@@ -55,15 +55,46 @@ def seed_spread(entry, seeds, epochs=None, batch_size=None):
     return {"metric": entry.metric, "seeds": list(seeds), "values": values}
 
 
+def seed_values(result) -> list:
+    """The spread metric over every seed run: the table's seed first, then --other-seeds."""
+    spread = result.get("seed_spread")
+    return [result[spread["metric"]]] + list(spread["values"]) if spread else []
+
+
+def mean_over_seeds(result) -> dict:
+    """``result`` with its spread metric replaced by the mean over all its seeds (itself when
+    no other seeds ran): one seed's luck should not decide a verdict."""
+    values = seed_values(result)
+    if not values:
+        return result
+    return dict(result, **{result["seed_spread"]["metric"]: sum(values) / len(values)})
+
+
+def verdict(entry, result, all_results):
+    """(passed, rule) of ``entry.check`` on the means over seeds, ours and the other entries'."""
+    if not entry.check:
+        return None, "—"
+    means = {k: mean_over_seeds(r) for k, r in all_results.items()}
+    ok, rule = entry.check(mean_over_seeds(result), means)
+    if _reads_spread_metric(entry, result):
+        rule += f" (mean of {len(seed_values(result))} seeds)"
+    return ok, rule
+
+
+def _reads_spread_metric(entry, result) -> bool:
+    spread = result.get("seed_spread")
+    return bool(spread and entry.check and getattr(entry.check, "key", None) == spread["metric"])
+
+
 def spread_text(entry, result, all_results) -> str:
     """'mean 0.881 (0.870-0.887), 7/10 pass' over the seed run and its other seeds."""
     spread = result.get("seed_spread")
     if not spread:
         return ""
-    values = [result[spread["metric"]]] + list(spread["values"])
+    values = seed_values(result)
     text = (f"{spread['metric']} mean {format_value(sum(values) / len(values))} "
             f"({format_value(min(values))}-{format_value(max(values))}) over {len(values)} seeds")
-    if entry.check:
+    if _reads_spread_metric(entry, result):
         verdicts = [entry.check(dict(result, **{spread["metric"]: v}), all_results)[0] for v in values]
         text += f", {sum(bool(v) for v in verdicts)}/{len(values)} pass"
     return text
@@ -91,13 +122,13 @@ def render_markdown(all_results: dict) -> str:
         if result is None:
             lines.append(f"| {entry.id} | {entry.book_result} | not run | | | | | | |")
             continue
-        ok, rule = entry.check(result, all_results) if entry.check else (None, "—")
-        verdict = "—" if ok is None else ("pass" if ok else "**FAIL**")
+        ok, rule = verdict(entry, result, all_results)
+        shown = "—" if ok is None else ("pass" if ok else "**FAIL**")
         passed += ok is True
         failed += ok is False
         lines.append(f"| {entry.id} | {entry.book_result} | {headline(entry, result)} | "
                      f"{settings(entry, result)} | {result.get('seed')} | {result.get('source')} | "
-                     f"{rule} | {verdict} | {result.get('wall_time', 0):.0f} s |")
+                     f"{rule} | {shown} | {result.get('wall_time', 0):.0f} s |")
     lines += ["", f"{passed} passed, {failed} failed, "
               f"{len(registry.entries()) - passed - failed} without a verdict (no criterion, or not run).",
               ""]
@@ -105,7 +136,8 @@ def render_markdown(all_results: dict) -> str:
                if (all_results.get(entry.id) or {}).get("seed_spread")]
     if spreads:
         lines += ["Seed spread (`reproduce --other-seeds N`): the same entry trained with other seeds. "
-                  "The verdict above is the one of the table's seed; this shows how much of it is luck.", "",
+                  "The verdict above is the one of the mean over all the seeds; *k/n pass* counts the seeds "
+                  "that would pass alone.", "",
                   "| id | spread |", "|---|---|"]
         lines += [f"| {entry.id} | {spread_text(entry, result, all_results)} |" for entry, result in spreads]
         lines.append("")
@@ -141,9 +173,12 @@ def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device=None, overri
     ``overrides``: {id: (epochs, batch_size, description)} for reduced settings (reported).
     ``other_seeds``: also train seeds seed+1 .. seed+N and store the spread of the metric."""
     out = Path(out)
+    if out.is_dir():                      # a folder: FOLDER/results.md, as the command line says
+        out = out / "results.md"
     json_path = out.with_suffix(".json")
     img_dir = out.parent / "img"
     overrides = overrides or {}
+    registry.entries()                    # every chapter registered, in book order
     for entry_id in ids:
         entry = registry.get(entry_id)
         epochs, batch_size, reduced = overrides.get(entry_id, (None, None, None))
@@ -182,7 +217,7 @@ def chapter_table(chapter, all_results) -> str:
         if result is None:
             rows.append(f"| {entry.id} | {entry.book_result} | not run yet | |")
             continue
-        ok, _ = entry.check(result, all_results) if entry.check else (None, "")
+        ok, _ = verdict(entry, result, all_results)
         rows.append(f"| {entry.id} | {entry.book_result} | {headline(entry, result)} "
                     f"({settings(entry, result)}, seed {result.get('seed')}, {result.get('source')}) | "
                     f"{'—' if ok is None else ('pass' if ok else 'FAIL')} |")

@@ -9,6 +9,27 @@ import time
 
 import numpy as np
 
+from ..nn.callbacks import TerminateOnNaN
+from ..nn.fit_checks import check_fit_arguments
+
+
+class InvalidLossError(RuntimeError):
+    """Training produced a NaN or infinite loss (the message names the epoch and the batch)."""
+
+
+class StopOnInvalidLoss(TerminateOnNaN):
+    """Keras' TerminateOnNaN, then an error: a diverged run must not be saved or recorded."""
+
+    def on_batch_end(self, batch, logs=None):
+        super().on_batch_end(batch, logs)
+        if self.message:
+            raise InvalidLossError(self.message)
+
+
+def or_default(value, default):
+    """An override unless it is None (`epochs or entry.epochs` turned 0 into the book's value)."""
+    return default if value is None else value
+
 
 def set_seed(seed):
     """Seed every random source a run uses (weights init, shuffling, dropout)."""
@@ -75,7 +96,7 @@ def run_standard(entry, epochs=None, batch_size=None, verbose=2, tiny=False, mod
     data = entry.load_data(tiny=tiny)
     model = entry.build_model()
     start = time.perf_counter()
-    result = fit_and_evaluate(model, data, epochs or entry.epochs, batch_size or entry.batch_size,
+    result = fit_and_evaluate(model, data, or_default(epochs, entry.epochs), or_default(batch_size, entry.batch_size),
                               verbose, entry.extra.get("metric_name", "acc"))
     result["wall_time"] = time.perf_counter() - start
     result["source"] = data.source
@@ -86,12 +107,13 @@ def run_standard(entry, epochs=None, batch_size=None, verbose=2, tiny=False, mod
 
 def run(entry, epochs=None, batch_size=None, verbose=2, tiny=False, seed=0, model_out=None):
     """Run one entry with the book's settings (or the given overrides); returns its result."""
+    check_fit_arguments(or_default(epochs, entry.epochs), batch_size)   # before any data is loaded
     set_seed(seed)
     fn = entry.run or run_standard
     result = fn(entry, epochs=epochs, batch_size=batch_size, verbose=verbose, tiny=tiny,
                 model_out=model_out)
-    result.setdefault("epochs", epochs or entry.epochs)
-    result.setdefault("batch_size", batch_size or entry.batch_size)
+    result.setdefault("epochs", or_default(epochs, entry.epochs))
+    result.setdefault("batch_size", or_default(batch_size, entry.batch_size))
     result["seed"] = seed
     result["value"] = result.get(entry.metric)
     return result
