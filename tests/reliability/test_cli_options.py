@@ -73,6 +73,21 @@ def test_a_read_only_save_folder_is_refused_before_training(cli, tmp_path):
     assert r.returncode == 2 and "is not writable" in r.stderr
 
 
+def test_a_folder_without_write_permission_is_refused_in_process(tmp_path, monkeypatch, capsys):
+    """The same check where the subprocess test above cannot run (as root every folder is
+    writable): the folder reports no write permission, and train stops before any work."""
+    from tinygrad_book import cli
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if os.fspath(p) == str(folder) else real_access(p, mode))
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "ch2-mnist-dense", "--epochs", "1", "--save", str(folder / "w.npz")])
+    assert exit_.value.code == 2
+    assert f"the folder {folder} is not writable" in capsys.readouterr().err
+    assert not list(folder.iterdir())
+
+
 def test_weights_are_saved_before_plotting(tmp_path, monkeypatch, capsys, empty_data):
     """A plot that fails after training (here: the disk fills up) costs the plot, not the weights."""
     from tinygrad_book import cli
