@@ -14,6 +14,8 @@ os.environ.setdefault("TINYGRAD_BOOK_OFFLINE", "1")   # tests never reach the ne
 #   default   the everyday run (CI)
 #   thorough  ten times the examples, for a change to a kernel or an op
 #   cudasim   the CUDA simulator (about a thousand threads a second): a few tiny examples
+#   mutation  mutmut (docs/testing.md): the same few examples for every mutant, so a
+#             mutant is killed by the tests and not by a lucky draw
 # A test that needs fewer examples than the profile says so with `fewer_examples`
 # (a fraction of the active profile, so `thorough` still scales it).
 settings.register_profile("default", deadline=None, max_examples=8,
@@ -21,6 +23,8 @@ settings.register_profile("default", deadline=None, max_examples=8,
 settings.register_profile("thorough", deadline=None, max_examples=80,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("cudasim", deadline=None, max_examples=2, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("mutation", deadline=None, max_examples=4, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 settings.load_profile(PROFILE)
