@@ -87,6 +87,8 @@ def test_every_spec_says_how_its_shapes_are_drawn():
     for spec in REGISTRY.values():
         assert spec.dims, f"{spec.name}: declare dims=, how tests draw its shapes (e.g. dims=\"a b\")"
         assert _example_fits_pattern(spec), f"{spec.name}: example shapes {spec.shapes} do not fit dims {spec.dims!r}"
+        letters = {o for t in spec.dims.replace(",", " ").split() for o in t.split("|") if not o.isdigit()}
+        assert set(spec.sizes) <= letters, f"{spec.name}: sizes for letters not in dims: {set(spec.sizes) - letters}"
 
 
 def test_drawn_shapes_include_size_one_and_broadcast_axes():

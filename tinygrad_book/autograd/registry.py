@@ -129,6 +129,7 @@ def _ref_pool(x, k, s, reduce):
 
 # convolutions: inputs at least as large as the kernel, so "valid" has an output
 CONV_SIZES = {"n": (1, 2), "h": (3, 6), "w": (3, 6), "kh": (1, 3), "kw": (1, 3)}
+CONV1D_SIZES = {"n": (1, 2), "h": (3, 6), "kh": (1, 3)}
 
 _LABELS = np.array([2, 0, 3, 3, 1])
 _INDICES = np.array([[1, 4], [4, 0], [2, 4]])
@@ -256,7 +257,7 @@ def _registry():
         notes="an even kernel or an odd input pads more at the bottom and right than at the top and left")
     add("conv1d", lambda x, w: F.conv1d(x, w, padding="same"),
         lambda x, w: _ref_conv2d_direct(x[:, None], w[None], (1, 1), "same")[:, 0], ((2, 6, 2), (3, 2, 3)),
-        dims="n h c, kh c f", sizes=CONV_SIZES, covers=("F.conv1d",))
+        dims="n h c, kh c f", sizes=CONV1D_SIZES, covers=("F.conv1d",))
     add("max_pool2d", lambda x: F.max_pool2d(x, 2, strides=1), lambda x: _ref_pool(x, (2, 2), (1, 1), np.max),
         ((2, 4, 3, 2),), dims="n h w c", sizes={"n": (1, 2), "h": (2, 5), "w": (2, 5)},
         covers=("F.max_pool2d",), extra={"distinct": True})
