@@ -56,3 +56,43 @@ def test_metrics():
     assert metrics.categorical_accuracy(np.eye(2)[[1, 0, 0]], probs) == 2 / 3
     assert metrics.sparse_categorical_accuracy(np.array([1, 0, 0]), probs) == 2 / 3
     assert metrics.mean_absolute_error(y, p) == np.mean(np.abs(p[:, 0] - y))
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_sparse_crossentropies_on_sequences_with_integer_or_float_labels():
+    """(n, t, classes) predictions against (n, t) labels, as a per-timestep classifier
+    gives them; Keras' labels often arrive as floats (0., 1., ...)."""
+    z = R.standard_normal((2, 3, 4))
+    labels = np.array([[0, 3, 1], [2, 2, 0]])
+    picked = np.take_along_axis(_softmax(z), labels[..., None], -1)[..., 0]
+    want = -np.log(picked).mean(-1)                       # per sample: the mean over time steps
+    for y in (Tensor(labels), t(labels.astype(np.float64))):
+        np.testing.assert_allclose(losses.sparse_categorical_crossentropy(y, t(_softmax(z))).numpy(), want,
+                                   rtol=1e-6)
+        np.testing.assert_allclose(losses.sparse_categorical_crossentropy_from_logits(y, t(z)).numpy(), want,
+                                   rtol=1e-10)
+    onehot = np.eye(4)[labels]
+    np.testing.assert_allclose(losses.categorical_crossentropy_from_logits(t(onehot), t(z)).numpy(), want,
+                               rtol=1e-10)
+
+
+def test_get_by_name_and_the_logits_forms():
+    assert losses.get("mse") is losses.mean_squared_error and losses.get("mae") is losses.mean_absolute_error
+    assert losses.get("categorical_crossentropy") is losses.categorical_crossentropy
+    assert losses.get(losses.binary_crossentropy) is losses.binary_crossentropy
+    try:
+        losses.get("hinge")
+    except ValueError as e:
+        assert "unknown loss 'hinge'" in str(e) and "binary_crossentropy, categorical_crossentropy, mae" in str(e)
+    else:
+        raise AssertionError("an unknown loss name must raise")
+    assert losses.logits_form(losses.binary_crossentropy, "sigmoid") is losses.binary_crossentropy_from_logits
+    assert losses.logits_form(losses.categorical_crossentropy, "softmax") is losses.categorical_crossentropy_from_logits
+    assert (losses.logits_form(losses.sparse_categorical_crossentropy, "softmax")
+            is losses.sparse_categorical_crossentropy_from_logits)
+    assert losses.logits_form(losses.categorical_crossentropy, "sigmoid") is None
+    assert losses.logits_form(losses.mse, "softmax") is None

@@ -167,5 +167,25 @@ def test_lr_and_learning_rate_are_the_same_setting():
     opt.learning_rate = 0.25
     assert opt.lr == 0.25
     assert isinstance(optimizers.get("adam"), optimizers.Adam)
-    with pytest.raises(ValueError, match="unknown optimizer 'adamw'"):
+    with pytest.raises(ValueError, match="unknown optimizer 'adamw'; valid names: adagrad, adam, rmsprop, sgd"):
         optimizers.get("adamw")
+    assert isinstance(optimizers.get("RMSprop"), optimizers.RMSprop)       # Keras accepts any case
+
+
+CONFIGURED = {"SGD": lambda: optimizers.SGD(lr=0.2, momentum=0.8, nesterov=True, decay=0.1, clipnorm=2.0),
+              "RMSprop": lambda: optimizers.RMSprop(lr=0.02, rho=0.7, epsilon=1e-3, clipvalue=0.5),
+              "Adagrad": lambda: optimizers.Adagrad(lr=0.03, epsilon=1e-4, decay=0.2),
+              "Adam": lambda: optimizers.Adam(lr=0.04, beta_1=0.6, beta_2=0.8, epsilon=1e-5, amsgrad=True,
+                                              clipnorm=3.0)}
+
+
+@pytest.mark.parametrize("name", CONFIGURED)
+def test_get_config_carries_every_setting(name):
+    """An optimizer rebuilt from its config takes exactly the steps of the original."""
+    opt = CONFIGURED[name]()
+    config = opt.get_config()
+    for key, value in config.items():
+        assert getattr(opt, key) == value, key
+    clone = type(opt)(**config)
+    assert clone.get_config() == config
+    np.testing.assert_array_equal(run(clone, NORMAL, "numpy"), run(opt, NORMAL, "numpy"))
