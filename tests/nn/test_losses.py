@@ -1,5 +1,6 @@
 """Losses against numpy, the from-logits forms' stability, and the metrics."""
 import numpy as np
+import pytest
 
 from tinygrad_book import Tensor, gradcheck, losses, metrics
 
@@ -63,21 +64,28 @@ def _softmax(z):
     return e / e.sum(-1, keepdims=True)
 
 
-def test_sparse_crossentropies_on_sequences_with_integer_or_float_labels():
+@pytest.mark.parametrize("device", ["numpy", "cpu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_crossentropies_on_sequences_with_integer_or_float_labels(dtype, device):
     """(n, t, classes) predictions against (n, t) labels, as a per-timestep classifier
-    gives them; Keras' labels often arrive as floats (0., 1., ...)."""
+    gives them; Keras' labels often arrive as floats (0., 1., ...). The loss stays on
+    the predictions' device and in their dtype."""
     z = R.standard_normal((2, 3, 4))
     labels = np.array([[0, 3, 1], [2, 2, 0]])
     picked = np.take_along_axis(_softmax(z), labels[..., None], -1)[..., 0]
     want = -np.log(picked).mean(-1)                       # per sample: the mean over time steps
-    for y in (Tensor(labels), t(labels.astype(np.float64))):
-        np.testing.assert_allclose(losses.sparse_categorical_crossentropy(y, t(_softmax(z))).numpy(), want,
-                                   rtol=1e-6)
-        np.testing.assert_allclose(losses.sparse_categorical_crossentropy_from_logits(y, t(z)).numpy(), want,
-                                   rtol=1e-10)
-    onehot = np.eye(4)[labels]
-    np.testing.assert_allclose(losses.categorical_crossentropy_from_logits(t(onehot), t(z)).numpy(), want,
-                               rtol=1e-10)
+    rtol = 1e-5 if dtype == np.float32 else 1e-10
+
+    def on(a, dt=dtype):
+        return Tensor(np.asarray(a), dtype=dt, device=device)
+    for y in (on(labels, np.int64), on(labels, dtype)):
+        for loss, pred in ((losses.sparse_categorical_crossentropy, on(_softmax(z))),
+                           (losses.sparse_categorical_crossentropy_from_logits, on(z))):
+            out = loss(y, pred)
+            assert out.device == device and out.dtype == np.dtype(dtype), loss.__name__
+            np.testing.assert_allclose(out.numpy(), want, rtol=rtol, err_msg=loss.__name__)
+    out = losses.categorical_crossentropy_from_logits(on(np.eye(4)[labels]), on(z))
+    np.testing.assert_allclose(out.numpy(), want, rtol=rtol)
 
 
 def test_get_by_name_and_the_logits_forms():
