@@ -189,3 +189,22 @@ def test_get_config_carries_every_setting(name):
     clone = type(opt)(**config)
     assert clone.get_config() == config
     np.testing.assert_array_equal(run(clone, NORMAL, "numpy"), run(opt, NORMAL, "numpy"))
+
+
+@pytest.mark.parametrize("name", CONFIGURED)
+def test_cpu_weights_take_the_fused_path_in_place(name):
+    """On the cpu device each update is one fused kernel writing into the weight's own
+    storage; the numpy device builds a new storage with Tensor ops."""
+    for device, in_place in (("cpu", True), ("numpy", False)):
+        opt = CONFIGURED[name]()
+        p = Tensor(P0, dtype=np.float64, device=device, requires_grad=True)
+        storage = p.view.storage
+        p.grad = Tensor(NORMAL[0], dtype=np.float64, device=device)
+        opt.step([p])
+        assert (p.view.storage is storage) == in_place, device
+    unfused = type(opt)(**opt.get_config(), fused=False)
+    p = Tensor(P0, dtype=np.float64, device="cpu", requires_grad=True)
+    storage = p.view.storage
+    p.grad = Tensor(NORMAL[0], dtype=np.float64, device="cpu")
+    unfused.step([p])
+    assert p.view.storage is not storage
