@@ -231,8 +231,9 @@ def _registry():
         covers=("squeeze", "unsqueeze", "expand_dims"))
     add("pad", lambda x: x.pad(((1, 0), (2, 1)), value=0.5), lambda x: np.pad(x, ((1, 0), (2, 1)), constant_values=0.5),
         ((2, 3),), dims="a b", covers=("pad",))
-    add("concatenate", lambda a, b: F.concatenate([a, b], axis=1), lambda a, b: np.concatenate([a, b], axis=1),
-        ((2, 3), (2, 2)), dims="a b, a c", covers=("F.concatenate",))
+    add("concatenate", lambda *xs: F.concatenate(list(xs), axis=1), lambda *xs: np.concatenate(xs, axis=1),
+        ((2, 3), (2, 2), (2, 1)), dims="a b, a c, a d", covers=("F.concatenate",),
+        notes="three inputs: the third starts where the first two end")
     add("stack", lambda a, b: F.stack([a, b], axis=1), lambda a, b: np.stack([a, b], axis=1),
         ((2, 3), (2, 3)), dims="a b, a b", covers=("F.stack",))
     add("contiguous", lambda x: x.T.contiguous(), lambda x: np.ascontiguousarray(x.T), ((2, 3),), dims="a b",
