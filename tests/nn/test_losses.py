@@ -104,3 +104,25 @@ def test_get_by_name_and_the_logits_forms():
             is losses.sparse_categorical_crossentropy_from_logits)
     assert losses.logits_form(losses.categorical_crossentropy, "sigmoid") is None
     assert losses.logits_form(losses.mse, "softmax") is None
+
+
+def test_categorical_crossentropy_normalises_clips_and_reduces_the_last_axis():
+    """Keras 2.2: p = y_pred / sum(y_pred, -1), clipped to [1e-7, 1 - 1e-7]; the sum over
+    the last axis, then the mean over every axis but the batch."""
+    y = np.eye(3)[[[0, 2], [1, 1]]]                            # (2, 2, 3): per-timestep targets
+    scores = R.uniform(0.5, 2.0, (2, 2, 3))                    # not normalised
+    p = scores / scores.sum(-1, keepdims=True)
+    want = -(y * np.log(p)).sum(-1).mean(-1)
+    np.testing.assert_allclose(losses.categorical_crossentropy(t(y), t(scores)).numpy(), want, rtol=1e-10)
+    certain = losses.categorical_crossentropy(t([[0.0, 1.0]]), t([[0.0, 1.0]])).numpy()
+    np.testing.assert_allclose(certain, [-np.log(1 - 1e-7)], rtol=1e-6)   # clipped below 1: not 0
+    wrong = losses.categorical_crossentropy(t([[1.0, 0.0]]), t([[0.0, 1.0]])).numpy()
+    np.testing.assert_allclose(wrong, [-np.log(1e-7)], rtol=1e-6)         # clipped above 0: not inf
+
+
+def test_targets_take_the_predictions_dtype_and_shape():
+    """(n,) float64 targets against (n, 1) float32 outputs: compared as (n, 1) float32."""
+    y, p = R.standard_normal(4), R.standard_normal((4, 1)).astype(np.float32)
+    out = losses.mean_squared_error(Tensor(y, dtype=np.float64), Tensor(p, dtype=np.float32))
+    assert out.dtype == np.float32 and out.shape == (4,)
+    np.testing.assert_allclose(out.numpy(), (p[:, 0] - y.astype(np.float32)) ** 2, rtol=1e-6)

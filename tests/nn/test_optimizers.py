@@ -57,11 +57,11 @@ def rmsprop(grads, lr, rho=0.9, epsilon=1e-7, decay=0.0):
     return p
 
 
-def adagrad(grads, lr, epsilon=1e-7):
+def adagrad(grads, lr, epsilon=1e-7, decay=0.0):
     p, a = P0.copy(), np.zeros_like(P0)
-    for g in grads:
+    for i, g in enumerate(grads):
         a = a + g * g
-        p = p - lr * g / (np.sqrt(a) + epsilon)
+        p = p - lr / (1 + decay * i) * g / (np.sqrt(a) + epsilon)
     return p
 
 
@@ -100,9 +100,9 @@ def test_rmsprop(settings, kind, device):
 
 
 @pytest.mark.parametrize("device", PATHS)
-@pytest.mark.parametrize("kind,settings", cases(dict(), large_epsilon=dict(epsilon=0.5)), ids=str)
-def test_adagrad(settings, kind, device):
-    check(optimizers.Adagrad(lr=0.01, **settings), GRADS[kind], device, adagrad(GRADS[kind], 0.01, **settings))
+@pytest.mark.parametrize("kind,settings", cases(dict(), dict(decay=0.3), large_epsilon=dict(epsilon=0.5)), ids=str)
+def test_adagrad(settings, kind, device):   # lr 0.05: not the default 0.01, so a lost lr shows
+    check(optimizers.Adagrad(lr=0.05, **settings), GRADS[kind], device, adagrad(GRADS[kind], 0.05, **settings))
 
 
 @pytest.mark.parametrize("device", PATHS)
@@ -118,6 +118,8 @@ def test_clipvalue_clips_each_element_before_the_update(device):
     clipped = [np.clip(g, -0.4, 0.4) for g in NORMAL]
     check(optimizers.RMSprop(lr=0.01, clipvalue=0.4), NORMAL, device, rmsprop(clipped, 0.01))
     check(optimizers.Adam(lr=0.01, clipvalue=0.4), NORMAL, device, adam(clipped, 0.01))
+    check(optimizers.Adagrad(lr=0.05, clipvalue=0.4), NORMAL, device, adagrad(clipped, 0.05))
+    check(optimizers.SGD(lr=0.1, momentum=0.5, clipvalue=0.4), NORMAL, device, sgd(clipped, 0.1, momentum=0.5))
 
 
 @pytest.mark.parametrize("device", PATHS)
