@@ -21,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 from tinygrad_book import Tensor, gradcheck
 from tinygrad_book.autograd.registry import REGISTRY, draw_shapes, sample_inputs
 
-from ..conftest import DEVICES
+from ..conftest import DEVICES, fewer_examples
 
 SPECS = list(REGISTRY.values())
 DIFFERENTIABLE = [s for s in SPECS if s.differentiable]
@@ -108,6 +108,7 @@ def non_contiguous(array, device, how):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("how", ["permuted", "sliced"])
 @pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
+@fewer_examples(0.5)              # two layouts: half the profile's examples each
 @given(data=st.data(), seed=seeds)
 def test_non_contiguous_inputs(spec, how, device, data, seed):
     arrays = drawn_inputs(spec, data, seed)
