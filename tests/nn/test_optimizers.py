@@ -210,3 +210,15 @@ def test_cpu_weights_take_the_fused_path_in_place(name):
     p.grad = Tensor(NORMAL[0], dtype=np.float64, device="cpu")
     unfused.step([p])
     assert p.view.storage is not storage
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_fused_adam_flushes_tiny_second_moments(amsgrad):
+    """v = 0.001 * g^2 sinks below float32's normal range for tiny g: the fused kernel
+    flushes it to zero (FLUSH_BELOW) at every step, as RMSprop's does."""
+    opt = optimizers.Adam(lr=0.0, amsgrad=amsgrad)
+    p = Tensor(np.ones(2, np.float32), device="cpu", requires_grad=True)
+    p.grad = Tensor(np.array([1e-17, 1.0], np.float32), device="cpu")
+    opt.step([p])
+    v = opt.state[id(p)][1].numpy()
+    assert v[0] == 0.0 and v[1] == pytest.approx(1e-3)
