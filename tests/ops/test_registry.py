@@ -66,6 +66,8 @@ def test_forward_matches_reference(spec, dtype, device, data, seed):
     out = spec.fn(*tensors(arrays, device, dtype))
     expected = spec.ref(*arrays)
     assert out.shape == np.shape(expected), f"{spec.name}: shape {out.shape} vs {np.shape(expected)}"
+    if spec.differentiable and spec.name != "astype":   # a float op keeps its inputs' float type
+        assert out.dtype == np.dtype(dtype), f"{spec.name}: {dtype.__name__} inputs gave {out.dtype}"
     rtol, atol = spec.tol32 if dtype == np.float32 else spec.tol64
     np.testing.assert_allclose(out.numpy(), expected, rtol=rtol, atol=atol, err_msg=spec.name)
 
