@@ -65,10 +65,10 @@ def adagrad(grads, lr, epsilon=1e-7, decay=0.0):
     return p
 
 
-def adam(grads, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False):
+def adam(grads, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, decay=0.0):
     p, m, v, vhat = P0.copy(), np.zeros_like(P0), np.zeros_like(P0), np.zeros_like(P0)
     for t, g in enumerate(grads, start=1):
-        lr_t = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+        lr_t = lr / (1 + decay * (t - 1)) * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
         m = beta_1 * m + (1 - beta_1) * g
         v = beta_2 * v + (1 - beta_2) * g * g
         vhat = np.maximum(vhat, v)
@@ -107,7 +107,7 @@ def test_adagrad(settings, kind, device):   # lr 0.05: not the default 0.01, so 
 
 @pytest.mark.parametrize("device", PATHS)
 @pytest.mark.parametrize("kind,settings", cases(dict(), dict(amsgrad=True), dict(beta_1=0.5, beta_2=0.7),
-                                                dict(beta_1=0.3, beta_2=0.6, amsgrad=True),
+                                                dict(beta_1=0.3, beta_2=0.6, amsgrad=True), dict(decay=0.3),
                                                 large_epsilon=dict(epsilon=0.5)), ids=str)
 def test_adam(settings, kind, device):
     check(optimizers.Adam(lr=0.01, **settings), GRADS[kind], device, adam(GRADS[kind], 0.01, **settings))
