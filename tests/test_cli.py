@@ -58,9 +58,21 @@ def test_bench_unknown_kernel_lists_known_ones():
     assert "unknown kernel(s) ['matmul_9999']" in r.stderr and "matmul_1024" in r.stderr
 
 
-def test_every_bench_workload_runs_on_our_backends_and_numpy():
-    """The benchmark workloads are code too: each must run (not be timed) on every impl."""
+def _flat_outputs(result):
+    """A workload's output(s) as flat float64 arrays (storages, tensors or numpy)."""
+    outputs = result if isinstance(result, (tuple, list)) else (result,)
+    return [np.asarray(o, dtype=np.float64).ravel() for o in outputs]
+
+
+def test_every_bench_workload_computes_what_numpy_computes():
+    """The benchmark workloads are code too: on every impl each must run (not be timed)
+    and give numpy's result, or a benchmark would time a wrong computation."""
     from tinygrad_book import bench
     for name, workload in bench.WORKLOADS.items():
-        for impl in ("cpu", "reference", "numpy"):
-            workload.build(impl)()
+        want = _flat_outputs(workload.build("numpy")())
+        for impl in ("cpu", "reference"):
+            got = _flat_outputs(workload.build(impl)())
+            assert len(got) == len(want), f"{name} on {impl}: {len(got)} outputs, numpy has {len(want)}"
+            for g, w in zip(got, want):
+                scale = np.abs(w).max() if w.size else 0.0   # float32 sums of many terms: relative to the largest
+                np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4 * scale, err_msg=f"{name} on {impl}")

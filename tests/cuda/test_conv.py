@@ -7,9 +7,16 @@ from tinygrad_book.kernels.base import View, contiguous_strides
 from .views import check, make, pair
 
 DTYPES = [np.float32, np.float64]
-GEOMETRIES = [  # image (N, H, W, C), kernel, stride, pads (top, bottom, left, right)
+# image (N, H, W, C), kernel, stride, pads (top, bottom, left, right). Together they
+# pad every side, alone and with stride 2 on both axes: a kernel that gets one bound
+# wrong (h <= H instead of h < H) reads the next image's first row, or, after the
+# last image, the NaN sentinels that follow every storage (views.py).
+GEOMETRIES = [
     ((1, 5, 6, 2), (3, 2), (2, 1), (1, 0, 1, 1)),
     ((2, 4, 5, 1), (2, 2), (1, 1), (0, 0, 0, 0)),
+    ((2, 5, 6, 2), (3, 3), (2, 2), (1, 2, 1, 2)),     # more padding at the bottom and right
+    ((2, 4, 4, 1), (2, 2), (2, 2), (0, 1, 0, 1)),     # bottom and right only
+    ((1, 3, 5, 2), (2, 3), (1, 2), (1, 1, 2, 1)),     # every side, uneven
 ]
 
 
@@ -28,8 +35,8 @@ def test_im2col(rng, cuda_backend, ref, image, kernel, stride, pads, dtype):
           ref.im2col(r, kernel, stride, pads), cols_shape(image, kernel, stride, pads), dtype)
 
 
-def test_im2col_of_a_strided_image(rng, cuda_backend, ref):
-    image, kernel, stride, pads = GEOMETRIES[0]
+@pytest.mark.parametrize("image,kernel,stride,pads", GEOMETRIES[2:4])
+def test_im2col_of_a_strided_image(rng, cuda_backend, ref, image, kernel, stride, pads):
     r, c = make(rng, cuda_backend, image, "transposed", np.float64)
     check(cuda_backend, ref, cuda_backend.im2col(c, kernel, stride, pads),
           ref.im2col(r, kernel, stride, pads), cols_shape(image, kernel, stride, pads))
@@ -44,9 +51,9 @@ def test_col2im(rng, cuda_backend, ref, image, kernel, stride, pads, dtype):
           ref.col2im(r, image, kernel, stride, pads), image, dtype)
 
 
-def test_col2im_is_the_adjoint_of_im2col(rng, cuda_backend):
+@pytest.mark.parametrize("image,kernel,stride,pads", GEOMETRIES)
+def test_col2im_is_the_adjoint_of_im2col(rng, cuda_backend, image, kernel, stride, pads):
     """<im2col(x), y> == <x, col2im(y)> for random x, y."""
-    image, kernel, stride, pads = GEOMETRIES[0]
     shape = cols_shape(image, kernel, stride, pads)
     x, y = rng.normal(size=image), rng.normal(size=shape)
     xv = View(cuda_backend.from_numpy(x), image, contiguous_strides(image), 0)

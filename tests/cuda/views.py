@@ -11,6 +11,19 @@ TOL = {np.dtype(np.float32): dict(rtol=2e-5, atol=1e-6),
        np.dtype(np.int64): dict(rtol=0, atol=0)}
 
 
+# Every host storage is followed by TAIL sentinels, and the elements a view skips
+# (an offset's prefix, a slice's gaps) are sentinels too: NaN for floats, the most
+# negative integer for ints. A kernel that reads past its view then returns a wrong
+# *value*, which the comparison shows on a real GPU as well as in the simulator
+# (where only reads past the whole storage raise).
+TAIL = 64     # longer than an image row in these tests: an overrun lands in it
+
+
+def sentinel(dtype):
+    dtype = np.dtype(dtype)
+    return np.iinfo(dtype).min if dtype.kind == "i" else np.nan
+
+
 def values(rng, n, dtype, low=-2.0, high=2.0):
     dtype = np.dtype(dtype)
     if dtype.kind == "i":
@@ -18,23 +31,32 @@ def values(rng, n, dtype, low=-2.0, high=2.0):
     return rng.uniform(low, high, size=n).astype(dtype)
 
 
+def with_sentinels(used, dtype, prefix=0, every=1):
+    """A storage: `prefix` sentinels, then `used` at every `every`-th place (sentinels
+    between), then TAIL sentinels."""
+    host = np.full(prefix + every * len(used) + TAIL, sentinel(dtype), dtype=np.dtype(dtype))
+    host[prefix:prefix + every * len(used):every] = used
+    return host
+
+
 def layout(rng, shape, kind, dtype, low=-2.0, high=2.0):
     """(flat host storage, strides, offset) viewing `shape` in one of LAYOUTS."""
     shape = tuple(shape)
     size = int(np.prod(shape))
+    data = values(rng, size, dtype, low, high)
     if kind == "contiguous":
-        return values(rng, size, dtype, low, high), contiguous_strides(shape), 0
+        return with_sentinels(data, dtype), contiguous_strides(shape), 0
     if kind == "offset":              # three elements nobody should read come first
-        return values(rng, size + 5, dtype, low, high), contiguous_strides(shape), 3
+        return with_sentinels(data, dtype, prefix=3), contiguous_strides(shape), 3
     if kind == "transposed":          # storage holds the reversed shape; strides reversed
         rev = contiguous_strides(shape[::-1])
-        return values(rng, size, dtype, low, high), tuple(reversed(rev)), 0
+        return with_sentinels(data, dtype), tuple(reversed(rev)), 0
     if kind == "broadcast":           # the first axis repeats (stride 0)
         inner = int(np.prod(shape[1:]))
-        return values(rng, inner, dtype, low, high), (0,) + contiguous_strides(shape[1:]), 0
-    if kind == "sliced":              # every other element of the last axis, from 1
+        return with_sentinels(data[:inner], dtype), (0,) + contiguous_strides(shape[1:]), 0
+    if kind == "sliced":              # every other element, from 1
         strides = tuple(2 * s for s in contiguous_strides(shape))
-        return values(rng, 2 * size + 1, dtype, low, high), strides, 1
+        return with_sentinels(data, dtype, prefix=1, every=2), strides, 1
     raise ValueError(kind)
 
 

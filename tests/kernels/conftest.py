@@ -1,13 +1,10 @@
 """Shared fixtures for the kernel tests: backends and a session-wide numba warm-up."""
 import numpy as np
 import pytest
-from hypothesis import settings
 
 from tinygrad_book.kernels import get_backend
 
-# Numba compiles on first use: no per-example deadline; a small profile keeps this fast.
-settings.register_profile("kernels", deadline=None, max_examples=25, derandomize=True)
-settings.load_profile("kernels")
+# Hypothesis profiles are set in tests/conftest.py only (HYPOTHESIS_PROFILE chooses one).
 
 
 @pytest.fixture(scope="session", autouse=True)

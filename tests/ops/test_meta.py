@@ -5,7 +5,7 @@ import numpy as np
 
 from tinygrad_book import Tensor
 from tinygrad_book.autograd import functional as F
-from tinygrad_book.autograd.registry import NOT_OPS, REGISTRY
+from tinygrad_book.autograd.registry import DRAWN_SIZE, NOT_OPS, REGISTRY, draw_shapes
 
 COVERED = {name for spec in REGISTRY.values() for name in spec.covers}
 
@@ -61,3 +61,40 @@ def test_meta_test_would_catch_a_new_op(monkeypatch):
 def test_registry_references_are_real_numpy():
     x = np.linspace(0.5, 2, 6).reshape(2, 3)
     assert np.allclose(REGISTRY["log"].ref(x), np.log(x))
+
+
+def _example_fits_pattern(spec):
+    """The spec's example shapes are one draw of its `dims` pattern."""
+    inputs = [axes.split() for axes in spec.dims.split(",")]
+    if len(inputs) != len(spec.shapes):
+        return False
+    bound = {}
+    for tokens, shape in zip(inputs, spec.shapes):
+        if len(tokens) != len(shape):
+            return False
+        for token, n in zip(tokens, shape):
+            def fits(option):
+                if option.isdigit():
+                    return int(option) == n
+                low, high = spec.sizes.get(option, DRAWN_SIZE)
+                return low <= n <= high and bound.setdefault(option, n) == n
+            if not any(fits(o) for o in token.split("|")):
+                return False
+    return True
+
+
+def test_every_spec_says_how_its_shapes_are_drawn():
+    for spec in REGISTRY.values():
+        assert spec.dims, f"{spec.name}: declare dims=, how tests draw its shapes (e.g. dims=\"a b\")"
+        assert _example_fits_pattern(spec), f"{spec.name}: example shapes {spec.shapes} do not fit dims {spec.dims!r}"
+        letters = {o for t in spec.dims.replace(",", " ").split() for o in t.split("|") if not o.isdigit()}
+        assert set(spec.sizes) <= letters, f"{spec.name}: sizes for letters not in dims: {set(spec.sizes) - letters}"
+
+
+def test_drawn_shapes_include_size_one_and_broadcast_axes():
+    smallest = {name: draw_shapes(spec, lambda _, low, high: low) for name, spec in REGISTRY.items()}
+    largest = {name: draw_shapes(spec, lambda _, low, high: high) for name, spec in REGISTRY.items()}
+    assert smallest["neg"] == [(1, 1)] and largest["neg"] == [(4, 4)]
+    assert smallest["add"] == [(1, 1), (1, 1)] and largest["add"] == [(4, 4), (4, 4)]
+    assert draw_shapes(REGISTRY["add"], lambda name, low, high: low if name.endswith("?") else 3) == [(1, 3), (3, 1)]
+    assert largest["matmul"] == [(5, 6), (6, 5)] and smallest["conv2d_valid"][0][1] == 3

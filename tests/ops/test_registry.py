@@ -1,5 +1,9 @@
 """Every registered op, on every device, against six properties.
 
+Each example draws a seed and the input shapes (from the spec's `dims`, with size-1
+and broadcast axes among them), so hypothesis explores shapes and shrinks a failure
+to the smallest one.
+
 1. forward equals the numpy reference (float32 and float64 tolerances);
 2. backward equals central differences for every element (float64, random cotangent);
 3. broadcasting: binary ops on numpy-broadcastable shape pairs, values and gradients;
@@ -15,9 +19,9 @@ from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tinygrad_book import Tensor, gradcheck
-from tinygrad_book.autograd.registry import REGISTRY, sample_inputs
+from tinygrad_book.autograd.registry import REGISTRY, draw_shapes, sample_inputs
 
-from ..conftest import DEVICES
+from ..conftest import DEVICES, fewer_examples
 
 SPECS = list(REGISTRY.values())
 DIFFERENTIABLE = [s for s in SPECS if s.differentiable]
@@ -25,6 +29,12 @@ BROADCASTING = [s for s in SPECS if s.broadcast]
 REPEATABLE = [s for s in DIFFERENTIABLE if s.arity >= 2 and len(set(s.shapes)) == 1]
 
 seeds = st.integers(0, 2**31 - 1)
+
+
+def drawn_inputs(spec, data, seed, dtype=np.float64):
+    """Shapes drawn from the spec's pattern, then values from the seed."""
+    shapes = draw_shapes(spec, lambda name, low, high: data.draw(st.integers(low, high), label=name))
+    return sample_inputs(spec, np.random.default_rng(seed), shapes=shapes, dtype=dtype)
 
 # In the CUDA simulator (about a thousand threads a second) the central differences'
 # many forward passes run on the numpy backend; backward still runs on the device.
@@ -50,21 +60,23 @@ def assert_grads_match(spec, results):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
-@given(seed=seeds)
-def test_forward_matches_reference(spec, dtype, device, seed):
-    arrays = sample_inputs(spec, np.random.default_rng(seed), dtype=dtype)
+@given(data=st.data(), seed=seeds)
+def test_forward_matches_reference(spec, dtype, device, data, seed):
+    arrays = drawn_inputs(spec, data, seed, dtype)
     out = spec.fn(*tensors(arrays, device, dtype))
     expected = spec.ref(*arrays)
     assert out.shape == np.shape(expected), f"{spec.name}: shape {out.shape} vs {np.shape(expected)}"
+    if spec.differentiable and spec.name != "astype":   # a float op keeps its inputs' float type
+        assert out.dtype == np.dtype(dtype), f"{spec.name}: {dtype.__name__} inputs gave {out.dtype}"
     rtol, atol = spec.tol32 if dtype == np.float32 else spec.tol64
     np.testing.assert_allclose(out.numpy(), expected, rtol=rtol, atol=atol, err_msg=spec.name)
 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("spec", DIFFERENTIABLE, ids=ids(DIFFERENTIABLE))
-@given(seed=seeds)
-def test_backward_matches_central_differences(spec, device, seed):
-    arrays = sample_inputs(spec, np.random.default_rng(seed))
+@given(data=st.data(), seed=seeds)
+def test_backward_matches_central_differences(spec, device, data, seed):
+    arrays = drawn_inputs(spec, data, seed)
     results = gradcheck(spec.fn, *tensors(arrays, device, requires_grad=True), seed=seed, eps=spec.eps, numeric_device=NUMERIC_DEVICE)
     assert_grads_match(spec, results)
 
@@ -98,9 +110,10 @@ def non_contiguous(array, device, how):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("how", ["permuted", "sliced"])
 @pytest.mark.parametrize("spec", SPECS, ids=ids(SPECS))
-@given(seed=seeds)
-def test_non_contiguous_inputs(spec, how, device, seed):
-    arrays = sample_inputs(spec, np.random.default_rng(seed))
+@fewer_examples(0.5)              # two layouts: half the profile's examples each
+@given(data=st.data(), seed=seeds)
+def test_non_contiguous_inputs(spec, how, device, data, seed):
+    arrays = drawn_inputs(spec, data, seed)
     views = [non_contiguous(a, device, how) for a in arrays]
     if how == "sliced":
         assert not any(v.is_contiguous() for v in views if v.size > 1)
@@ -116,9 +129,9 @@ def test_non_contiguous_inputs(spec, how, device, seed):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("spec", REPEATABLE, ids=ids(REPEATABLE))
-@given(seed=seeds)
-def test_repeated_input(spec, device, seed):
-    (x,) = sample_inputs(spec, np.random.default_rng(seed), shapes=spec.shapes[:1])
+@given(data=st.data(), seed=seeds)
+def test_repeated_input(spec, device, data, seed):
+    x = drawn_inputs(spec, data, seed)[0]
     results = gradcheck(lambda t: spec.fn(*[t] * spec.arity), *tensors([x], device, requires_grad=True), seed=seed, eps=spec.eps, numeric_device=NUMERIC_DEVICE)
     assert_grads_match(spec, results)
 

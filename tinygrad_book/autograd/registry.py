@@ -1,8 +1,9 @@
 """The op registry: every differentiable op, with what it takes to check it.
 
 Each `OpSpec` names an op, says how to call it on Tensors (`fn`) and on numpy
-arrays (`ref`, the oracle), which shapes to feed it, where its inputs must lie
-(`domain`), and how close float32/float64 results must be. One set of
+arrays (`ref`, the oracle), which shapes to feed it (one example, `shapes`, and
+how tests draw more, `dims`), where its inputs must lie (`domain`), and how close
+float32/float64 results must be. One set of
 property tests (tests/ops/) runs every spec on every backend; `tinygrad-book
 gradcheck` runs them from the command line. A meta-test fails when a Tensor op
 or a functional op is missing here.
@@ -17,6 +18,11 @@ import numpy as np
 from ..kernels.base import conv_output_size
 from . import functional as F
 
+# A drawn axis (a letter in `dims`) is 1 to 4 long unless the spec's `sizes` says
+# otherwise: 1 is in on purpose (size-1 axes are where broadcasting and
+# stride bugs hide), 4 keeps gradient checks and the CUDA simulator quick.
+DRAWN_SIZE = (1, 4)
+
 # float32 forward tolerance, float64 forward tolerance (rtol, atol)
 TOL32 = (1e-4, 1e-5)
 TOL64 = (1e-10, 1e-12)
@@ -27,7 +33,9 @@ class OpSpec:
     name: str
     fn: Callable                  # Tensors -> Tensor
     ref: Callable                 # numpy arrays -> numpy array
-    shapes: tuple                 # one shape per input
+    shapes: tuple                 # one example shape per input (`tinygrad-book gradcheck` uses it)
+    dims: str = ""                # how tests draw shapes, one pattern per input: "m k, k n" (see draw_shapes)
+    sizes: dict = field(default_factory=dict)   # letter -> (low, high) where DRAWN_SIZE does not suit
     domain: str = "real"          # real | positive | nonzero | away_from_kinks
     differentiable: bool = True   # False: comparisons, argmax (no gradient)
     broadcast: bool = False       # a binary op that broadcasts like numpy
@@ -42,6 +50,30 @@ class OpSpec:
     @property
     def arity(self) -> int:
         return len(self.shapes)
+
+
+def draw_shapes(spec: OpSpec, draw) -> list[tuple]:
+    """One shape per input from the spec's `dims` pattern.
+
+    A pattern lists each input's axes, inputs separated by commas. An axis is a
+    number (that size), a letter (a size drawn once and shared by every input that
+    names it: "m k, k n" is a valid matmul), or alternatives "1|b" of which one is
+    drawn (a broadcast axis). `draw(name, low, high)` returns an int in [low, high];
+    tests pass a hypothesis draw, so failures shrink to the smallest shapes.
+    """
+    drawn = {}
+
+    def size(token):
+        if "|" in token:
+            options = token.split("|")
+            token = options[draw(f"{token}?", 0, len(options) - 1)]
+        if token.isdigit():
+            return int(token)
+        if token not in drawn:
+            drawn[token] = draw(token, *spec.sizes.get(token, DRAWN_SIZE))
+        return drawn[token]
+
+    return [tuple(size(t) for t in axes.split()) for axes in spec.dims.split(",")]
 
 
 def sample_inputs(spec: OpSpec, rng: np.random.Generator, shapes=None, dtype=np.float64):
@@ -96,6 +128,10 @@ def _ref_pool(x, k, s, reduce):
     return out
 
 
+# convolutions: inputs at least as large as the kernel, so "valid" has an output
+CONV_SIZES = {"n": (1, 2), "h": (3, 6), "w": (3, 6), "kh": (1, 3), "kw": (1, 3)}
+CONV1D_SIZES = {"n": (1, 2), "h": (3, 6), "kh": (1, 3)}
+
 _LABELS = np.array([2, 0, 3, 3, 1])
 _INDICES = np.array([[1, 4], [4, 0], [2, 4]])
 
@@ -107,24 +143,25 @@ def _registry():
         specs.append(OpSpec(*args, **kw))
 
     # unary
-    add("neg", lambda x: -x, np.negative, ((2, 3),), covers=("__neg__",))
-    add("exp", lambda x: x.exp(), np.exp, ((2, 3),), covers=("exp",))
-    add("log", lambda x: x.log(), np.log, ((2, 3),), domain="positive", covers=("log",))
-    add("sqrt", lambda x: x.sqrt(), np.sqrt, ((2, 3),), domain="positive", covers=("sqrt",))
-    add("tanh", lambda x: x.tanh(), np.tanh, ((2, 3),), covers=("tanh",))
-    add("sigmoid", lambda x: x.sigmoid(), lambda x: 1 / (1 + np.exp(-x)), ((2, 3),), covers=("sigmoid",))
-    add("relu", lambda x: x.relu(), lambda x: np.maximum(x, 0), ((2, 3),), domain="nonzero", covers=("relu",))
+    add("neg", lambda x: -x, np.negative, ((2, 3),), dims="a b", covers=("__neg__",))
+    add("exp", lambda x: x.exp(), np.exp, ((2, 3),), dims="a b", covers=("exp",))
+    add("log", lambda x: x.log(), np.log, ((2, 3),), dims="a b", domain="positive", covers=("log",))
+    add("sqrt", lambda x: x.sqrt(), np.sqrt, ((2, 3),), dims="a b", domain="positive", covers=("sqrt",))
+    add("tanh", lambda x: x.tanh(), np.tanh, ((2, 3),), dims="a b", covers=("tanh",))
+    add("sigmoid", lambda x: x.sigmoid(), lambda x: 1 / (1 + np.exp(-x)), ((2, 3),), dims="a b", covers=("sigmoid",))
+    add("relu", lambda x: x.relu(), lambda x: np.maximum(x, 0), ((2, 3),), dims="a b",
+        domain="nonzero", covers=("relu",))
     add("leaky_relu", lambda x: x.leaky_relu(0.2), lambda x: np.where(x > 0, x, 0.2 * x), ((2, 3),),
-        domain="nonzero", covers=("leaky_relu",))
-    add("abs", lambda x: x.abs(), np.abs, ((2, 3),), domain="nonzero", covers=("abs",))
-    add("reciprocal", lambda x: x.reciprocal(), lambda x: 1 / x, ((2, 3),), domain="nonzero",
+        dims="a b", domain="nonzero", covers=("leaky_relu",))
+    add("abs", lambda x: x.abs(), np.abs, ((2, 3),), dims="a b", domain="nonzero", covers=("abs",))
+    add("reciprocal", lambda x: x.reciprocal(), lambda x: 1 / x, ((2, 3),), dims="a b", domain="nonzero",
         covers=("reciprocal",))
-    add("square", lambda x: x.square(), np.square, ((2, 3),), covers=("square",))
-    add("clip", lambda x: x.clip(-1.0, 1.0), lambda x: np.clip(x, -1.0, 1.0), ((2, 3),),
+    add("square", lambda x: x.square(), np.square, ((2, 3),), dims="a b", covers=("square",))
+    add("clip", lambda x: x.clip(-1.0, 1.0), lambda x: np.clip(x, -1.0, 1.0), ((2, 3),), dims="a b",
         covers=("clip",), extra={"distinct": True})
     add("astype", lambda x: x.astype(np.float32).astype(np.float64) if x.dtype == np.float64 else x.astype(np.float64),
         lambda x: x.astype(np.float32).astype(np.float64) if x.dtype == np.float64 else x.astype(np.float64),
-        ((2, 3),), covers=("astype",), grad_tol=(1e-4, 1e-6), eps=1e-2,
+        ((2, 3),), dims="a b", covers=("astype",), grad_tol=(1e-4, 1e-6), eps=1e-2,
         notes="a float32 round trip: the gradient passes through, the value is rounded")
     # binary, broadcasting
     for name, op, ref, domain in (
@@ -134,88 +171,109 @@ def _registry():
         ("div", lambda a, b: a / b, np.divide, "nonzero"),
         ("pow", lambda a, b: a ** b, np.power, "positive"),
     ):
-        add(name, op, ref, ((2, 3), (2, 3)), domain=domain, broadcast=True,
+        add(name, op, ref, ((2, 3), (2, 3)), dims="1|a b, a 1|b", domain=domain, broadcast=True,
             covers=(f"__{name if name != 'div' else 'truediv'}__",))
     add("reflected", lambda x: (2.0 - x) * (3.0 + x) / (1.5 ** x) + 0.5 * (1.0 / x),
-        lambda x: (2.0 - x) * (3.0 + x) / (1.5 ** x) + 0.5 * (1.0 / x), ((2, 3),), domain="nonzero",
+        lambda x: (2.0 - x) * (3.0 + x) / (1.5 ** x) + 0.5 * (1.0 / x), ((2, 3),), dims="a b", domain="nonzero",
         covers=("__rsub__", "__radd__", "__rmul__", "__rtruediv__", "__rpow__"),
         notes="a number on the left of a tensor")
-    add("maximum", lambda a, b: a.maximum(b), np.maximum, ((2, 3), (2, 3)), broadcast=True,
+    add("maximum", lambda a, b: a.maximum(b), np.maximum, ((2, 3), (2, 3)), dims="1|a b, a 1|b", broadcast=True,
         covers=("maximum", "F.maximum"), extra={"distinct": True})
-    add("minimum", lambda a, b: F.minimum(a, b), np.minimum, ((2, 3), (2, 3)), broadcast=True,
+    add("minimum", lambda a, b: F.minimum(a, b), np.minimum, ((2, 3), (2, 3)), dims="1|a b, a 1|b", broadcast=True,
         covers=("minimum", "F.minimum"), extra={"distinct": True})
     add("where", lambda a, b: F.where(a > 0, a, b), lambda a, b: np.where(a > 0, a, b), ((2, 3), (2, 3)),
-        domain="nonzero", broadcast=True, covers=("where", "F.where"))
+        dims="1|a b, a 1|b", domain="nonzero", broadcast=True, covers=("where", "F.where"))
     for name, ref in (("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
                       ("gt", np.greater), ("ge", np.greater_equal)):
         add(name, getattr(__import__("operator"), name), lambda a, b, ref=ref: ref(a, b).astype(a.dtype),
-            ((2, 3), (2, 3)), differentiable=False, broadcast=True, covers=(f"__{name}__",),
+            ((2, 3), (2, 3)), dims="1|a b, a 1|b", differentiable=False, broadcast=True, covers=(f"__{name}__",),
             extra={"distinct": True})
-    add("sign", lambda x: x.sign(), np.sign, ((2, 3),), differentiable=False, covers=("sign",))
+    add("sign", lambda x: x.sign(), np.sign, ((2, 3),), dims="a b", differentiable=False, covers=("sign",))
     # matmul
-    add("matmul", lambda a, b: a @ b, np.matmul, ((3, 4), (4, 5)), covers=("__matmul__", "matmul"))
-    add("matmul_batched", lambda a, b: a @ b, np.matmul, ((2, 3, 4), (4, 2)), covers=("__matmul__",))
-    add("matmul_vector", lambda a, b: a @ b, np.matmul, ((4,), (2, 4, 3)), covers=("__rmatmul__",))
+    add("matmul", lambda a, b: a @ b, np.matmul, ((3, 4), (4, 5)), dims="m k, k n",
+        sizes={"m": (1, 5), "k": (1, 6), "n": (1, 5)}, covers=("__matmul__", "matmul"))
+    add("matmul_batched", lambda a, b: a @ b, np.matmul, ((2, 3, 4), (4, 2)), dims="b m k, k n",
+        covers=("__matmul__",))
+    add("matmul_batch_broadcast", lambda a, b: a @ b, np.matmul, ((1, 3, 4), (2, 4, 2)), dims="1|b m k, b|1 k n",
+        covers=("__matmul__",), notes="a batch axis of 1 on either side is broadcast")
+    add("matmul_vector", lambda a, b: a @ b, np.matmul, ((4,), (2, 4, 3)), dims="k, b k n",
+        covers=("__rmatmul__",))
     # reductions
     for name in ("sum", "mean"):
         ref = getattr(np, name)
-        add(name, lambda x, name=name: getattr(x, name)(), lambda x, ref=ref: ref(x), ((2, 3, 4),), covers=(name,))
+        add(name, lambda x, name=name: getattr(x, name)(), lambda x, ref=ref: ref(x), ((2, 3, 4),), dims="a b c",
+            covers=(name,))
         add(f"{name}_axis", lambda x, name=name: getattr(x, name)(axis=(0, 2), keepdims=True),
-            lambda x, ref=ref: ref(x, axis=(0, 2), keepdims=True), ((2, 3, 4),), covers=(name,))
+            lambda x, ref=ref: ref(x, axis=(0, 2), keepdims=True), ((2, 3, 4),), dims="a b c",
+            covers=(name,))
     for name in ("max", "min"):
         ref = getattr(np, name)
         add(name, lambda x, name=name: getattr(x, name)(axis=1), lambda x, ref=ref: ref(x, axis=1),
-            ((3, 4),), covers=(name,), extra={"distinct": True})
+            ((3, 4),), dims="a b", covers=(name,), extra={"distinct": True})
         add(f"{name}_all", lambda x, name=name: getattr(x, name)(), lambda x, ref=ref: ref(x),
-            ((3, 4),), covers=(name,), extra={"distinct": True})
-    add("argmax", lambda x: x.argmax(axis=1), lambda x: np.argmax(x, axis=1), ((3, 4),),
+            ((3, 4),), dims="a b", covers=(name,), extra={"distinct": True})
+    add("argmax", lambda x: x.argmax(axis=1), lambda x: np.argmax(x, axis=1), ((3, 4),), dims="a b",
         differentiable=False, covers=("argmax",), extra={"distinct": True})
     # movement
-    add("reshape", lambda x: x.reshape(3, -1), lambda x: x.reshape(3, -1), ((2, 3, 2),), covers=("reshape", "flatten"))
-    add("transpose", lambda x: x.transpose(), lambda x: x.transpose(), ((2, 3, 4),), covers=("transpose", "T"))
-    add("permute", lambda x: x.permute(1, 2, 0), lambda x: x.transpose(1, 2, 0), ((2, 3, 4),), covers=("permute",))
+    add("reshape", lambda x: x.reshape(3, -1), lambda x: x.reshape(3, -1), ((2, 3, 2),), dims="a 3 b",
+        covers=("reshape", "flatten"))
+    add("transpose", lambda x: x.transpose(), lambda x: x.transpose(), ((2, 3, 4),), dims="a b c",
+        covers=("transpose", "T"))
+    add("permute", lambda x: x.permute(1, 2, 0), lambda x: x.transpose(1, 2, 0), ((2, 3, 4),), dims="a b c",
+        covers=("permute",))
     add("expand", lambda x: x.expand((2, 3, 4)), lambda x: np.broadcast_to(x, (2, 3, 4)), ((3, 1),),
-        covers=("expand",))
-    add("getitem", lambda x: x[1:3, :, 2], lambda x: x[1:3, :, 2], ((4, 2, 3),), covers=("__getitem__",))
-    add("getitem_step", lambda x: x[::-2, None, 1:], lambda x: x[::-2, None, 1:], ((5, 3),),
+        dims="1|3 1|4", covers=("expand",))
+    add("getitem", lambda x: x[1:3, :, 2], lambda x: x[1:3, :, 2], ((4, 2, 3),), dims="3|4 a 3|4",
         covers=("__getitem__",))
-    add("squeeze", lambda x: x.squeeze(1).unsqueeze(0), lambda x: x.squeeze(1)[None], ((3, 1, 2),),
+    add("getitem_step", lambda x: x[::-2, None, 1:], lambda x: x[::-2, None, 1:], ((5, 3),),
+        dims="a 2|3|4", sizes={"a": (1, 5)},
+        covers=("__getitem__",))
+    add("squeeze", lambda x: x.squeeze(1).unsqueeze(0), lambda x: x.squeeze(1)[None], ((3, 1, 2),), dims="a 1 b",
         covers=("squeeze", "unsqueeze", "expand_dims"))
     add("pad", lambda x: x.pad(((1, 0), (2, 1)), value=0.5), lambda x: np.pad(x, ((1, 0), (2, 1)), constant_values=0.5),
-        ((2, 3),), covers=("pad",))
-    add("concatenate", lambda a, b: F.concatenate([a, b], axis=1), lambda a, b: np.concatenate([a, b], axis=1),
-        ((2, 3), (2, 2)), covers=("F.concatenate",))
+        ((2, 3),), dims="a b", covers=("pad",))
+    add("concatenate", lambda *xs: F.concatenate(list(xs), axis=1), lambda *xs: np.concatenate(xs, axis=1),
+        ((2, 3), (2, 2), (2, 1)), dims="a b, a c, a d", covers=("F.concatenate",),
+        notes="three inputs: the third starts where the first two end")
     add("stack", lambda a, b: F.stack([a, b], axis=1), lambda a, b: np.stack([a, b], axis=1),
-        ((2, 3), (2, 3)), covers=("F.stack",))
-    add("contiguous", lambda x: x.T.contiguous(), lambda x: np.ascontiguousarray(x.T), ((2, 3),),
+        ((2, 3), (2, 3)), dims="a b, a b", covers=("F.stack",))
+    add("contiguous", lambda x: x.T.contiguous(), lambda x: np.ascontiguousarray(x.T), ((2, 3),), dims="a b",
         covers=("contiguous",))
     # softmax family
-    add("softmax", lambda x: x.softmax(), _softmax, ((3, 5),), covers=("F.softmax", "softmax"))
+    add("softmax", lambda x: x.softmax(), _softmax, ((3, 5),), dims="a b", sizes={"b": (1, 5)},
+        covers=("F.softmax", "softmax"))
     add("log_softmax", lambda x: x.log_softmax(axis=0), lambda x: np.log(_softmax(x, axis=0)), ((3, 5),),
-        covers=("F.log_softmax", "log_softmax"))
+        dims="a b", sizes={"b": (1, 5)}, covers=("F.log_softmax", "log_softmax"))
     add("cross_entropy_labels", lambda x: F.cross_entropy(x, _LABELS[:x.shape[0]]),
         lambda x: -np.mean(np.log(_softmax(x))[np.arange(x.shape[0]), _LABELS[:x.shape[0]]]), ((5, 4),),
-        covers=("F.cross_entropy", "F.one_hot"))
+        dims="n 4|5", sizes={"n": (1, 5)}, covers=("F.cross_entropy", "F.one_hot"),
+        notes="labels go up to 3: at least 4 classes")
     add("cross_entropy_onehot", lambda x: F.cross_entropy(x, np.eye(4)[_LABELS] * 0.5 + 0.125, reduction="none"),
         lambda x: -(np.log(_softmax(x)) * (np.eye(4)[_LABELS] * 0.5 + 0.125)).sum(axis=1), ((5, 4),),
-        covers=("F.cross_entropy",))
+        dims="5 4", covers=("F.cross_entropy",), notes="the soft targets are one fixed (5, 4) array")
     # convolution, pooling, embedding
     add("conv2d_valid", lambda x, w: F.conv2d(x, w), lambda x, w: _ref_conv2d_direct(x, w, (1, 1), "valid"),
-        ((2, 5, 4, 2), (3, 2, 2, 3)), covers=("F.conv2d",))
+        ((2, 5, 4, 2), (3, 2, 2, 3)), dims="n h w c, kh kw c f", sizes=CONV_SIZES, covers=("F.conv2d",))
     add("conv2d_same_strided", lambda x, w: F.conv2d(x, w, stride=2, padding="same"),
-        lambda x, w: _ref_conv2d_direct(x, w, (2, 2), "same"), ((1, 5, 6, 2), (3, 3, 2, 2)), covers=("F.conv2d",))
+        lambda x, w: _ref_conv2d_direct(x, w, (2, 2), "same"), ((1, 5, 6, 2), (3, 3, 2, 2)),
+        dims="n h w c, kh kw c f", sizes=CONV_SIZES, covers=("F.conv2d",),
+        notes="an even kernel or an odd input pads more at the bottom and right than at the top and left")
     add("conv1d", lambda x, w: F.conv1d(x, w, padding="same"),
         lambda x, w: _ref_conv2d_direct(x[:, None], w[None], (1, 1), "same")[:, 0], ((2, 6, 2), (3, 2, 3)),
-        covers=("F.conv1d",))
+        dims="n h c, kh c f", sizes=CONV1D_SIZES, covers=("F.conv1d",))
     add("max_pool2d", lambda x: F.max_pool2d(x, 2, strides=1), lambda x: _ref_pool(x, (2, 2), (1, 1), np.max),
-        ((2, 4, 3, 2),), covers=("F.max_pool2d",), extra={"distinct": True})
+        ((2, 4, 3, 2),), dims="n h w c", sizes={"n": (1, 2), "h": (2, 5), "w": (2, 5)},
+        covers=("F.max_pool2d",), extra={"distinct": True})
     add("avg_pool2d", lambda x: F.avg_pool2d(x, (2, 3), strides=(2, 1)),
-        lambda x: _ref_pool(x, (2, 3), (2, 1), np.mean), ((2, 5, 4, 2),), covers=("F.avg_pool2d",))
+        lambda x: _ref_pool(x, (2, 3), (2, 1), np.mean), ((2, 5, 4, 2),), dims="n h w c",
+        sizes={"n": (1, 2), "h": (2, 5), "w": (3, 5)}, covers=("F.avg_pool2d",))
     add("max_pool1d", lambda x: F.max_pool1d(x, 2), lambda x: _ref_pool(x[:, None], (1, 2), (1, 2), np.max)[:, 0],
-        ((2, 5, 3),), covers=("F.max_pool1d",), extra={"distinct": True})
+        ((2, 5, 3),), dims="n l c", sizes={"l": (2, 6)}, covers=("F.max_pool1d",), extra={"distinct": True})
     add("avg_pool1d", lambda x: F.avg_pool1d(x, 3, strides=1),
-        lambda x: _ref_pool(x[:, None], (1, 3), (1, 1), np.mean)[:, 0], ((2, 5, 3),), covers=("F.avg_pool1d",))
-    add("embedding", lambda t: F.embedding(t, _INDICES), lambda t: t[_INDICES], ((5, 3),), covers=("F.embedding",),
+        lambda x: _ref_pool(x[:, None], (1, 3), (1, 1), np.mean)[:, 0], ((2, 5, 3),),
+        dims="n l c", sizes={"l": (3, 6)}, covers=("F.avg_pool1d",))
+    add("embedding", lambda t: F.embedding(t, _INDICES), lambda t: t[_INDICES], ((5, 3),), dims="5|6 d",
+        covers=("F.embedding",),
         notes="index 4 repeats: its gradient rows must add up")
     return {s.name: s for s in specs}
 
