@@ -1,7 +1,8 @@
 """Each optimizer against the Keras 2.2 formulas written out in float64 numpy, at rtol 1e-12.
 
-Every formula runs on two paths: the fused cpu kernel (device "cpu") and the readable
-Tensor-op path (device "numpy"). The cases are chosen so that each constant of a
+Every formula runs on three paths: the fused kernel of the cpu backend (numba), the
+fused kernel of the numpy backend (the readable reference), and the Tensor-op path
+(`fused=False`, on the numpy device). The cases are chosen so that each constant of a
 formula shows in the result: gradients of 1e-9 make sqrt(a) ~ 1e-9, so epsilon (1e-7)
 dominates the denominator and moving it inside the square root changes the step
 a thousandfold; a large epsilon, an unusual rho or beta, decay, and several steps
@@ -19,11 +20,14 @@ NORMAL = [_R.standard_normal(5) for _ in range(5)]
 NORMAL[1][3] = 0.0                                   # a gradient of exactly zero: a, m, v only decay
 TINY = [g * 1e-9 for g in NORMAL]                    # sqrt(a) ~ 1e-9 << epsilon = 1e-7
 GRADS = {"normal": NORMAL, "tiny": TINY}
-PATHS = ["cpu", "numpy"]                             # fused kernel | Tensor ops
+PATHS = ["cpu", "numpy", "ops"]                      # fused numba | fused numpy | Tensor ops
 
 
-def run(opt, grads, device):
-    """Apply `opt` to P0 once per gradient, on `device`; the final parameter values."""
+def run(opt, grads, path):
+    """Apply `opt` to P0 once per gradient, on `path` (a device, or "ops": the Tensor-op
+    path on the numpy device); the final parameter values."""
+    device = "numpy" if path == "ops" else path
+    opt.fused = path != "ops"
     p = Tensor(P0, dtype=np.float64, device=device, requires_grad=True)
     for g in grads:
         p.grad = Tensor(g, dtype=np.float64, device=device)
@@ -126,7 +130,8 @@ def test_clipvalue_clips_each_element_before_the_update(device):
 def test_clipnorm_scales_all_gradients_by_one_global_norm(device):
     # two parameters: the norm is taken over both together (Keras 2.2), not each alone
     grads = [(g, 3 * g[::-1]) for g in NORMAL]
-    opt = optimizers.SGD(lr=0.1, clipnorm=1.0)
+    opt = optimizers.SGD(lr=0.1, clipnorm=1.0, fused=device != "ops")
+    device = "numpy" if device == "ops" else device
     p = [Tensor(P0, dtype=np.float64, device=device, requires_grad=True) for _ in range(2)]
     expected = [P0.copy(), P0.copy()]
     for g0, g1 in grads:
@@ -154,15 +159,16 @@ def test_default_settings_follow_the_formulas(device):
 
 @pytest.mark.parametrize("device", PATHS)
 def test_rmsprop_flushes_tiny_accumulator_values(device):
-    """The fused kernel flushes at every step; the Tensor-op path every FLUSH_EVERY steps."""
+    """The fused kernels flush at every step; the Tensor-op path every FLUSH_EVERY steps."""
     from tinygrad_book.nn.optimizers import FLUSH_EVERY
-    opt = optimizers.RMSprop(lr=0.0)
+    opt = optimizers.RMSprop(lr=0.0, fused=device != "ops")
+    device = "numpy" if device == "ops" else device
     p = Tensor(np.zeros(2, np.float32), device=device, requires_grad=True)
     for step in range(1, FLUSH_EVERY + 1):
         p.grad = Tensor(np.array([1e-17, 1.0], np.float32), device=device)   # 1e-35 squared: below the line
         opt.step([p])
         acc = opt.state[id(p)][0].numpy()
-        flushed = device == "cpu" or step == FLUSH_EVERY
+        flushed = opt.fused or step == FLUSH_EVERY
         assert (acc[0] == 0.0) == flushed, f"step {step}: a = {acc[0]}"
         assert 0.1 <= acc[1] <= 1.0
 
@@ -199,9 +205,9 @@ def test_get_config_carries_every_setting(name):
 
 @pytest.mark.parametrize("name", CONFIGURED)
 def test_cpu_weights_take_the_fused_path_in_place(name):
-    """On the cpu device each update is one fused kernel writing into the weight's own
-    storage; the numpy device builds a new storage with Tensor ops."""
-    for device, in_place in (("cpu", True), ("numpy", False)):
+    """On both devices each update is one fused kernel writing into the weight's own
+    storage; with fused=False the Tensor ops build a new storage."""
+    for device, in_place in (("cpu", True), ("numpy", True)):
         opt = CONFIGURED[name]()
         p = Tensor(P0, dtype=np.float64, device=device, requires_grad=True)
         storage = p.view.storage

@@ -147,7 +147,10 @@ def test_cuda_without_a_gpu_is_one_line(cli, tmp_path):
 
 
 def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path, empty_data):
-    p = subprocess.Popen([sys.executable, "-m", "tinygrad_book.cli", "train", "ch2-mnist-dense"],
+    # 1000 epochs: the run is still training when the signal lands, however slow the machine
+    # is to send it (with 5 epochs on the bundled sample it sometimes finished first).
+    p = subprocess.Popen([sys.executable, "-m", "tinygrad_book.cli", "train", "ch2-mnist-dense",
+                          "--epochs", "1000"],
                          env=cli_env(tmp_path, empty_data), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     assert p.stdout.readline().startswith("training ch2-mnist-dense")
