@@ -21,11 +21,18 @@ def tanh(x):
     return x.tanh()
 
 
+def hard_sigmoid(x):
+    """clip(0.2 x + 0.5, 0, 1): Keras 2.0's piecewise-linear sigmoid, the default gate
+    activation of its LSTM and GRU (cheaper than exp; slope 0 outside [-2.5, 2.5])."""
+    return (x * 0.2 + 0.5).clip(0.0, 1.0)
+
+
 def softmax(x, axis=-1):
     return F.softmax(x, axis=axis)
 
 
-_BY_NAME = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax}
+_BY_NAME = {"linear": linear, "relu": relu, "sigmoid": sigmoid, "tanh": tanh, "softmax": softmax,
+            "hard_sigmoid": hard_sigmoid}
 
 
 def get(identifier):
@@ -47,4 +54,4 @@ def name_of(fn) -> str:
     return getattr(fn, "__name__", "custom")
 
 
-__all__ = ["get", "linear", "relu", "sigmoid", "softmax", "tanh"]
+__all__ = ["get", "hard_sigmoid", "linear", "relu", "sigmoid", "softmax", "tanh"]

@@ -49,8 +49,23 @@ def random_normal(shape, dtype=np.float32, stddev=0.05):
     return (rng().standard_normal(shape) * stddev).astype(dtype)
 
 
+def orthogonal(shape, dtype=np.float32, gain=1.0):
+    """A random matrix with orthonormal rows or columns (Keras' recurrent_initializer):
+    the SVD of a standard normal (rows = product of all but the last axis, columns =
+    the last), keeping the factor of the right shape, as Keras 2.0 does. Repeated
+    multiplication by it neither grows nor shrinks a state vector."""
+    shape = tuple(shape)
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal: needs a shape of at least 2 axes, got {shape}")
+    flat_shape = (int(np.prod(shape[:-1])), shape[-1])
+    u, _, v = np.linalg.svd(rng().standard_normal(flat_shape), full_matrices=False)
+    q = u if u.shape == flat_shape else v
+    return (gain * q.reshape(shape)).astype(dtype)
+
+
 _BY_NAME = {"zeros": zeros, "ones": ones, "glorot_uniform": glorot_uniform, "he_normal": he_normal,
-            "random_uniform": random_uniform, "uniform": random_uniform, "random_normal": random_normal}
+            "random_uniform": random_uniform, "uniform": random_uniform, "random_normal": random_normal,
+            "orthogonal": orthogonal}
 
 
 def get(identifier):
@@ -68,4 +83,5 @@ def name_of(fn):
     return getattr(fn, "__name__", "custom")
 
 
-__all__ = ["get", "zeros", "ones", "glorot_uniform", "he_normal", "random_uniform", "random_normal"]
+__all__ = ["get", "zeros", "ones", "glorot_uniform", "he_normal", "random_uniform", "random_normal",
+           "orthogonal"]

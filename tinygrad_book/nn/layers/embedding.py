@@ -16,7 +16,9 @@ class Embedding(Layer):
         not_implemented("Embedding", embeddings_regularizer=embeddings_regularizer,
                         activity_regularizer=activity_regularizer, embeddings_constraint=embeddings_constraint,
                         mask_zero=mask_zero)
-        if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
+        if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
+            # as Keras: a sequence of any length when input_length is not given, so that
+            # summary() shows (None, None, output_dim) and the parameters before any data
             kwargs["input_shape"] = (input_length,)
         super().__init__(**kwargs)
         self.input_dim = positive_int("Embedding", "input_dim", input_dim)
