@@ -227,3 +227,13 @@ def test_every_chapter_5_id_is_listed(tmp_path):
     assert listed.returncode == 0, listed.stderr
     for entry_id in IDS:
         assert entry_id in listed.stdout
+
+
+def test_augmentation_preview_figure_is_a_png(tmp_path, monkeypatch):
+    monkeypatch.setattr(chapter5, "cats_and_dogs_folder",
+                        lambda tiny=False: (chapter5.synthetic_cats_and_dogs(), "synthetic"))
+    path = tmp_path / "preview.png"
+    zoo.get("ch5-augmentation-preview").draw({}, path)
+    from PIL import Image
+    with Image.open(path) as img:
+        assert img.format == "PNG" and img.size[0] > 2 * img.size[1]     # four images side by side

@@ -203,6 +203,11 @@ _KERAS_INITIALIZERS = {"Zeros": "zeros", "Ones": "ones", "RandomUniform": "rando
 _VARIANCE_SCALING = {(1.0, "fan_avg", "uniform"): "glorot_uniform", (2.0, "fan_in", "normal"): "he_normal"}
 
 
+def _decoded(value) -> str:
+    """An attribute as text: Keras 2 (h5py 2) stored fixed-length bytes."""
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
 def _is_keras_model_file(path) -> bool:
     import h5py
     with h5py.File(path, "r") as f:
@@ -273,11 +278,11 @@ def keras_model_config(spec) -> dict:
 def _load_keras_model(path, compile):
     import h5py
     with h5py.File(path, "r") as f:
-        model = from_config(keras_model_config(json.loads(keras_h5._text(f.attrs["model_config"]))))
+        model = from_config(keras_model_config(json.loads(_decoded(f.attrs["model_config"]))))
         keras_h5.load_weights_from_group(f["model_weights"], model.layers, source=str(path))
         training = f.attrs.get("training_config")
     if compile and training is not None:
-        _compile_from_keras(model, json.loads(keras_h5._text(training)))
+        _compile_from_keras(model, json.loads(_decoded(training)))
     return model
 
 
