@@ -13,7 +13,11 @@ layout, and the VGG16 ones on random weights at a small input size.
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -117,16 +121,22 @@ def synthetic_cats_and_dogs(per_class=4):
     from ..data.download import cache_home
 
     folder = cache_home() / f"synthetic_cats_and_dogs_{per_class}"
-    if (folder / "test" / "dogs").is_dir():
+    if folder.is_dir():
         return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=folder.name, dir=folder.parent))
     rng = np.random.RandomState(0)
     for subset in ("train", "validation", "test"):
         for label, cls in enumerate(("cats", "dogs")):
-            target = folder / subset / cls
-            target.mkdir(parents=True, exist_ok=True)
+            target = partial / subset / cls
+            target.mkdir(parents=True)
             for i in range(per_class):
                 pixels = rng.randint(0, 128, (40, 40, 3)) + 127 * (1 - label)
                 Image.fromarray(pixels.astype(np.uint8)).save(target / f"{cls[:-1]}.{i}.jpg")
+    try:
+        os.rename(partial, folder)    # whole or not at all: a crash never leaves half a folder
+    except OSError:                   # another process made it first
+        shutil.rmtree(partial)
     return folder
 
 
