@@ -102,6 +102,24 @@ class Model(Training, Layer):
         return self._single_output
 
     @property
+    def input(self):
+        """The model's own input tensor (a list for several): what `Model(inputs=...)` was
+        given, or the Input a Sequential made. Build a model of intermediate activations
+        from it: `Model(inputs=model.input, outputs=[l.output for l in model.layers[:8]])`."""
+        return self._unwrap_in(self._own("inputs"))
+
+    @property
+    def output(self):
+        """The model's own output tensor (a list for several)."""
+        return self._unwrap_out(self._own("outputs"))
+
+    def _own(self, which) -> list:
+        if not getattr(self, which, None):
+            raise AttributeError(f"model {self.name} is not built yet, so it has no {which[:-1]}: give its "
+                                 f"first layer input_shape=(...), or call build / fit first")
+        return list(getattr(self, which))
+
+    @property
     def output_names(self) -> list:
         return [t.node.layer.name for t in self.outputs]
 

@@ -14,6 +14,7 @@ import numpy as np
 from . import losses as L
 from . import optimizers
 from ..fileio import atomic_write
+from . import keras_h5
 from .layers.base import layer_class
 from .weights_check import check_weights, read_weights_file
 
@@ -178,6 +179,10 @@ def save_model(model, path):
 
 
 def load_model(path, compile=True):
+    """A model saved by `model.save`: ours (.npz, or .h5 with a group `weights`), or a
+    Keras 2 `.h5` file (a group `model_weights` in Keras' layout, keras_h5.py)."""
+    if _is_h5(path) and _is_keras_model_file(path):
+        return _load_keras_model(path, compile)
     arrays, attrs = read_weights_file(path, _read)
     if "model_config" not in attrs:
         raise ValueError(f"{path}: holds weights only (save_weights); rebuild the model and use load_weights")
@@ -186,3 +191,112 @@ def load_model(path, compile=True):
     if compile and attrs.get("training_config"):
         _compile_from(model, attrs["training_config"])
     return model
+
+
+# --- Keras 2's whole-model .h5 files ------------------------------------------------------------
+# Keras' `model.save('m.h5')` writes: root attributes `model_config` (the architecture as JSON,
+# {"class_name": ..., "config": ...}) and `training_config`; the weights in a group
+# `model_weights`, in the layout of keras_h5.py. Keras' layer configs carry a few settings
+# in a form ours does not: initializers and regularizers as {"class_name", "config"}
+# objects, `data_format` on every spatial layer, `sparse` on inputs.
+_KERAS_INITIALIZERS = {"Zeros": "zeros", "Ones": "ones", "RandomUniform": "random_uniform",
+                       "RandomNormal": "random_normal", "GlorotUniform": "glorot_uniform",
+                       "HeNormal": "he_normal"}
+# VarianceScaling(scale, mode, distribution) is how Keras 2 writes glorot_uniform and he_normal
+_VARIANCE_SCALING = {(1.0, "fan_avg", "uniform"): "glorot_uniform", (2.0, "fan_in", "normal"): "he_normal"}
+
+
+def _decoded(value) -> str:
+    """An attribute as text: Keras 2 (h5py 2) stored fixed-length bytes."""
+    return value.decode("utf8") if isinstance(value, bytes) else str(value)
+
+
+def _is_keras_model_file(path) -> bool:
+    """True for a readable HDF5 file in Keras' layout; a missing or broken file is left to
+    read_weights_file, whose error names what is wrong with it."""
+    import h5py
+    try:
+        with h5py.File(path, "r") as f:
+            return "model_weights" in f and "model_config" in f.attrs
+    except OSError:
+        return False
+
+
+def _keras_initializer(spec):
+    if not isinstance(spec, dict):
+        return spec
+    name, config = spec["class_name"], spec.get("config", {})
+    if name == "VarianceScaling":
+        key = (float(config.get("scale", 1.0)), config.get("mode"), config.get("distribution"))
+        name = _VARIANCE_SCALING.get(key, name)
+    name = _KERAS_INITIALIZERS.get(name, name)
+    if name == spec["class_name"]:
+        raise ValueError(f"Keras model file: initializer {spec} has no counterpart here")
+    return name
+
+
+def _accepts(cls, key) -> bool:
+    import inspect
+    return any(key in inspect.signature(c.__init__).parameters for c in cls.__mro__ if "__init__" in vars(c))
+
+
+def keras_layer_config(class_name, config) -> dict:
+    """A Keras 2 layer config rewritten in our layers' terms (same argument names)."""
+    cls = layer_class(class_name)
+    out = {}
+    for key, value in config.items():
+        if key.endswith("_initializer"):
+            value = _keras_initializer(value)
+        elif key.endswith("_regularizer") and isinstance(value, dict):
+            value = value.get("config", value)           # L1L2 {"l1": .., "l2": ..}
+        elif (key, value) in (("data_format", "channels_last"), ("sparse", False)) and not _accepts(cls, key):
+            continue                                      # our only layout / dense inputs: nothing to say
+        out[key] = value
+    return out
+
+
+def keras_model_config(spec) -> dict:
+    """Keras 2's model config -> ours: Sequential as a list of layers (Keras <= 2.2.2) or a
+    dict with "layers"; a functional Model's inbound nodes [[name, node, index, kwargs], ...]."""
+    name, config = spec["class_name"], spec["config"]
+    if name == "Sequential":
+        layers = config if isinstance(config, list) else config["layers"]
+        return {"class_name": "Sequential",
+                "config": {"name": config.get("name", "sequential") if isinstance(config, dict) else "sequential",
+                           "layers": [keras_model_config(l) if l["class_name"] in ("Sequential", "Model")
+                                      else {"class_name": l["class_name"],
+                                            "config": keras_layer_config(l["class_name"], l["config"])}
+                                      for l in layers]}}
+    if name == "Model":
+        entries = []
+        for layer in config["layers"]:
+            inner = (keras_model_config(layer)["config"] if layer["class_name"] in ("Sequential", "Model")
+                     else keras_layer_config(layer["class_name"], layer["config"]))
+            nodes = [[ref[:3] for ref in node] + [len(node) > 1] for node in layer["inbound_nodes"]]
+            entries.append({"class_name": layer["class_name"], "config": inner, "name": layer["name"],
+                            "inbound_nodes": nodes})
+        return {"class_name": "Model",
+                "config": {"name": config["name"], "layers": entries,
+                           "input_layers": config["input_layers"], "output_layers": config["output_layers"],
+                           "single_input": len(config["input_layers"]) == 1,
+                           "single_output": len(config["output_layers"]) == 1}}
+    return {"class_name": name, "config": keras_layer_config(name, config)}
+
+
+def _load_keras_model(path, compile):
+    import h5py
+    with h5py.File(path, "r") as f:
+        model = from_config(keras_model_config(json.loads(_decoded(f.attrs["model_config"]))))
+        keras_h5.load_weights_from_group(f["model_weights"], model.layers, source=str(path))
+        training = f.attrs.get("training_config")
+    if compile and training is not None:
+        _compile_from_keras(model, json.loads(_decoded(training)))
+    return model
+
+
+def _compile_from_keras(model, info):
+    """Keras' training_config: {"optimizer_config": {"class_name", "config"}, "loss", "metrics", ...}."""
+    spec = info["optimizer_config"]
+    opt = getattr(optimizers, spec["class_name"])
+    config = {k: v for k, v in spec["config"].items() if v is not None and k != "name"}
+    model.compile(opt(**config), info["loss"], info.get("metrics"), info.get("loss_weights"))

@@ -1,4 +1,4 @@
-"""The book's networks, one entry per experiment of ``book/SPEC.md`` (chapters 2-4 so far).
+"""The book's networks, one entry per experiment of ``book/SPEC.md`` (chapters 2-5 so far).
 
     from tinygrad_book import zoo
     entry = zoo.get("ch2-mnist-dense")      # book reference, data, model, settings, result

@@ -107,7 +107,10 @@ def run_standard(entry, epochs=None, batch_size=None, verbose=2, tiny=False, mod
 
 def run(entry, epochs=None, batch_size=None, verbose=2, tiny=False, seed=0, model_out=None):
     """Run one entry with the book's settings (or the given overrides); returns its result."""
-    check_fit_arguments(or_default(epochs, entry.epochs), batch_size)   # before any data is loaded
+    if epochs is not None or entry.epochs:     # before any data is loaded; epochs=0 marks an
+        check_fit_arguments(or_default(epochs, entry.epochs), batch_size)   # entry that trains nothing
+    elif batch_size is not None:
+        check_fit_arguments(1, batch_size)
     set_seed(seed)
     fn = entry.run or run_standard
     result = fn(entry, epochs=epochs, batch_size=batch_size, verbose=verbose, tiny=tiny,

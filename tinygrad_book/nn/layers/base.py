@@ -298,6 +298,11 @@ class InputLayer(Layer):
     def call(self, inputs, training=False):
         return inputs
 
+    @property
+    def input(self):
+        """An input layer's input is its output, the placeholder itself (as Keras)."""
+        return self.output
+
     def get_config(self):
         return {"name": self.name, "batch_input_shape": list(self.batch_input_shape),
                 "dtype": self.input_dtype.name}
