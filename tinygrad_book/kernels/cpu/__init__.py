@@ -41,6 +41,16 @@ def _flat_run(x: View):
     return x.storage[x.offset:x.offset + x.size]
 
 
+def _is_rows(shape, strides) -> bool:
+    """A coalesced (rows, C) view stored as one row-major run."""
+    return len(shape) == 2 and strides[1] == 1 and strides[0] == shape[1]
+
+
+def _is_row(shape, strides) -> bool:
+    """A coalesced (rows, C) view that repeats one unit-stride row (a broadcast bias)."""
+    return len(shape) == 2 and strides[1] == 1 and strides[0] == 0
+
+
 def _acc0(dtype):
     """The starting value of a sum: float64 for floats (accuracy), int64 for ints."""
     return np.float64(0) if np.dtype(dtype).kind == "f" else np.int64(0)
@@ -114,6 +124,10 @@ class CpuBackend(Backend):
             shape, (sa, sb) = coalesce(a.shape, a.strides, b.strides)
             if is_flat(shape, sa) and is_flat(shape, sb):
                 run(ew.binary_flat, a.size, code, _flat_run(a), _flat_run(b), out)
+            elif _is_rows(shape, sa) and _is_row(shape, sb):       # x + bias
+                run(ew.binary_row, a.size, code, _flat_run(a), b.storage[b.offset:b.offset + shape[1]], False, out)
+            elif _is_row(shape, sa) and _is_rows(shape, sb):       # bias - x
+                run(ew.binary_row, a.size, code, _flat_run(b), a.storage[a.offset:a.offset + shape[1]], True, out)
             else:
                 run(ew.binary_strided, a.size, code, a.storage, a.offset, sa, b.storage, b.offset, sb, shape, out)
         return out
