@@ -67,3 +67,29 @@ def test_row_broadcast_path(monkeypatch, dtype, rows, cols, op, row_first):
                         "maximum": "maximum", "lt": "less"}[op])(*((b2, x2) if row_first else (x2, b2)))
     assert ran == [1] or (rows == 1 or cols == 1)      # a single row/column coalesces to the flat loop
     np.testing.assert_allclose(got, want.astype(dtype), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(64, 26, 26, 32), (5,), (3, (1 << 14) + 1)])
+@pytest.mark.parametrize("op", ["gt", "sub", "div", "mul", "minimum"])
+@pytest.mark.parametrize("value_first", [False, True])
+def test_scalar_broadcast_path(monkeypatch, dtype, shape, op, value_first):
+    """x op c and c op x, c one element broadcast with stride 0 over every axis (the ReLU
+    mask x > 0): binary_scalar runs (spy) and matches numpy, across chunk boundaries."""
+    from tinygrad_book.kernels.cpu import elementwise as ew
+    ran = []
+    kernel = ew.binary_scalar
+    monkeypatch.setattr(ew, "binary_scalar", lambda *args: (ran.append(1), kernel(*args))[1])
+    r = np.random.default_rng(len(shape))
+    x = r.uniform(-2, 2, int(np.prod(shape))).astype(dtype)
+    x[::7] = 0.5                                                    # ties with the scalar
+    xv = View(np.concatenate([np.zeros(1, dtype), x]), shape, tuple(int(s) // x.itemsize for s in
+                                                                    x.reshape(shape).strides), 1)
+    cv = View(np.array([9, 0.5], dtype), shape, (0,) * len(shape), 1)
+    a, b = (cv, xv) if value_first else (xv, cv)
+    got = get_backend("cpu").binary(op, a, b)
+    c = dtype(0.5)
+    want = getattr(np, {"gt": "greater", "sub": "subtract", "div": "divide", "mul": "multiply",
+                        "minimum": "minimum"}[op])(*((c, x) if value_first else (x, c)))
+    assert ran == [1]
+    np.testing.assert_allclose(got, want.astype(dtype), rtol=1e-6)

@@ -124,6 +124,10 @@ class CpuBackend(Backend):
             shape, (sa, sb) = coalesce(a.shape, a.strides, b.strides)
             if is_flat(shape, sa) and is_flat(shape, sb):
                 run(ew.binary_flat, a.size, code, _flat_run(a), _flat_run(b), out)
+            elif len(shape) == 1 and sa[0] == 1 and sb[0] == 0:    # x > 0
+                run(ew.binary_scalar, a.size, code, _flat_run(a), b.storage[b.offset], False, out)
+            elif len(shape) == 1 and sa[0] == 0 and sb[0] == 1:    # 1 - x
+                run(ew.binary_scalar, a.size, code, _flat_run(b), a.storage[a.offset], True, out)
             elif _is_rows(shape, sa) and _is_row(shape, sb):       # x + bias
                 run(ew.binary_row, a.size, code, _flat_run(a), b.storage[b.offset:b.offset + shape[1]], False, out)
             elif _is_row(shape, sa) and _is_rows(shape, sb):       # bias - x
@@ -303,6 +307,7 @@ def warm_up(dtypes=(np.float32, np.float64)) -> float:
         be.unary("exp", xt)
         be.binary("add", x, row)
         be.binary("add", x, x)
+        be.binary("gt", x, View(x.storage, x.shape, (0, 0, 0), 0))
         be.binary("mul", x, col)
         be.where(x, x, row)
         be.where(x, x, x)

@@ -210,6 +210,24 @@ def binary_row(op, a, row, row_first, out):
                 _binary_run(op, x, row, o)
 
 
+@kernel(parallel=True)
+def binary_scalar(op, a, value, value_first, out):
+    """Contract: a and out unit-stride, equal length; out[i] = a[i] op value (value op a[i]
+    when value_first). `x > 0` (the ReLU mask of the backward pass), `x * 0.5`.
+    Optimisation: binary_strided saw one row as long as the whole array, so one task, and
+    gathered the broadcast operand element by element into a buffer that size; here each
+    chunk fills a CHUNK-long buffer with the value (it stays in L1) and runs the SIMD loop."""
+    n = out.shape[0]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        v = np.full(hi - lo, value, a.dtype)
+        if value_first:
+            _binary_run(op, v, a[lo:hi], out[lo:hi])
+        else:
+            _binary_run(op, a[lo:hi], v, out[lo:hi])
+
+
 # --- where -------------------------------------------------------------------------
 
 @kernel(parallel=True)

@@ -41,7 +41,7 @@ from .jit import cache_bytes, helper, kernel, prange, vector_bytes, vector_regis
 VECTOR_BYTES = vector_bytes()                 # 32 (AVX2) or 64 (AVX-512)
 MR = 14 if vector_registers() == 32 else 6   # rows of the register block (+ NR/LANES B vectors + 1 broadcast)
 L1, L2 = cache_bytes(1, 32 << 10), cache_bytes(2, 1 << 20)
-SMALL_K = 48    # below this, vectorise along the output row instead of along k ...
+SMALL_K = 16    # below this, vectorise along the output row instead of along k (K = 27 was 2x faster packed) ...
 SMALL_K_MIN_N = 16   # ... if the output row is long enough to vectorise (conv1's dx has N = 9)
 BY_TILE_BYTES = 1 << 20   # packed B up to this (~L2) size: loop order "by tile", else "by slab"
 FEW_TILES = 8             # ... and "by tile" too when the output has this few MC x NC tiles
