@@ -93,3 +93,20 @@ def test_scalar_broadcast_path(monkeypatch, dtype, shape, op, value_first):
                         "minimum": "minimum"}[op])(*((c, x) if value_first else (x, c)))
     assert ran == [1]
     np.testing.assert_allclose(got, want.astype(dtype), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scatter_add_single_values(dtype):
+    """scatter_add_rows with one column (max pooling's backward) takes its own serial loop:
+    repeated and negative indices add up as in np.add.at, through a strided, offset source."""
+    r = np.random.default_rng(5)
+    n, rows = 5000, 300
+    ids = r.integers(-rows, rows, n).astype(np.int64)
+    ids[:50] = 7
+    vals = r.standard_normal(n).astype(dtype)
+    storage = np.zeros(2 * n + 1, dtype)
+    storage[1::2] = vals
+    got = get_backend("cpu").scatter_add_rows(View(storage, (n, 1), (2, 1), 1), View(ids, (n,), (1,), 0), rows)
+    want = np.zeros(rows, np.float64)
+    np.add.at(want, ids, vals.astype(np.float64))
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-4)
