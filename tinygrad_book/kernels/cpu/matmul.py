@@ -24,8 +24,9 @@ The naive triple loop reads a row of A and a column of B for every output elemen
    (`llvm.fma.v8f32`). `outer_block_py` below is the same contract in plain Python; it is
    what runs under NUMBA_DISABLE_JIT=1.
 
-Small k (convolution layers with 1-3 input channels have k = 9..32) gives the packed GEMM
-little to amortise its packing, so `matmul_small_k` vectorises along the output row.
+Very small k (a 3x3 convolution of one input channel has k = 9) gives the packed GEMM
+little to amortise its packing, so `matmul_small_k` vectorises along the output row
+(below k = 16; at k = 27, three channels, the packed GEMM was already 2x faster).
 NOT a call into BLAS: that is what we measure against (benchmarks/).
 """
 from __future__ import annotations
