@@ -12,6 +12,7 @@ only: one step is seconds) >= 0.7. Each result line names the CPU model.
 """
 import time
 
+import numba
 import numpy as np
 import pytest
 
@@ -85,7 +86,7 @@ def _torch_net(name, nn):
 def torch_epoch_slice(name):
     """A function running torch's slice of an epoch (warmed up), for alternating timings."""
     torch = pytest.importorskip("torch", reason="torch is needed for the reference numbers")
-    torch.set_num_threads(2)
+    torch.set_num_threads(numba.config.NUMBA_NUM_THREADS)   # as many threads as ours (NUMBA_NUM_THREADS)
     nn = torch.nn
     _, _, batch, steps, _ = CASES[name]
     net, shape = _torch_net(name, nn)

@@ -10,7 +10,7 @@ zero-argument callable for these implementations:
     "cpu" / "cuda"  our backend (numba kernels), via the primitive set
     "reference"     the numpy reference backend (kernels/reference.py)
     "numpy"         plain numpy (OpenBLAS for matmul): what a numpy user would write
-    "torch"         PyTorch CPU, torch.set_num_threads(2) (optional; skipped if missing)
+    "torch"         PyTorch CPU, as many threads as numba (NUMBA_NUM_THREADS) (optional; skipped if missing)
 
 Timing: the first call is timed apart (it includes numba compilation, or loading the
 compiled code from numba's cache); then `repeat` windows of at least `window_s` each;
@@ -47,7 +47,8 @@ def _torch():
         import torch
     except ImportError as e:  # torch is a benchmark-only extra
         raise Unavailable("torch not installed") from e
-    torch.set_num_threads(2)
+    import numba
+    torch.set_num_threads(numba.config.NUMBA_NUM_THREADS)   # as many threads as ours (NUMBA_NUM_THREADS)
     return torch
 
 

@@ -42,3 +42,71 @@ def test_column_reductions(dtype, shape, axes, op):
     want = getattr(x.astype(np.float64), op)(axis=axes, keepdims=True)     # float64: the accurate sum
     np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-5 if dtype == np.float32 else 1e-12,
                                atol=1e-4 if dtype == np.float32 else 1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows,cols", [(43264, 32), (128, 512), (7, 3), (1, 5), (5000, 1)])
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "maximum", "lt"])
+@pytest.mark.parametrize("row_first", [False, True])
+def test_row_broadcast_path(monkeypatch, dtype, rows, cols, op, row_first):
+    """x (rows, C) op bias (C,) and bias op x, both at storage offsets: binary_row runs
+    (a spy says so) and matches numpy."""
+    from tinygrad_book.kernels.cpu import elementwise as ew
+    ran = []
+    kernel = ew.binary_row
+    monkeypatch.setattr(ew, "binary_row", lambda *args: (ran.append(1), kernel(*args))[1])
+    r = np.random.default_rng(rows + cols)
+    x = r.uniform(0.5, 2, rows * cols).astype(dtype)
+    bias = r.uniform(0.5, 2, cols).astype(dtype)
+    xv = View(np.concatenate([np.zeros(3, dtype), x]), (rows, cols), (cols, 1), 3)
+    bv = View(np.concatenate([np.zeros(2, dtype), bias]), (rows, cols), (0, 1), 2)
+    a, b = (bv, xv) if row_first else (xv, bv)
+    got = get_backend("cpu").binary(op, a, b).reshape(rows, cols)
+    x2, b2 = x.reshape(rows, cols), bias[None, :]
+    want = getattr(np, {"add": "add", "sub": "subtract", "mul": "multiply", "div": "divide",
+                        "maximum": "maximum", "lt": "less"}[op])(*((b2, x2) if row_first else (x2, b2)))
+    assert ran == [1] or (rows == 1 or cols == 1)      # a single row/column coalesces to the flat loop
+    np.testing.assert_allclose(got, want.astype(dtype), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(64, 26, 26, 32), (5,), (3, (1 << 14) + 1)])
+@pytest.mark.parametrize("op", ["gt", "sub", "div", "mul", "minimum"])
+@pytest.mark.parametrize("value_first", [False, True])
+def test_scalar_broadcast_path(monkeypatch, dtype, shape, op, value_first):
+    """x op c and c op x, c one element broadcast with stride 0 over every axis (the ReLU
+    mask x > 0): binary_scalar runs (spy) and matches numpy, across chunk boundaries."""
+    from tinygrad_book.kernels.cpu import elementwise as ew
+    ran = []
+    kernel = ew.binary_scalar
+    monkeypatch.setattr(ew, "binary_scalar", lambda *args: (ran.append(1), kernel(*args))[1])
+    r = np.random.default_rng(len(shape))
+    x = r.uniform(-2, 2, int(np.prod(shape))).astype(dtype)
+    x[::7] = 0.5                                                    # ties with the scalar
+    xv = View(np.concatenate([np.zeros(1, dtype), x]), shape, tuple(int(s) // x.itemsize for s in
+                                                                    x.reshape(shape).strides), 1)
+    cv = View(np.array([9, 0.5], dtype), shape, (0,) * len(shape), 1)
+    a, b = (cv, xv) if value_first else (xv, cv)
+    got = get_backend("cpu").binary(op, a, b)
+    c = dtype(0.5)
+    want = getattr(np, {"gt": "greater", "sub": "subtract", "div": "divide", "mul": "multiply",
+                        "minimum": "minimum"}[op])(*((c, x) if value_first else (x, c)))
+    assert ran == [1]
+    np.testing.assert_allclose(got, want.astype(dtype), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scatter_add_single_values(dtype):
+    """scatter_add_rows with one column (max pooling's backward) takes its own serial loop:
+    repeated and negative indices add up as in np.add.at, through a strided, offset source."""
+    r = np.random.default_rng(5)
+    n, rows = 5000, 300
+    ids = r.integers(-rows, rows, n).astype(np.int64)
+    ids[:50] = 7
+    vals = r.standard_normal(n).astype(dtype)
+    storage = np.zeros(2 * n + 1, dtype)
+    storage[1::2] = vals
+    got = get_backend("cpu").scatter_add_rows(View(storage, (n, 1), (2, 1), 1), View(ids, (n,), (1,), 0), rows)
+    want = np.zeros(rows, np.float64)
+    np.add.at(want, ids, vals.astype(np.float64))
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-4)

@@ -113,6 +113,7 @@ def test_mnist_mlp_shapes(force_path, path):
 
 @pytest.mark.parametrize("patch,M,N,K,want", [
     ({}, 64 * 26 * 26, 32, 9, "small_k"),                      # conv1 forward: k = 3*3*1
+    ({}, 20 * 148 * 148, 32, 27, "by_tile"),                   # k = 3*3*3: packed is faster
     ({"SMALL_K_MIN_N": 10 ** 9}, 64, 32, 9, "by_tile"),          # short rows: no small-k
     ({"BY_TILE_BYTES": 1 << 40}, 1024, 1024, 1024, "by_tile"),
     ({"BY_TILE_BYTES": 0, "FEW_TILES": 0}, 128, 512, 784, "by_slab"),

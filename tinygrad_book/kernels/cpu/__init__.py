@@ -41,6 +41,16 @@ def _flat_run(x: View):
     return x.storage[x.offset:x.offset + x.size]
 
 
+def _is_rows(shape, strides) -> bool:
+    """A coalesced (rows, C) view stored as one row-major run."""
+    return len(shape) == 2 and strides[1] == 1 and strides[0] == shape[1]
+
+
+def _is_row(shape, strides) -> bool:
+    """A coalesced (rows, C) view that repeats one unit-stride row (a broadcast bias)."""
+    return len(shape) == 2 and strides[1] == 1 and strides[0] == 0
+
+
 def _acc0(dtype):
     """The starting value of a sum: float64 for floats (accuracy), int64 for ints."""
     return np.float64(0) if np.dtype(dtype).kind == "f" else np.int64(0)
@@ -114,6 +124,14 @@ class CpuBackend(Backend):
             shape, (sa, sb) = coalesce(a.shape, a.strides, b.strides)
             if is_flat(shape, sa) and is_flat(shape, sb):
                 run(ew.binary_flat, a.size, code, _flat_run(a), _flat_run(b), out)
+            elif len(shape) == 1 and sa[0] == 1 and sb[0] == 0:    # x > 0
+                run(ew.binary_scalar, a.size, code, _flat_run(a), b.storage[b.offset], False, out)
+            elif len(shape) == 1 and sa[0] == 0 and sb[0] == 1:    # 1 - x
+                run(ew.binary_scalar, a.size, code, _flat_run(b), a.storage[a.offset], True, out)
+            elif _is_rows(shape, sa) and _is_row(shape, sb):       # x + bias
+                run(ew.binary_row, a.size, code, _flat_run(a), b.storage[b.offset:b.offset + shape[1]], False, out)
+            elif _is_row(shape, sa) and _is_rows(shape, sb):       # bias - x
+                run(ew.binary_row, a.size, code, _flat_run(b), a.storage[a.offset:a.offset + shape[1]], True, out)
             else:
                 run(ew.binary_strided, a.size, code, a.storage, a.offset, sa, b.storage, b.offset, sb, shape, out)
         return out
@@ -240,7 +258,9 @@ class CpuBackend(Backend):
         ids = self._dense(idx)
         indexing.check_indices(ids, num_rows, "scatter_add_rows")
         out = np.zeros(num_rows * D, dtype=src.dtype)
-        if out.size and ids.size:
+        if out.size and ids.size and D == 1:
+            indexing.scatter_add_values(src.storage, src.offset, src.strides[0], ids, num_rows, out)
+        elif out.size and ids.size:
             run(indexing.scatter_add_rows, src.size, src.storage, src.offset, src.strides[0], src.strides[1],
                                       ids, num_rows, D, out)
         return out
@@ -289,6 +309,7 @@ def warm_up(dtypes=(np.float32, np.float64)) -> float:
         be.unary("exp", xt)
         be.binary("add", x, row)
         be.binary("add", x, x)
+        be.binary("gt", x, View(x.storage, x.shape, (0, 0, 0), 0))
         be.binary("mul", x, col)
         be.where(x, x, row)
         be.where(x, x, x)
@@ -313,6 +334,7 @@ def warm_up(dtypes=(np.float32, np.float64)) -> float:
         table = View(np.ones(12, dt), (4, 3), (3, 1), 0)
         be.gather_rows(table, idx)
         be.scatter_add_rows(View(np.ones(9, dt), (3, 3), (3, 1), 0), idx, 4)
+        be.scatter_add_rows(View(np.ones(3, dt), (3, 1), (1, 1), 0), idx, 4)
         be.one_hot(idx, 4, dt)
         be.softmax_xent(table, table)
     return time.perf_counter() - t0

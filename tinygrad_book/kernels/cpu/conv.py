@@ -21,21 +21,31 @@ from .jit import kernel, prange
 def im2col(x, N, H, W, C, KH, KW, SH, SW, top, left, OH, OW, out):
     """Contract: x contiguous (N, H, W, C); out (N, OH, OW, KH, KW, C) row-major with
     out[n,i,j,p,q,c] = x[n, i*SH+p-top, j*SW+q-left, c], 0 outside the image.
-    Optimisation: parallel over output rows (n, i); each tap copies a C-run."""
+    Optimisation: parallel over output rows (n, i). A kernel row p whose KW taps all lie
+    inside the image is KW*C consecutive values in x *and* in out: one copy of that run
+    (with C = 1 or 3, per-tap copies of 1-3 values cost more in slicing than in moving
+    data). Taps at the border go one C-run at a time, zero outside."""
     patch = KH * KW * C
     for row in prange(N * OH):
         n = row // OH
         i = row % OH
         for j in range(OW):
             o = (row * OW + j) * patch
+            w0 = j * SW - left
             for p in range(KH):
                 h = i * SH + p - top
+                if 0 <= h < H and 0 <= w0 and w0 + KW <= W:          # the whole kernel row
+                    dst = out[o + p * KW * C:o + (p + 1) * KW * C]
+                    src = x[((n * H + h) * W + w0) * C:((n * H + h) * W + w0 + KW) * C]
+                    for c in range(KW * C):       # slices + loop counter: vectorised copy
+                        dst[c] = src[c]
+                    continue
                 for q in range(KW):
-                    w = j * SW + q - left
+                    w = w0 + q
                     dst = out[o + (p * KW + q) * C:o + (p * KW + q + 1) * C]
                     if 0 <= h < H and 0 <= w < W:
                         src = x[((n * H + h) * W + w) * C:((n * H + h) * W + w + 1) * C]
-                        for c in range(C):        # slices + loop counter: vectorised copy
+                        for c in range(C):
                             dst[c] = src[c]
                     else:
                         for c in range(C):
@@ -75,24 +85,30 @@ def maxpool2d(x, N, H, W, C, KH, KW, SH, SW, OH, OW, values, argmax):
     """Contract: x contiguous (N, H, W, C); values/argmax (N, OH, OW, C) get each
     window's first maximum (first NaN, if any) and its row-major flat index into x.
     Optimisation: parallel over output rows; the window scan updates a whole C-run per
-    tap (unit-stride compare + select across channels)."""
+    tap (unit-stride compare + select across channels). Each run is sliced once and
+    indexed by the loop counter: `x[src + c]` kept a per-element index check (pitfall 2
+    of docs/kernels-cpu.md) and the loop scalar."""
     for row in prange(N * OH):
         n = row // OH
         i = row % OH
         for j in range(OW):
             o = (row * OW + j) * C
+            vals = values[o:o + C]
+            args = argmax[o:o + C]
             first = ((n * H + i * SH) * W + j * SW) * C
+            x0 = x[first:first + C]
             for c in range(C):
-                values[o + c] = x[first + c]
-                argmax[o + c] = first + c
+                vals[c] = x0[c]
+                args[c] = first + c
             for p in range(KH):
                 for q in range(KW):
                     if p == 0 and q == 0:
                         continue
                     src = ((n * H + i * SH + p) * W + j * SW + q) * C
+                    tap = x[src:src + C]
                     for c in range(C):
-                        v = x[src + c]
-                        best = values[o + c]
+                        v = tap[c]
+                        best = vals[c]
                         if best == best and (v > best or v != v):
-                            values[o + c] = v
-                            argmax[o + c] = src + c
+                            vals[c] = v
+                            args[c] = src + c

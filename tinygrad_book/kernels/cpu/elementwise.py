@@ -190,6 +190,44 @@ def binary_strided(op, a, a_off, a_str, b, b_off, b_str, shape, out):
             _binary_run(op, ra, rb, o)
 
 
+@kernel(parallel=True)
+def binary_row(op, a, row, row_first, out):
+    """Contract: a and out unit-stride (rows, C) runs, row a unit-stride (C,) run;
+    out[r, :] = a[r, :] op row (row op a[r, :] when row_first). The bias add of a layer.
+    Optimisation: binary_strided would run one short row (C = 32..512) per task step and
+    compute each row's start from its multi-index; here a task takes a block of rows
+    (about CHUNK elements) and every row is the SIMD loop against the same row."""
+    inner = row.shape[0]
+    rows = out.shape[0] // inner
+    per_task = max(1, CHUNK // inner)
+    for t in prange((rows + per_task - 1) // per_task):
+        for r in range(t * per_task, min((t + 1) * per_task, rows)):
+            x = a[r * inner:(r + 1) * inner]
+            o = out[r * inner:(r + 1) * inner]
+            if row_first:
+                _binary_run(op, row, x, o)
+            else:
+                _binary_run(op, x, row, o)
+
+
+@kernel(parallel=True)
+def binary_scalar(op, a, value, value_first, out):
+    """Contract: a and out unit-stride, equal length; out[i] = a[i] op value (value op a[i]
+    when value_first). `x > 0` (the ReLU mask of the backward pass), `x * 0.5`.
+    Optimisation: binary_strided saw one row as long as the whole array, so one task, and
+    gathered the broadcast operand element by element into a buffer that size; here each
+    chunk fills a CHUNK-long buffer with the value (it stays in L1) and runs the SIMD loop."""
+    n = out.shape[0]
+    for c in prange((n + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, n)
+        v = np.full(hi - lo, value, a.dtype)
+        if value_first:
+            _binary_run(op, v, a[lo:hi], out[lo:hi])
+        else:
+            _binary_run(op, a[lo:hi], v, out[lo:hi])
+
+
 # --- where -------------------------------------------------------------------------
 
 @kernel(parallel=True)

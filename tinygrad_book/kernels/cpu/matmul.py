@@ -24,8 +24,9 @@ The naive triple loop reads a row of A and a column of B for every output elemen
    (`llvm.fma.v8f32`). `outer_block_py` below is the same contract in plain Python; it is
    what runs under NUMBA_DISABLE_JIT=1.
 
-Small k (convolution layers with 1-3 input channels have k = 9..32) gives the packed GEMM
-little to amortise its packing, so `matmul_small_k` vectorises along the output row.
+Very small k (a 3x3 convolution of one input channel has k = 9) gives the packed GEMM
+little to amortise its packing, so `matmul_small_k` vectorises along the output row
+(below k = 16; at k = 27, three channels, the packed GEMM was already 2x faster).
 NOT a call into BLAS: that is what we measure against (benchmarks/).
 """
 from __future__ import annotations
@@ -41,7 +42,7 @@ from .jit import cache_bytes, helper, kernel, prange, vector_bytes, vector_regis
 VECTOR_BYTES = vector_bytes()                 # 32 (AVX2) or 64 (AVX-512)
 MR = 14 if vector_registers() == 32 else 6   # rows of the register block (+ NR/LANES B vectors + 1 broadcast)
 L1, L2 = cache_bytes(1, 32 << 10), cache_bytes(2, 1 << 20)
-SMALL_K = 48    # below this, vectorise along the output row instead of along k ...
+SMALL_K = 16    # below this, vectorise along the output row instead of along k (K = 27 was 2x faster packed) ...
 SMALL_K_MIN_N = 16   # ... if the output row is long enough to vectorise (conv1's dx has N = 9)
 BY_TILE_BYTES = 1 << 20   # packed B up to this (~L2) size: loop order "by tile", else "by slab"
 FEW_TILES = 8             # ... and "by tile" too when the output has this few MC x NC tiles
@@ -137,19 +138,32 @@ def even_split(n, block, multiple):
 def _pack(src, off, s_row, s_col, rows, k0, kc, r0, width, dst, d0):
     """One panel: dst[d0 + k*width + i] = src[off + (r0+i)*s_row + (k0+k)*s_col] for
     i < width, k < kc; zero for rows r0+i >= rows (padding to a whole register block).
-    Reads through any strides, walking the source along its shorter stride."""
+    Reads through any strides, walking the source along its shorter stride. A unit-stride
+    run is sliced once and indexed by the loop counter (no per-element index checks): a
+    B panel row is then a plain vector copy (packing was a third of 128 x 784 @ 784 x 512)."""
     n = max(0, min(width, rows - r0))
     panel = dst[d0:d0 + kc * width]
     if abs(s_col) <= abs(s_row):                  # source rows are runs of k
         for i in range(n):
             src_row = off + (r0 + i) * s_row + k0 * s_col
-            for k in range(kc):
-                panel[k * width + i] = src[src_row + k * s_col]
+            if s_col == 1:
+                src_run = src[src_row:src_row + kc]
+                for k in range(kc):
+                    panel[k * width + i] = src_run[k]
+            else:
+                for k in range(kc):
+                    panel[k * width + i] = src[src_row + k * s_col]
     else:                                          # source columns (k fixed) are runs of i
         for k in range(kc):
             src_col = off + r0 * s_row + (k0 + k) * s_col
-            for i in range(n):
-                panel[k * width + i] = src[src_col + i * s_row]
+            dst_k = panel[k * width:k * width + n]
+            if s_row == 1:
+                src_run = src[src_col:src_col + n]
+                for i in range(n):
+                    dst_k[i] = src_run[i]
+            else:
+                for i in range(n):
+                    dst_k[i] = src[src_col + i * s_row]
     for i in range(n, width):
         for k in range(kc):
             panel[k * width + i] = 0
@@ -208,38 +222,53 @@ def matmul_packed(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, ou
 def matmul_by_tile(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, out):
     """Contract: as matmul_packed.
     Loop order "by tile", for a B that fits in cache (packed B <= BY_TILE_BYTES, about L2): pack all
-    of B in one parallel loop, then one task per output tile packs its own A rows slab by
-    slab and runs the whole k loop. Two parallel loops per product instead of three per
-    k-slab: a (512, 10000) @ (10000, 16) layer (IMDB) had 60 thread hand-offs, each costing
-    more than its slab's arithmetic on a busy machine (measured 2x faster; 4x for the
-    transposed (10000, 512)^T @ (512, 16) weight gradient, whose strided A rows are now
-    packed by the task that uses them, while they are hot in its L1)."""
+    of B in one parallel loop, then one task per output tile runs the whole k loop. Two
+    parallel loops per product instead of three per k-slab: a (512, 10000) @ (10000, 16)
+    layer (IMDB) had 60 thread hand-offs, each costing more than its slab's arithmetic on a
+    busy machine (measured 2x faster).
+    A: with one tile column (N <= NC) a task packs its own A rows slab by slab, while they
+    are hot in its L1 (4x faster for the transposed (10000, 512)^T @ (512, 16) weight
+    gradient); with several, every tile of a row would pack the same A rows again, so
+    all of A is packed once up front, in the same parallel loop as B (128 x 784 @ 784 x 512:
+    4 copies of A -> 1, 7.6 -> 10 GFLOP/s on one core)."""
     mr, nr, nc = blocking[0], blocking[1], blocking[4]
     mc, kc_max = even_split(M, blocking[2], mr), even_split(K, blocking[3], 1)
     panels_n = (N + nr - 1) // nr
+    panels_m = (M + mr - 1) // mr
     slabs = (K + kc_max - 1) // kc_max
-    bp = np.empty(panels_n * nr * K, out.dtype)    # slab s (k from s*KC) at bp[s*KC*panels_n*nr:]
     tiles_m = (M + mc - 1) // mc
     tiles_n = (N + nc - 1) // nc
+    pack_a = tiles_n > 1
+    bp = np.empty(panels_n * nr * K, out.dtype)    # slab s (k from s*KC) at bp[s*KC*panels_n*nr:]
+    ap_all = np.empty(panels_m * mr * K if pack_a else 0, out.dtype)   # likewise, MR-row panels
+    packs = panels_n + panels_m if pack_a else panels_n
     for bi in range(batch):
-        for t in prange(slabs * panels_n):                # pack B: NR-column panels of every slab
-            pc = (t // panels_n) * kc_max
-            p = t % panels_n
+        a_base = a_off + bi * a_str[0]
+        for t in prange(slabs * packs):                   # pack B (and A): panels of every slab
+            pc = (t // packs) * kc_max
+            p = t % packs
             kc = min(kc_max, K - pc)
-            _pack(b, b_off + bi * b_str[0], b_str[2], b_str[1], N, pc, kc, p * nr, nr, bp,
-                  pc * panels_n * nr + p * nr * kc)
+            if p < panels_n:
+                _pack(b, b_off + bi * b_str[0], b_str[2], b_str[1], N, pc, kc, p * nr, nr, bp,
+                      pc * panels_n * nr + p * nr * kc)
+            else:
+                p -= panels_n
+                _pack(a, a_base, a_str[1], a_str[2], M, pc, kc, p * mr, mr, ap_all, pc * panels_m * mr + p * mr * kc)
         for t in prange(tiles_m * tiles_n):
             i0 = (t // tiles_n) * mc
             rows = min(mc, M - i0)
-            ap = np.empty((rows + mr - 1) // mr * mr * kc_max, out.dtype)   # this task's A rows
+            ap = np.empty(0 if pack_a else (rows + mr - 1) // mr * mr * kc_max, out.dtype)   # this task's A rows
             cbuf = np.empty(mr * nr, out.dtype)
             for pc in range(0, K, kc_max):
                 kc = min(kc_max, K - pc)
-                for p in range((rows + mr - 1) // mr):
-                    _pack(a, a_off + bi * a_str[0] + i0 * a_str[1], a_str[1], a_str[2], rows, pc, kc,
-                          p * mr, mr, ap, p * mr * kc)
-                _tile(ap, 0, bp[pc * panels_n * nr:(pc + kc) * panels_n * nr], kc, out, bi * M * N, M, N,
-                      i0, (t % tiles_n) * nc, mr, nr, mc, nc, cbuf)
+                b_slab = bp[pc * panels_n * nr:(pc + kc) * panels_n * nr]
+                if pack_a:
+                    _tile(ap_all[pc * panels_m * mr:(pc + kc) * panels_m * mr], i0 // mr, b_slab, kc, out,
+                          bi * M * N, M, N, i0, (t % tiles_n) * nc, mr, nr, mc, nc, cbuf)
+                else:
+                    for p in range((rows + mr - 1) // mr):
+                        _pack(a, a_base + i0 * a_str[1], a_str[1], a_str[2], rows, pc, kc, p * mr, mr, ap, p * mr * kc)
+                    _tile(ap, 0, b_slab, kc, out, bi * M * N, M, N, i0, (t % tiles_n) * nc, mr, nr, mc, nc, cbuf)
 
 
 @kernel(parallel=True, fastmath={"contract"})
