@@ -151,6 +151,9 @@ def test_ctrl_c_prints_interrupted_and_exits_130(tmp_path, empty_data):
     # is to send it (with 5 epochs on the bundled sample it sometimes finished first).
     p = subprocess.Popen([sys.executable, "-m", "tinygrad_book.cli", "train", "ch2-mnist-dense",
                           "--epochs", "1000"],
+                         # a shell's background job starts with SIGINT ignored, and a child inherits
+                         # that: give the command the default disposition a terminal gives it
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
                          env=cli_env(tmp_path, empty_data), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     assert p.stdout.readline().startswith("training ch2-mnist-dense")
