@@ -1,0 +1,52 @@
+"""Ties: where max/min (or maximum/minimum) is attained more than once, the gradient
+is shared evenly among the winners. The registry draws distinct values (a tie makes
+the derivative one-sided, so central differences cannot check it), which is why the
+sharing rule is pinned down here, by hand."""
+import numpy as np
+import pytest
+
+from tinygrad_book import Tensor
+
+from ..conftest import DEVICES
+
+
+@pytest.fixture(params=DEVICES)
+def dev(request):
+    return request.param
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_a_reduction_shares_the_gradient_among_tied_winners(dev, op):
+    x = np.array([[1.0, 3.0, 3.0, 0.0],    # max tied twice
+                  [2.0, 2.0, 2.0, 2.0],    # everything tied
+                  [0.0, 1.0, -4.0, 5.0]])  # one winner each way
+    if op == "min":
+        x = -x
+    t = Tensor(x, requires_grad=True, device=dev)
+    g = np.array([6.0, 4.0, 10.0])
+    getattr(t, op)(axis=1).backward(g)
+    want = np.array([[0, 3, 3, 0],
+                     [1, 1, 1, 1],
+                     [0, 0, 0, 10.0]])
+    np.testing.assert_array_equal(t.grad.numpy(), want)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_a_reduction_over_several_axes_shares_among_all_its_winners(dev, op):
+    x = np.array([[[1.0, 7.0], [7.0, 2.0]],
+                  [[7.0, 7.0], [3.0, 7.0]]])   # 2 winners in batch 0, 3 in batch 1 (over axes 1, 2)
+    sign = 1.0 if op == "max" else -1.0
+    t = Tensor(sign * x, requires_grad=True, device=dev)
+    getattr(t, op)(axis=(1, 2), keepdims=True).backward(np.array([[[6.0]], [[6.0]]]))
+    want = np.where(x == 7.0, np.array([3.0, 2.0])[:, None, None], 0.0)
+    np.testing.assert_array_equal(t.grad.numpy(), want)
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum"])
+def test_elementwise_extrema_split_a_tie_in_half(dev, op):
+    a = Tensor([1.0, 2.0, 5.0], requires_grad=True, device=dev)
+    b = Tensor([1.0, 3.0, 4.0], requires_grad=True, device=dev)
+    getattr(a, op)(b).backward(np.array([2.0, 8.0, 16.0]))
+    a_wins = np.array([False, op == "minimum", op == "maximum"])
+    np.testing.assert_array_equal(a.grad.numpy(), np.where(a_wins, [2, 8, 16], 0) + [1, 0, 0])
+    np.testing.assert_array_equal(b.grad.numpy(), np.where(~a_wins, [2, 8, 16], 0) - [1, 0, 0])
