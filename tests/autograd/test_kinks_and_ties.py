@@ -1,7 +1,7 @@
-"""Ties: where max/min (or maximum/minimum) is attained more than once, the gradient
-is shared evenly among the winners. The registry draws distinct values (a tie makes
-the derivative one-sided, so central differences cannot check it), which is why the
-sharing rule is pinned down here, by hand."""
+"""Kinks and ties, where the derivative is one-sided and central differences cannot
+check it (the registry draws values away from them): relu and abs take 0 at 0, and
+where max/min (or maximum/minimum) is attained more than once the gradient is shared
+evenly among the winners. Pinned down here, by hand."""
 import numpy as np
 import pytest
 
@@ -50,3 +50,13 @@ def test_elementwise_extrema_split_a_tie_in_half(dev, op):
     a_wins = np.array([False, op == "minimum", op == "maximum"])
     np.testing.assert_array_equal(a.grad.numpy(), np.where(a_wins, [2, 8, 16], 0) + [1, 0, 0])
     np.testing.assert_array_equal(b.grad.numpy(), np.where(~a_wins, [2, 8, 16], 0) - [1, 0, 0])
+
+
+def test_relu_and_abs_take_zero_as_the_derivative_at_zero(dev):
+    # relu and abs have a kink at 0; the library's convention is the subgradient 0 there
+    x = Tensor([-2.0, 0.0, 3.0], requires_grad=True, device=dev)
+    x.relu().backward(np.array([5.0, 5.0, 5.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 5.0])
+    x.zero_grad()
+    x.abs().backward(np.array([5.0, 5.0, 5.0]))
+    np.testing.assert_array_equal(x.grad.numpy(), [-5.0, 0.0, 5.0])
