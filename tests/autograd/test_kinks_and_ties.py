@@ -1,6 +1,6 @@
 """Kinks and ties, where the derivative is one-sided and central differences cannot
-check it (the registry draws values away from them): relu and abs take 0 at 0, and
-where max/min (or maximum/minimum) is attained more than once the gradient is shared
+check it (the registry draws values away from them): relu and abs take 0 at 0, a**b's
+gradient in b is 0 where a is 0, and where max/min (or maximum/minimum) is attained more than once the gradient is shared
 evenly among the winners. Pinned down here, by hand."""
 import numpy as np
 import pytest
@@ -60,3 +60,11 @@ def test_relu_and_abs_take_zero_as_the_derivative_at_zero(dev):
     x.zero_grad()
     x.abs().backward(np.array([5.0, 5.0, 5.0]))
     np.testing.assert_array_equal(x.grad.numpy(), [-5.0, 0.0, 5.0])
+
+
+def test_the_exponents_gradient_is_zero_where_the_base_is_zero(dev):
+    # d/db a**b = a**b log a; at a = 0 (b > 0) the limit is 0, not 0 * log 0 = nan
+    a = Tensor([0.0, 2.0, 0.5], dtype="float64", device=dev)
+    b = Tensor([2.0, 3.0, 1.0], dtype="float64", requires_grad=True, device=dev)
+    (a ** b).backward(np.ones(3))
+    np.testing.assert_allclose(b.grad.numpy(), [0.0, 8 * np.log(2), 0.5 * np.log(0.5)], rtol=1e-14)
