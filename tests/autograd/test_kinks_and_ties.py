@@ -1,7 +1,7 @@
 """Kinks and ties, where the derivative is one-sided and central differences cannot
 check it (the registry draws values away from them): relu and abs take 0 at 0, a**b's
-gradient in b is 0 where a is 0, and where max/min (or maximum/minimum) is attained more than once the gradient is shared
-evenly among the winners. Pinned down here, by hand."""
+gradient in b is 0 where a is 0, and where max/min (or maximum/minimum) is attained
+more than once the gradient is shared evenly among the winners. Pinned down by hand."""
 import numpy as np
 import pytest
 
