@@ -1,7 +1,8 @@
 """Kinks and ties, where the derivative is one-sided and central differences cannot
 check it (the registry draws values away from them): relu and abs take 0 at 0, a**b's
 gradient in b is 0 where a is 0, and where max/min (or maximum/minimum) is attained
-more than once the gradient is shared evenly among the winners. Pinned down by hand."""
+more than once the gradient is shared evenly among the winners. Pinned down by hand.
+Also a case the registry's draws miss: cross-entropy targets that do not sum to 1."""
 import numpy as np
 import pytest
 
@@ -68,3 +69,25 @@ def test_the_exponents_gradient_is_zero_where_the_base_is_zero(dev):
     b = Tensor([2.0, 3.0, 1.0], dtype="float64", requires_grad=True, device=dev)
     (a ** b).backward(np.ones(3))
     np.testing.assert_allclose(b.grad.numpy(), [0.0, 8 * np.log(2), 0.5 * np.log(0.5)], rtol=1e-14)
+
+
+def test_cross_entropys_gradient_with_targets_that_do_not_sum_to_one(dev):
+    # the fused gradient is softmax(z) * sum(t) - t; the registry's targets all sum to 1,
+    # which hides a wrong sum(t) factor. Oracle: central differences in float64.
+    from tinygrad_book.autograd import functional as F
+    r = np.random.default_rng(0)
+    z = r.standard_normal((3, 4))
+    t = np.array([[2.0, 0, 0, 0], [0.5, 0.25, 0, 0], [0.125, 0.25, 0.375, 0.875]])   # exact in float32
+    x = Tensor(z, dtype="float64", requires_grad=True, device=dev)
+    F.cross_entropy(x, t, reduction="none").backward(np.array([1.0, 2.0, 3.0]))
+
+    def loss(zz):
+        logp = zz - zz.max(axis=1, keepdims=True)
+        logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
+        return (-(t * logp).sum(axis=1) * [1.0, 2.0, 3.0]).sum()
+    h, want = 1e-6, np.zeros_like(z)
+    for i in np.ndindex(z.shape):
+        e = np.zeros_like(z)
+        e[i] = h
+        want[i] = (loss(z + e) - loss(z - e)) / (2 * h)
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-7, atol=1e-9)
