@@ -93,6 +93,13 @@ def test_dtypes(dev):
         Tensor([1, 2], requires_grad=True)
 
 
+def test_a_gradient_has_the_dtype_of_its_tensor_across_a_cast(dev):
+    x = Tensor([1.0, 2.0], requires_grad=True, device=dev)          # float32
+    (x.astype("float64") * Tensor([3.0, 4.0], dtype="float64", device=dev)).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 4.0])
+
+
 def test_error_messages_name_the_op_and_both_shapes(dev):
     a = Tensor(np.ones((2, 3)), device=dev)
     b = Tensor(np.ones((4, 3)), device=dev)
