@@ -58,7 +58,18 @@ def register(subparsers):
     p.add_argument("--render-only", action="store_true",
                    help="only regenerate the markdown and curves from docs/results.json")
     p.add_argument("--quiet", action="store_true")
+    _scale_out_options(p)
     p.set_defaults(func=cmd_reproduce)
+
+
+def _scale_out_options(p):
+    """--scheduler and --resume (docs/scale-out.md; the code is zoo/scaleout.py)."""
+    from .scaleout import scheduler_option
+    p.add_argument("--scheduler", type=scheduler_option, default=None, metavar="local[:N]|tcp://HOST:PORT",
+                   help="run each entry x seed as a task on Dask: local:N starts N worker processes "
+                        "(default one per core), an address joins a running scheduler")
+    p.add_argument("--resume", action="store_true",
+                   help="skip the entries and tasks a previous (interrupted) run finished")
 
 
 def _training_options(p):
@@ -76,12 +87,13 @@ def _friendly(handler):
     def wrapper(args):
         from ..data.download import CorruptFileError, DatasetNotFoundError, FolderLayoutError
         from .registry import UnknownEntryError
+        from .scaleout import DataMissingOnWorker
         try:
             return handler(args)
         except (UnknownEntryError, EmptySelectionError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        except (DatasetNotFoundError, FolderLayoutError, CorruptFileError) as e:
+        except (DatasetNotFoundError, FolderLayoutError, CorruptFileError, DataMissingOnWorker) as e:
             # the loaders' messages go on to say where the file comes from and how to provide it
             print(f"error: dataset missing or unreadable: {e}", file=sys.stderr)
             return 1
@@ -240,8 +252,13 @@ def cmd_reproduce(args):
             if entry.reduced:
                 epochs, why = entry.reduced
                 overrides[entry.id] = (epochs, None, why)
-    reproduce(ids, out=args.out, seed=args.seed, verbose=0 if args.quiet else 2, device=device,
-              overrides=overrides, other_seeds=args.other_seeds)
+    if ids and (args.scheduler or args.resume):
+        from .scaleout import reproduce_tasks
+        reproduce_tasks(ids, out=args.out, seed=args.seed, device=args.device, overrides=overrides,
+                        other_seeds=args.other_seeds, scheduler=args.scheduler, resume=args.resume)
+    else:
+        reproduce(ids, out=args.out, seed=args.seed, verbose=0 if args.quiet else 2, device=device,
+                  overrides=overrides, other_seeds=args.other_seeds)
     json_path = Path(args.out).with_suffix(".json")
     print(f"wrote {args.out}" + (f" from {json_path}" if json_path.exists() else " (no results yet)"))
     return 0

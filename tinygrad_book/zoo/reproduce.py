@@ -38,9 +38,10 @@ def settings(entry, result):
     return text
 
 
-def run_one(entry, seed=0, epochs=None, batch_size=None, verbose=2, device=None, reduced=None):
-    """Train one entry; the result carries everything the table shows."""
-    result = run(entry, epochs=epochs, batch_size=batch_size, verbose=verbose, seed=seed)
+def run_one(entry, seed=0, epochs=None, batch_size=None, verbose=2, device=None, reduced=None, tiny=False):
+    """Train one entry; the result carries everything the table shows. ``tiny``: the loader's
+    synthetic data (tests of zoo/scaleout.py)."""
+    result = run(entry, epochs=epochs, batch_size=batch_size, verbose=verbose, seed=seed, tiny=tiny)
     result.update(date=datetime.date.today().isoformat(), device=device or default_device(), machine=machine())
     if reduced:
         result["reduced"] = reduced
