@@ -33,3 +33,18 @@ def test_fewer_examples_scales_with_the_profile():
     n = settings.default.max_examples
     assert fewer_examples(0.5).max_examples == max(1, round(n * 0.5))
     assert fewer_examples(0.01).max_examples == 1
+
+
+def _fixes_its_examples(path):
+    """A `settings(max_examples=<a number>)`: the same count under every profile."""
+    calls = [n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.Call)]
+    return any(getattr(c.func, "id", getattr(c.func, "attr", None)) == "settings"
+               and any(k.arg == "max_examples" and isinstance(k.value, ast.Constant) for k in c.keywords)
+               for c in calls)
+
+
+def test_no_test_fixes_its_number_of_examples():
+    """Fewer examples through `fewer_examples(fraction)`, so `thorough` and `mutation` still rule."""
+    fixed = sorted(str(p.relative_to(TESTS)) for p in TESTS.rglob("*.py")
+                   if p.name != "conftest.py" and _fixes_its_examples(p))
+    assert fixed == []
