@@ -106,23 +106,46 @@ def test_local_2_gives_the_serial_numbers(serial, tmp_path):
     assert comparable(reproduce(tmp_path, "dask", scheduler="local:2")) == serial
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")
-def test_a_killed_worker_s_task_runs_again_and_nothing_is_lost(serial, tmp_path):
+@pytest.fixture(scope="module")
+def cluster():
+    """A LocalCluster of 2 worker processes; the tests join it by its address (tcp://...)."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster, \
-            distributed.Client(cluster) as client:
-        outcome = {}
-        driver = threading.Thread(target=lambda: outcome.update(results=reproduce(
-            tmp_path, "killed", scheduler=cluster.scheduler_address)))
-        driver.start()
-        victim, task = _a_worker_busy_with_a_task(client)
-        pid = client.run(os.getpid, workers=[victim])[victim]
-        os.kill(pid, signal.SIGKILL)
-        driver.join(timeout=300)
-        assert not driver.is_alive()
-        assert task.startswith("train-")
-        assert comparable(outcome["results"]) == serial      # every task, the killed one included
-        assert pid not in client.run(os.getpid).values()     # the worker was really gone
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        yield cluster, client
+
+
+def test_a_killed_worker_s_task_runs_again_and_nothing_is_lost(serial, tmp_path, cluster):
+    cluster, client = cluster
+    outcome = {}
+    driver = threading.Thread(target=lambda: outcome.update(results=reproduce(
+        tmp_path, "killed", scheduler=cluster.scheduler_address)))
+    driver.start()
+    victim, task = _a_worker_busy_with_a_task(client)
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    os.kill(pid, signal.SIGKILL)
+    driver.join(timeout=300)
+    assert not driver.is_alive()
+    assert task.startswith("train-")
+    assert comparable(outcome["results"]) == serial      # every task, the killed one included
+    assert pid not in client.run(os.getpid).values()     # the worker was really gone
+
+
+def _set_env(name, value):
+    os.environ[name] = value
+
+
+def test_a_worker_without_the_data_says_which_worker(tmp_path, cluster):
+    cluster, client = cluster
+    old = os.environ.get("TINYGRAD_BOOK_DATA", "")
+    client.run(_set_env, "TINYGRAD_BOOK_DATA", str(tmp_path / "empty"))
+    try:
+        future = client.submit(scaleout.run_task, scaleout.Task("ch3-boston-final", 0, epochs=1), pure=False)
+        with pytest.raises(scaleout.DataMissingOnWorker, match=r"worker \S+ \(tcp://[\d.:]+\) cannot read "
+                                                                r"the data of ch3-boston-final"):
+            future.result(timeout=120)
+    finally:
+        client.run(_set_env, "TINYGRAD_BOOK_DATA", old)
 
 
 def _a_worker_busy_with_a_task(client, timeout=120):
@@ -133,3 +156,24 @@ def _a_worker_busy_with_a_task(client, timeout=120):
                 return worker, keys[0]
         time.sleep(0.05)
     raise AssertionError("no worker started a task")
+
+
+def test_train_with_other_seeds_runs_each_seed_as_train_does(tmp_path):
+    """`train ID --other-seeds 1`: seed 0's number is the one a plain `train` prints."""
+    import re
+    import subprocess
+    import sys
+
+    def train(*extra):
+        env = dict(os.environ, TINYGRAD_BOOK_HOME=str(tmp_path / "home"), TINYGRAD_BOOK_OFFLINE="1")
+        r = subprocess.run([sys.executable, "-m", "tinygrad_book.cli", "train", "ch3-boston-final",
+                            "--epochs", "1", "--quiet", *extra], env=env, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    plain = re.search(r"ours: test_mae = ([\d.]+)", train()).group(1)
+    seeds = train("--other-seeds", "1")
+    assert re.search(r"seed 0: test_mae=([\d.]+)", seeds).group(1) == plain
+    assert re.search(r"seed 1: test_mae=([\d.]+)", seeds).group(1) != plain
+    assert "mean" in seeds and "over 2 seeds" in seeds

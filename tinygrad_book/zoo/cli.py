@@ -33,6 +33,10 @@ def register(subparsers):
     p.add_argument("--plot", metavar="FILE.png", type=T.plot_file, help="draw the training/validation curves")
     p.add_argument("--save", metavar="FILE", type=T.output_file, help="save the trained weights")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    p.add_argument("--other-seeds", type=T.non_negative_int, default=0, metavar="N",
+                   help="also train with the next N seeds (independent runs: use with --scheduler)")
+    p.add_argument("--scheduler", type=_scheduler_option, default=None, metavar="local[:N]|tcp://HOST:PORT",
+                   help="run each seed as a task on Dask (docs/scale-out.md)")
     p.set_defaults(func=cmd_train)
 
     p = subparsers.add_parser("evaluate", help="evaluate saved weights on the entry's test data")
@@ -62,10 +66,14 @@ def register(subparsers):
     p.set_defaults(func=cmd_reproduce)
 
 
+def _scheduler_option(text):
+    from .scaleout import scheduler_option
+    return scheduler_option(text)
+
+
 def _scale_out_options(p):
     """--scheduler and --resume (docs/scale-out.md; the code is zoo/scaleout.py)."""
-    from .scaleout import scheduler_option
-    p.add_argument("--scheduler", type=scheduler_option, default=None, metavar="local[:N]|tcp://HOST:PORT",
+    p.add_argument("--scheduler", type=_scheduler_option, default=None, metavar="local[:N]|tcp://HOST:PORT",
                    help="run each entry x seed as a task on Dask: local:N starts N worker processes "
                         "(default one per core), an address joins a running scheduler")
     p.add_argument("--resume", action="store_true",
@@ -168,6 +176,8 @@ def cmd_train(args):
 
     entry = get(args.id)
     device = _set_device(args.device)
+    if args.scheduler or args.other_seeds:
+        return _train_seeds(entry, args, device)
     models_out = []
     print(f"training {entry.id} (book listings {entry.listings}) on device {device!r}, "
           f"seed {args.seed}", flush=True)
@@ -191,6 +201,28 @@ def cmd_train(args):
     if args.plot:
         _plot(entry, result, args.plot)
         print(f"curves: {args.plot}")
+    return 0
+
+
+def _train_seeds(entry, args, device):
+    """train --other-seeds N [--scheduler S]: every seed a task; the first seed's result is kept."""
+    from .results import format_value, save_last_result
+    from .scaleout import train_tasks
+
+    if args.save:
+        raise SystemExit("error: --save keeps one model: not with --other-seeds or --scheduler")
+    seeds = list(range(args.seed, args.seed + 1 + args.other_seeds))
+    print(f"training {entry.id} with seeds {seeds[0]}-{seeds[-1]} on device {device!r}"
+          + (f", scheduler {args.scheduler}" if args.scheduler else ", one after the other"), flush=True)
+    results = train_tasks(entry.id, seeds, args.scheduler, args.epochs, args.batch_size, args.device)
+    values = [r[entry.metric] for r in results.values()]
+    print(f"ours: {entry.metric} mean {format_value(sum(values) / len(values))} over {len(values)} seeds "
+          f"({format_value(min(values))}-{format_value(max(values))})")
+    print(f"book: {entry.book_result}")
+    save_last_result(entry.id, results[seeds[0]])
+    if args.plot:
+        _plot(entry, results[seeds[0]], args.plot)
+        print(f"curves (seed {seeds[0]}): {args.plot}")
     return 0
 
 

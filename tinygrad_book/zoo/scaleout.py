@@ -242,3 +242,21 @@ def run_on_cluster(todo, scheduler, finished, stored, log):
             futures[future] = task
         for future in as_completed(futures):
             finished(futures[future], future.result())
+
+
+def train_tasks(entry_id, seeds, scheduler=None, epochs=None, batch_size=None, device=None, log=print):
+    """``train ID --scheduler S --other-seeds N``: the entry with each of ``seeds`` as tasks;
+    {seed: result}, in the order the seeds were given."""
+    tasks = [Task(entry_id, s, epochs, batch_size, None, device) for s in seeds]
+    done = {}
+
+    def finished(task, result):
+        done[task.seed] = result
+        log(f"seed {task.seed}: {headline(registry.get(entry_id), result)} [{result['wall_time']:.1f} s]")
+
+    if scheduler is None:
+        for task in tasks:
+            finished(task, run_task(task))
+    else:
+        run_on_cluster(tasks, scheduler, finished, {}, log)
+    return {s: done[s] for s in seeds}
