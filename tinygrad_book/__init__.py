@@ -19,6 +19,10 @@ _LAZY = ("models", "layers", "optimizers", "losses", "metrics", "callbacks", "re
 
 
 def __getattr__(name):
+    if name == "Input":          # the book writes `from keras import Input`
+        from .nn.layers import Input
+        globals()[name] = Input
+        return Input
     if name in _LAZY:
         module = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = module
@@ -27,4 +31,4 @@ def __getattr__(name):
 
 
 __all__ = ["Scalar", "Tensor", "functional", "no_grad", "enable_grad", "gradcheck",
-           "get_backend", "set_default_device", *_LAZY]
+           "get_backend", "set_default_device", "Input", *_LAZY]

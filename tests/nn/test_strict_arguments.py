@@ -79,7 +79,8 @@ def test_a_keras_argument_we_do_not_implement_says_so(call, name):
 # --- layer constructors -------------------------------------------------------------------
 REQUIRED = {"Dense": (4,), "Activation": ("relu",), "Dropout": (0.5,), "Reshape": ((2, 2),),
             "Lambda": (lambda x: x,), "Conv2D": (2, 3), "Conv1D": (2, 3), "Embedding": (10, 4),
-            "SimpleRNN": (4,), "LSTM": (4,), "GRU": (4,), "Bidirectional": (layers.LSTM(4, name="wrapped_lstm"),)}
+            "SimpleRNN": (4,), "LSTM": (4,), "GRU": (4,), "Bidirectional": (layers.LSTM(4, name="wrapped_lstm"),),
+            "SeparableConv2D": (2, 3), "DepthwiseConv2D": (3,)}
 PUBLIC = [name for name in layers.__all__
           if isinstance(getattr(layers, name), type) and issubclass(getattr(layers, name), Layer)
           and name not in ("Layer", "InputLayer")]
@@ -128,7 +129,12 @@ SIZES = [(lambda v: layers.Dense(v), "Dense", "units"),
          (lambda v: layers.AveragePooling2D(2, strides=v), "AveragePooling2D", "strides"),
          (lambda v: layers.MaxPooling1D(v), "MaxPooling1D", "pool_size"),
          (lambda v: layers.Embedding(v, 4), "Embedding", "input_dim"),
-         (lambda v: layers.Embedding(10, v), "Embedding", "output_dim")]
+         (lambda v: layers.Embedding(10, v), "Embedding", "output_dim"),
+         (lambda v: layers.SeparableConv2D(v, 3), "SeparableConv2D", "filters"),
+         (lambda v: layers.SeparableConv2D(2, (v, 3)), "SeparableConv2D", "kernel_size"),
+         (lambda v: layers.SeparableConv2D(2, 3, depth_multiplier=v), "SeparableConv2D", "depth_multiplier"),
+         (lambda v: layers.DepthwiseConv2D(v), "DepthwiseConv2D", "kernel_size"),
+         (lambda v: layers.DepthwiseConv2D(3, strides=v), "DepthwiseConv2D", "strides")]
 
 
 @pytest.mark.parametrize("value, error", [(-1, ValueError), (0, ValueError), (2.5, TypeError),

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import ops_movement as M
 from . import ops_nn as N
+from . import ops_norm
 from . import views
 from .tensor import as_tensor
 
@@ -127,18 +128,45 @@ def _check_pool(x, kernel, op):
         raise ValueError(f"{op}: window {kernel} is larger than the input {x.shape[1:3]}")
 
 
-def max_pool2d(x, pool_size=2, strides=None):
+def max_pool2d(x, pool_size=2, strides=None, padding="valid"):
+    """padding 'same' (Keras/TensorFlow): pads as a 'same' convolution would (the extra
+    one after), with -inf, so a window's maximum is always one of x's own elements."""
     kernel = _pair(pool_size)
     stride = kernel if strides is None else _pair(strides)
+    if _pool_padding(padding, "max_pool2d") == "same":
+        x = _pad_same(x, kernel, stride, -np.inf)
     _check_pool(x, kernel, "max_pool2d")
     return N.MaxPool2D.apply(x, kernel=kernel, stride=stride)
 
 
-def avg_pool2d(x, pool_size=2, strides=None):
+def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
+    """padding 'same' (Keras/TensorFlow): a window at the border averages only the elements
+    of x it covers (the padding is not counted): zero-padded sums over the count of real
+    elements, itself the average pooling of a padded image of ones."""
     kernel = _pair(pool_size)
     stride = kernel if strides is None else _pair(strides)
+    if _pool_padding(padding, "avg_pool2d") == "same":
+        ones = x.full_like(1.0, (1,) + tuple(x.shape[1:3]) + (1,))
+        covered = N.AvgPool2D.apply(_pad_same(ones, kernel, stride, 0.0), kernel=kernel, stride=stride)
+        return avg_pool2d(_pad_same(x, kernel, stride, 0.0), kernel, stride) / covered
     _check_pool(x, kernel, "avg_pool2d")
     return N.AvgPool2D.apply(x, kernel=kernel, stride=stride)
+
+
+def _pool_padding(padding, op):
+    if padding not in ("valid", "same"):
+        raise ValueError(f"{op}: padding must be 'valid' or 'same', got {padding!r}")
+    return padding
+
+
+def _pad_same(x, kernel, stride, value):
+    """x (N, H, W, C) padded on H and W as Keras' 'same' (ceil(size / stride) windows)."""
+    if x.ndim != 4:
+        raise ValueError(f"pooling: need an NHWC tensor, got shape {x.shape}")
+    top, bottom, left, right = N.conv_pads(x.shape, kernel, stride, "same")
+    if not (top or bottom or left or right):
+        return x
+    return x.pad(((0, 0), (top, bottom), (left, right), (0, 0)), value=value)
 
 
 def max_pool1d(x, pool_size=2, strides=None):
@@ -161,3 +189,47 @@ def embedding(table, indices):
     if host.size and (host.min() < 0 or host.max() >= table.shape[0]):
         raise ValueError(f"embedding: indices must lie in [0, {table.shape[0]}), got range [{host.min()}, {host.max()}]")
     return N.Embedding.apply(table, indices)
+
+
+# --- chapter 7: batch normalisation and depthwise convolution --------------------------------
+def batch_norm(x, gamma, beta, epsilon=1e-3, stats=None):
+    """Batch normalisation in training mode over the last axis of x (any rank >= 2): each
+    channel is normalised with the mean and biased variance of all the other axes, then
+    scaled by gamma and shifted by beta (both (C,)). One fused backend primitive forward,
+    one backward. `stats`, a dict, receives the batch's "mean" and "var" (not in the graph)."""
+    gamma, beta = as_tensor(gamma, device=x.device), as_tensor(beta, device=x.device)
+    channels = x.shape[-1] if x.ndim else None
+    if x.ndim < 2 or gamma.shape != (channels,) or beta.shape != (channels,):
+        raise ValueError(f"batch_norm: need x (..., C) with rank >= 2 and gamma, beta (C,); got shapes "
+                         f"{x.shape}, {gamma.shape} and {beta.shape}")
+    if x.size == 0:
+        raise ValueError(f"batch_norm: x of shape {x.shape} has no elements to average")
+    rows = x.reshape((x.size // channels, channels))
+    y = ops_norm.BatchNorm.apply(rows, gamma.astype(x.dtype), beta.astype(x.dtype),
+                                 epsilon=float(epsilon), stats=stats)
+    return y.reshape(x.shape)
+
+
+def depthwise_conv2d(x, w, stride=1, padding="valid"):
+    """Depthwise convolution: x (N, H, W, C), w (KH, KW, C, D) -> (N, OH, OW, C*D), where
+    output channel c*D + m is input channel c alone convolved with w[:, :, c, m] (Keras' and
+    TensorFlow's order). Composed of views and broadcasting products, one per kernel tap:
+    out = sum_{p,q} x_window(p, q)[..., None] * w[p, q]; autograd derives the gradient."""
+    if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[2]:
+        raise ValueError(f"depthwise_conv2d: need x (N, H, W, C) and w (KH, KW, C, D) with the same C, "
+                         f"got shapes {x.shape} and {w.shape}")
+    (kh, kw), (sh, sw) = w.shape[:2], _pair(stride)
+    top, bottom, left, right = N.conv_pads(x.shape, (kh, kw), (sh, sw), padding)
+    if any((top, bottom, left, right)):
+        x = x.pad(((0, 0), (top, bottom), (left, right), (0, 0)))
+    n, h, wd, c = x.shape
+    if h < kh or wd < kw:
+        raise ValueError(f"depthwise_conv2d: kernel {(kh, kw)} is larger than the (padded) input {(h, wd)}")
+    oh, ow = (h - kh) // sh + 1, (wd - kw) // sw + 1
+    out = None
+    for p in range(kh):
+        for q in range(kw):
+            window = x[:, p:p + sh * (oh - 1) + 1:sh, q:q + sw * (ow - 1) + 1:sw, :]   # (N, OH, OW, C), a view
+            term = window.unsqueeze(4) * w[p, q]                                     # (N, OH, OW, C, D)
+            out = term if out is None else out + term
+    return out.reshape((n, oh, ow, c * w.shape[3]))

@@ -136,6 +136,60 @@ _LABELS = np.array([2, 0, 3, 3, 1])
 _INDICES = np.array([[1, 4], [4, 0], [2, 4]])
 
 
+# --- chapter 7: batch normalisation, depthwise convolution, 'same' pooling ----------------------
+def _ref_batch_norm(x, gamma, beta, epsilon=1e-3):
+    """Keras 2.0 in training: the batch's mean and biased variance over every axis but the last."""
+    axes = tuple(range(x.ndim - 1))
+    mean, var = x.mean(axis=axes), x.var(axis=axes)
+    return gamma * (x - mean) / np.sqrt(var + epsilon) + beta
+
+
+def _ref_depthwise(x, w, stride, padding):
+    """Output channel c*D + m: channel c alone, convolved with w[:, :, c, m] (six-loop oracle)."""
+    c, d = w.shape[2], w.shape[3]
+    return np.concatenate([_ref_conv2d_direct(x[..., i:i + 1], w[:, :, i:i + 1, m:m + 1], stride, padding)
+                           for i in range(c) for m in range(d)], axis=-1)
+
+
+def _ref_pool_same(x, k, s, reduce):
+    """TensorFlow's 'same' pooling: windows over the padded image that see only x's elements."""
+    from .ops_nn import conv_pads
+    top, bottom, left, right = conv_pads(x.shape, k, s, "same")
+    n, h, w, c = x.shape
+    oh, ow = -(-h // s[0]), -(-w // s[1])
+    out = np.zeros((n, oh, ow, c), dtype=x.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            r0, c0 = i * s[0] - top, j * s[1] - left
+            window = x[:, max(r0, 0):r0 + k[0], max(c0, 0):c0 + k[1], :]
+            out[:, i, j, :] = reduce(window, axis=(1, 2))
+    return out
+
+
+def _chapter7_specs(add):
+    add("batch_norm", lambda x, g, b: F.batch_norm(x, g, b), _ref_batch_norm, ((4, 3), (3,), (3,)),
+        dims="m c, c, c", sizes={"m": (1, 5)}, covers=("F.batch_norm",), tol32=(1e-3, 1e-4),
+        notes="one row: y = beta exactly, and dx = 0 (x - mean is 0 whatever x is)")
+    add("batch_norm_nhwc", lambda x, g, b: F.batch_norm(x, g, b, epsilon=0.01), lambda x, g, b:
+        _ref_batch_norm(x, g, b, 0.01), ((2, 3, 2, 3), (3,), (3,)), dims="n h w c, c, c",
+        sizes={"n": (1, 2), "h": (1, 3), "w": (1, 3)}, covers=("F.batch_norm",), tol32=(1e-3, 1e-4),
+        notes="channels last of an image: statistics over batch, height and width")
+    add("depthwise_conv2d", lambda x, w: F.depthwise_conv2d(x, w),
+        lambda x, w: _ref_depthwise(x, w, (1, 1), "valid"), ((2, 4, 4, 2), (3, 2, 2, 2)),
+        dims="n h w c, kh kw c d", sizes={**CONV_SIZES, "d": (1, 2), "c": (1, 3)}, covers=("F.depthwise_conv2d",))
+    add("depthwise_conv2d_same_strided", lambda x, w: F.depthwise_conv2d(x, w, stride=2, padding="same"),
+        lambda x, w: _ref_depthwise(x, w, (2, 2), "same"), ((1, 5, 4, 2), (3, 2, 2, 1)),
+        dims="n h w c, kh kw c d", sizes={**CONV_SIZES, "d": (1, 2), "c": (1, 3)}, covers=("F.depthwise_conv2d",))
+    add("max_pool2d_same", lambda x: F.max_pool2d(x, 3, strides=2, padding="same"),
+        lambda x: _ref_pool_same(x, (3, 3), (2, 2), np.max), ((1, 5, 4, 2),), dims="n h w c",
+        sizes={"n": (1, 2), "h": (1, 6), "w": (1, 6)}, covers=("F.max_pool2d",), extra={"distinct": True},
+        notes="an image smaller than the window still has one window per 2 pixels")
+    add("avg_pool2d_same", lambda x: F.avg_pool2d(x, (3, 2), strides=(1, 2), padding="same"),
+        lambda x: _ref_pool_same(x, (3, 2), (1, 2), np.mean), ((2, 4, 5, 2),), dims="n h w c",
+        sizes={"n": (1, 2), "h": (1, 5), "w": (1, 5)}, covers=("F.avg_pool2d",),
+        notes="border windows average only the elements they cover")
+
+
 def _registry():
     specs = []
 
@@ -275,6 +329,7 @@ def _registry():
     add("embedding", lambda t: F.embedding(t, _INDICES), lambda t: t[_INDICES], ((5, 3),), dims="5|6 d",
         covers=("F.embedding",),
         notes="index 4 repeats: its gradient rows must add up")
+    _chapter7_specs(add)
     return {s.name: s for s in specs}
 
 

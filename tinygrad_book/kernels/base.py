@@ -177,6 +177,21 @@ def _check_optimizer_update(self, rule, p, g, slots, hyper):
         _fail("optimizer_update", "the weight and its state must be contiguous, in one dtype")
 
 
+# --- batch normalisation (BatchNormalization's fused primitive) -------------------------------
+def _check_channels(what, x, *per_channel):
+    _rank(what, x, 2, "x")
+    if x.shape[0] < 1:
+        _fail(what, f"needs at least one row to average over, got shape {tuple(x.shape)}")
+    for v in per_channel:
+        if tuple(v.shape) != (x.shape[1],):
+            _fail(what, f"per-channel values must have shape ({x.shape[1]},), got {tuple(v.shape)}")
+
+
+def _check_batchnorm_backward(self, g, x, mean, inv_std, gamma):
+    _check_channels("batchnorm_backward", x, mean, inv_std, gamma)
+    _same_shapes("batchnorm_backward", g, x)
+
+
 SHAPE_CHECKS = {
     "assign": lambda self, dst, src: _same_shapes("assign", dst, src),
     "unary": lambda self, op, x: _known("unary", op, UNARY_OPS),
@@ -193,6 +208,8 @@ SHAPE_CHECKS = {
     "one_hot": lambda self, labels, num_classes, dtype: _rank("one_hot", labels, 1, "labels"),
     "softmax_xent": _check_softmax_xent,
     "optimizer_update": _check_optimizer_update,
+    "batchnorm_forward": lambda self, x, gamma, beta, epsilon: _check_channels("batchnorm_forward", x, gamma, beta),
+    "batchnorm_backward": _check_batchnorm_backward,
 }
 
 
@@ -325,6 +342,30 @@ class Backend(ABC):
         """Fused, stable softmax cross-entropy over the last axis of (n, C) logits and
         (n, C) target probabilities. Returns (loss (n,), probs (n, C)) with
         loss[i] = -sum_c target[i,c] * log_softmax(logits)[i,c] and probs = softmax(logits)."""
+
+    # --- fused batch normalisation (training mode; inference is element-wise) ---------------
+    @abstractmethod
+    def batchnorm_forward(self, x: View, gamma: View, beta: View, epsilon: float):
+        """Normalise each channel (column) of x (M, C) over its M rows, as Keras 2.0's
+        BatchNormalization does in training (tf.nn.moments: the *biased* variance):
+
+            mean[c] = sum_i x[i,c] / M;   var[c] = sum_i (x[i,c] - mean[c])^2 / M
+            inv_std[c] = 1 / sqrt(var[c] + epsilon)
+            y[i,c] = gamma[c] * (x[i,c] - mean[c]) * inv_std[c] + beta[c]
+
+        gamma, beta: (C,). Returns (y (M, C), mean (C,), var (C,), inv_std (C,)), all in x's
+        dtype; the sums run in float64."""
+
+    @abstractmethod
+    def batchnorm_backward(self, g: View, x: View, mean: View, inv_std: View, gamma: View):
+        """The gradients of batchnorm_forward's y for the cotangent g (M, C). With
+        xhat = (x - mean) * inv_std:
+
+            dbeta[c] = sum_i g[i,c];   dgamma[c] = sum_i g[i,c] * xhat[i,c]
+            dx[i,c] = gamma[c] * inv_std[c] * (g[i,c] - dbeta[c]/M - xhat[i,c] * dgamma[c]/M)
+
+        (mean and var depend on every row: the two subtracted terms are their share.)
+        Returns (dx (M, C), dgamma (C,), dbeta (C,)) in x's dtype; sums in float64."""
 
     # --- optional: fused optimizer updates -----------------------------------------------
     def optimizer_update(self, rule: str, p: View, g: View, slots: list, hyper: dict) -> None:

@@ -207,6 +207,25 @@ class NumpyBackend(Backend):
         loss = -(as_array(target) * log_probs).sum(axis=1)
         return flat(loss.astype(logits.dtype)), flat(np.exp(log_probs))
 
+    # fused batch normalisation: the formulas of base.Backend, column by column
+    def batchnorm_forward(self, x, gamma, beta, epsilon):
+        xa = as_array(x).astype(np.float64)                  # float64 sums, as the other backends
+        mean = xa.mean(axis=0)
+        var = ((xa - mean) ** 2).mean(axis=0)                # biased: divide by M (tf.nn.moments)
+        inv_std = 1.0 / np.sqrt(var + epsilon)
+        y = as_array(gamma) * (xa - mean) * inv_std + as_array(beta)
+        return tuple(flat(a.astype(x.dtype)) for a in (y, mean, var, inv_std))
+
+    def batchnorm_backward(self, g, x, mean, inv_std, gamma):
+        ga, xa = as_array(g).astype(np.float64), as_array(x).astype(np.float64)
+        m, s = as_array(mean), as_array(inv_std)
+        xhat = (xa - m) * s
+        dbeta = ga.sum(axis=0)
+        dgamma = (ga * xhat).sum(axis=0)
+        rows = xa.shape[0]
+        dx = as_array(gamma) * s * (ga - dbeta / rows - xhat * dgamma / rows)
+        return tuple(flat(a.astype(x.dtype)) for a in (dx, dgamma, dbeta))
+
     # optional: fused optimizer updates
     def optimizer_update(self, rule, p, g, slots, hyper):
         grad = as_array(g).reshape(-1)

@@ -12,6 +12,8 @@ from . import chapter2, chapter3, chapter4, chapter5
 from .entry import Data, Entry  # noqa: F401  (re-exported: zoo.registry.Entry)
 
 CHAPTERS = (chapter2, chapter3, chapter4, chapter5)
+from . import chapter7_layers  # noqa: E402  (chapter 7's layer entries; chapter7.py holds the others)
+CHAPTERS += (chapter7_layers,)
 
 
 def _collect(chapters) -> dict:

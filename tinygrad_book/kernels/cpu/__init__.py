@@ -29,9 +29,9 @@ import time
 import numpy as np
 
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous, prod
-from . import conv, elementwise as ew, indexing, matmul as mm, optim, reduce as rd, softmax
+from . import batchnorm as bn, conv, elementwise as ew, indexing, matmul as mm, optim, reduce as rd, softmax
 from ..vocabulary import BINARY_CODES, REDUCE_CODES, SUM, UNARY_CODES
-from .jit import coalesce, is_flat, run
+from .jit import PARALLEL_MIN_WORK, coalesce, get_num_threads, is_flat, run
 
 __all__ = ["CpuBackend", "warm_up"]
 
@@ -287,6 +287,31 @@ class CpuBackend(Backend):
     # --- optional: fused optimizer updates (optim.py) ----------------------------------------
     def optimizer_update(self, rule, p, g, slots, hyper):
         optim.update(rule, _flat_run(p), self._dense(g), [_flat_run(s) for s in slots], hyper)
+
+    # --- fused batch normalisation (batchnorm.py) ---------------------------------------------
+    def _bands(self, M, C):
+        """Row bands for the column sums: one per thread, one in all for small inputs."""
+        return max(1, min(M, get_num_threads())) if M * C >= PARALLEL_MIN_WORK else 1
+
+    def batchnorm_forward(self, x, gamma, beta, epsilon):
+        M, C = x.shape
+        xs = self._dense(x)
+        mean, var = bn.moments(xs, M, C, self._bands(M, C))
+        inv_std = 1.0 / np.sqrt(var + epsilon)
+        scale = self._dense(gamma) * inv_std                 # float64 per-channel constants
+        shift = self._dense(beta) - mean * scale
+        y = np.empty(M * C, dtype=x.dtype)
+        run(bn.scale_shift, M * C, xs, M, C, scale, shift, y)
+        return y, mean.astype(x.dtype), var.astype(x.dtype), inv_std.astype(x.dtype)
+
+    def batchnorm_backward(self, g, x, mean, inv_std, gamma):
+        M, C = x.shape
+        gs, xs = self._dense(g), self._dense(x)
+        m, s = self._dense(mean).astype(np.float64), self._dense(inv_std).astype(np.float64)
+        dbeta, dgamma = bn.grad_sums(gs, xs, m, s, M, C, self._bands(M, C))
+        dx = np.empty(M * C, dtype=x.dtype)
+        run(bn.input_grad, M * C, gs, xs, M, C, m, s, self._dense(gamma).astype(np.float64), dbeta, dgamma, dx)
+        return dx, dgamma.astype(x.dtype), dbeta.astype(x.dtype)
 
 
 def warm_up(dtypes=(np.float32, np.float64)) -> float:

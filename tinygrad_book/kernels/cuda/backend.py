@@ -14,7 +14,7 @@ import numpy as np
 from numba import cuda
 
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous
-from . import conv, elementwise, indexing, optim, reduce, softmax
+from . import batchnorm, conv, elementwise, indexing, optim, reduce, softmax
 from ..vocabulary import BINARY_CODES, UNARY_CODES
 from .availability import require_cuda
 from .launch import Launch
@@ -219,6 +219,32 @@ class CudaBackend(Backend):
         if is_contiguous(x):
             return x
         return View(self.contiguous(x), x.shape, contiguous_strides(x.shape), 0)
+
+    # --- fused batch normalisation (batchnorm.py) ---------------------------------------------
+    def _run(self, x):
+        """x's elements as a flat row-major device array: a slice of its storage, or a copy."""
+        dense = self._dense(x)
+        return dense.storage[dense.offset:dense.offset + x.size]
+
+    def batchnorm_forward(self, x, gamma, beta, epsilon):
+        rows, channels = x.shape
+        mean, var, inv_std = (self._empty(channels, x.dtype) for _ in range(3))
+        y = self._empty(rows * channels, x.dtype)
+        xs = self._run(x)
+        batchnorm.channel_moments[self._grid(channels)](xs, rows, channels, float(epsilon), mean, var, inv_std)
+        batchnorm.normalize[self._grid(rows * channels)](xs, channels, mean, inv_std, self._run(gamma),
+                                                         self._run(beta), y)
+        return y, mean, var, inv_std
+
+    def batchnorm_backward(self, g, x, mean, inv_std, gamma):
+        rows, channels = x.shape
+        gs, xs, m, s = self._run(g), self._run(x), self._run(mean), self._run(inv_std)
+        dgamma, dbeta = self._empty(channels, x.dtype), self._empty(channels, x.dtype)
+        dx = self._empty(rows * channels, x.dtype)
+        batchnorm.channel_grad_sums[self._grid(channels)](gs, xs, rows, channels, m, s, dgamma, dbeta)
+        batchnorm.input_grad[self._grid(rows * channels)](gs, xs, rows, channels, m, s, self._run(gamma),
+                                                          dgamma, dbeta, dx)
+        return dx, dgamma, dbeta
 
     # --- optional: fused optimizer updates (optim.py) ----------------------------------------
     def optimizer_update(self, rule, p, g, slots, hyper):

@@ -15,7 +15,7 @@ import types as pytypes
 import numpy as np
 from numba import cuda, types
 
-from . import conv, elementwise, indexing, optim, reduce, softmax
+from . import batchnorm, conv, elementwise, indexing, optim, reduce, softmax
 from .launch import DEFAULT_BLOCK, DEFAULT_TILE
 from .matmul import matmul_kernel
 
@@ -74,6 +74,10 @@ def kernel_signatures(tile: int = DEFAULT_TILE, block: int = DEFAULT_BLOCK):
         yield f"one_hot_rows[{dt}]", indexing.one_hot_rows, (INDEX, I64, I64, I64, x)
         yield (f"softmax_xent_rows[{dt}]", softmax.softmax_xent_rows,
                (x, I64, _tuple(2), x, I64, _tuple(2), I64, x, x))
+        yield f"channel_moments[{dt}]", batchnorm.channel_moments, (x, I64, I64, types.float64, x, x, x)
+        yield f"normalize[{dt}]", batchnorm.normalize, (x, I64, x, x, x, x, x)
+        yield f"channel_grad_sums[{dt}]", batchnorm.channel_grad_sums, (x, x, I64, I64, x, x, x, x)
+        yield f"batchnorm_input_grad[{dt}]", batchnorm.input_grad, (x, x, I64, I64, x, x, x, x, x, x)
         s = dt   # the optimizers' scalars come in the weights' dtype
         yield f"sgd_update[{dt}]", optim.sgd_update, (I64, x, I64, x, I64, x, I64, s, s, types.boolean)
         yield f"rmsprop_update[{dt}]", optim.rmsprop_update, (I64, x, I64, x, I64, x, I64, s, s, s, s, s)
