@@ -27,7 +27,7 @@ def not_run(error) -> dict:
     """The result of a run that could not start: a file it needs is missing (a download)."""
     needs = getattr(error, "needs", None)     # set by entries whose file is a download
     return {"not_run": f"needs {needs} (download)" if needs else f"missing {getattr(error, 'fname', 'a file')}",
-            "date": datetime.date.today().isoformat()}
+            "date": datetime.date.today().isoformat(), "device": default_device(), "machine": machine()}
 
 
 def headline(entry, result, limit=4):
