@@ -83,14 +83,14 @@ def alive_filter(model, layer_name, image):
 def test_an_ascent_step_raises_the_filters_mean_activation():
     model = tiny_convnet()
     image = IMAGE * 20 + 128
-    f = alive_filter(model, "conv2d_2", image / 255)
+    f = alive_filter(model, "conv2d_2", image)
     layers_, _ = visualize.split_at(model, "conv2d_2")
-    stepped, before = visualize.ascent_step(layers_, image, [f], step=1., rescale=1 / 255)
-    after = visualize.filter_means(layers_, Tensor(stepped / 255), [f]).numpy()
+    stepped, before = visualize.ascent_step(layers_, image, [f], step=1.)
+    after = visualize.filter_means(layers_, Tensor(stepped), [f]).numpy()
     assert after[0] > before[0] > 0
     # the step is the gradient divided by its root mean square + 1e-5 (listing 5.34)
     x = Tensor(image, requires_grad=True)
-    visualize.filter_means(layers_, x, [f], rescale=1 / 255).sum().backward()
+    visualize.filter_means(layers_, x, [f]).sum().backward()
     grads = x.grad.numpy()
     expected = image + grads / (np.sqrt(np.mean(grads ** 2)) + 1e-5)
     np.testing.assert_allclose(stepped, expected, rtol=1e-6, atol=1e-4)

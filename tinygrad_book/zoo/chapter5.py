@@ -439,6 +439,7 @@ def _vgg(id, listings, lines, build, run, epochs, book_result, metric, book_valu
 TEST_CAT = "test/cats/cat.1700.jpg"                  # listing 5.25
 ELEPHANT = "images/creative_commons_elephant.jpg"    # listing 5.41, in the data folder
 CHECKPOINT = "cats_and_dogs_small_1.h5"              # saved by the ch5-catsdogs-small-convnet run
+SHORT_CHECKPOINT = "cats_and_dogs_small_short.h5"    # saved by a visualisation that trained its own
 TINY_VIZ = dict(size=48, steps=3, filters=2)         # tests: small patterns (48: the smallest that passes 4 convs), a few steps
 
 
@@ -451,24 +452,25 @@ def figures_folder() -> Path:
 
 
 def trained_convnet(entry, tiny, verbose):
-    """(model, what it is, the history of its training here). The saved model if there is one;
-    else listings 5.5-5.8 for ``entry.extra['fallback_epochs']`` epochs (2 steps on tiny data),
-    saved for the next entry."""
+    """(model, what it is, the history of its training here). The model the
+    ch5-catsdogs-small-convnet run saved if there is one; else the one a previous visualisation
+    trained; else listings 5.5-5.8 for the short schedule ``entry.extra['fallback_steps']``
+    (steps of 20 images; 2 steps of 4 on tiny data), saved for the next visualisation."""
     from .. import models
 
-    path = trained_models_folder() / CHECKPOINT
-    if not tiny and path.is_file():
-        return models.load_model(str(path)), f"our cats-vs-dogs convnet ({path.name}, saved by " \
-                                             f"ch5-catsdogs-small-convnet)", {}
-    epochs = 1 if tiny else entry.extra["fallback_epochs"]
+    for name, made_by in ((CHECKPOINT, "saved by ch5-catsdogs-small-convnet"),
+                          (SHORT_CHECKPOINT, f"trained for {entry.extra['fallback_steps']} steps of 20 images")):
+        path = trained_models_folder() / name
+        if not tiny and path.is_file():
+            return models.load_model(str(path)), f"our cats-vs-dogs convnet ({name}, {made_by})", {}
+    steps_per_epoch = 2 if tiny else entry.extra["fallback_steps"]
     data = image_generators(tiny, 4 if tiny else 20)
     model = small_convnet()
-    history = model.fit_generator(data.x_train, steps_per_epoch=2 if tiny else 100, epochs=epochs,
-                                  verbose=verbose)
+    history = model.fit_generator(data.x_train, steps_per_epoch=steps_per_epoch, epochs=1, verbose=verbose)
     if not tiny:
-        save_trained(model, CHECKPOINT)
-    return model, f"our cats-vs-dogs convnet, trained here for {epochs} epoch(s) ({data.source})", \
-        plain_history(history.history)
+        save_trained(model, SHORT_CHECKPOINT)
+    return model, (f"our cats-vs-dogs convnet, trained here for {steps_per_epoch} steps of "
+                   f"{data.x_train.batch_size} images ({data.source})"), plain_history(history.history)
 
 
 def book_image(relpath, target_size, tiny):
@@ -531,23 +533,22 @@ def run_filter_patterns(entry, epochs=None, batch_size=None, verbose=2, tiny=Fal
     start = time.perf_counter()
     vgg = None if tiny else imagenet_vgg16(include_top=False)
     if vgg is not None:
-        model, what, history, rescale = vgg, "VGG16 (ImageNet weights)", {}, 1.
+        model, what, history = vgg, "VGG16 (ImageNet weights)", {}
         layer_names = ['block1_conv1', 'block2_conv1', 'block3_conv1', 'block4_conv1']
     else:
         model, what, history = trained_convnet(entry, tiny, verbose)
-        rescale = 1. / 255                                  # its ImageDataGenerator(rescale=1./255)
         layer_names = visualize.conv_layer_names(model)
     size, steps, count, grid_size = ((TINY_VIZ["size"], TINY_VIZ["steps"], TINY_VIZ["filters"], TINY_VIZ["size"])
                                      if tiny else (150, 40, 64, 64))
     figures = {}
-    one, losses = visualize.generate_patterns(model, layer_names[2], [0], size=size, steps=steps, rescale=rescale)
+    one, losses = visualize.generate_patterns(model, layer_names[2], [0], size=size, steps=steps)
     path = visualize.save_png(figures_folder() / f"{entry.id}.png", one[0],
                               title=f"{layer_names[2]}, filter 0, {steps} steps of gradient ascent\nin {what}")
     figures[path.name] = str(path)
     for name in layer_names:
         n_filters = min(count, model.get_layer(name).filters)
         patterns, _ = visualize.generate_patterns(model, name, list(range(n_filters)), size=grid_size,
-                                                  steps=steps, rescale=rescale)
+                                                  steps=steps)
         path = visualize.save_png(figures_folder() / f"{entry.id}-{name}.png", visualize.pattern_grid(patterns),
                                   title=f"{name}: filters 0-{n_filters - 1} ({what})")
         figures[path.name] = str(path)
@@ -600,7 +601,7 @@ def _ch5_4(id, listings, lines, run, book_result, metric, **kw):
     ENTRIES.append(Entry(id=id, chapter=5, section=kw.pop("section"), listings=listings, lines=lines,
                          dataset=kw.pop("dataset", "cats_and_dogs_small"), build_model=small_convnet,
                          load_data=image_generators, epochs=0, batch_size=20, book_result=book_result,
-                         metric=metric, run=run, extra={"fallback_epochs": 2}, **kw))
+                         metric=metric, run=run, extra={"fallback_steps": 40}, **kw))
 
 
 # --- the entries, in book order ------------------------------------------------------------
@@ -645,7 +646,8 @@ _vgg("ch5-vgg16-finetune", "5.22-5.24", "L8211-L8320", vgg16_fine_tune, run_vgg1
      extra={"steps_per_epoch": 100, "validation_steps": 50, "fine_tune": True, "fine_tune_epochs": 100})
 
 VIZ_NOTES = ("Offline: our cats-vs-dogs convnet (the model saved by ch5-catsdogs-small-convnet in "
-             "<cache>/models/cats_and_dogs_small_1.h5, else one trained here for 2 epochs), not the book's model; "
+             "<cache>/models/cats_and_dogs_small_1.h5, else one trained here for 40 steps of 20 images, "
+             "saved as cats_and_dogs_small_short.h5), not the book's model; "
              "the title of each image says which network it shows. PNGs: <cache>/figures/ (reproduce: docs/img/).")
 _ch5_4("ch5-viz-intermediate-activations", "5.25-5.31", "L8375-L8615", run_activations,
        "first layer (1, 148, 148, 32); deeper layers more abstract and sparser (L8489, L8569-L8592)",

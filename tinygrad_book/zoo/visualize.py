@@ -98,28 +98,24 @@ def blank_channels(layer_activation) -> int:
 
 
 # --- 5.4.2 filter patterns by gradient ascent -------------------------------------------------
-def filter_means(layers, images: Tensor, filter_indices, rescale=1.) -> Tensor:
+def filter_means(layers, images: Tensor, filter_indices) -> Tensor:
     """Listing 5.32 for a batch: image i's loss is the mean of filter ``filter_indices[i]``'s
     activation over its own output map, ``K.mean(layer_output[:, :, :, filter_index])``.
     Returns the (n,) losses; their sum is a scalar whose gradient, for image i, is image i's
-    own gradient (the images never meet in a convnet in inference mode).
-
-    ``rescale``: what the network's input pipeline multiplies pixels by (1/255 for our
-    cats-vs-dogs convnet, ``ImageDataGenerator(rescale=1./255)``; 1 for VGG16 in the book),
-    so that the image grows in pixel units, as the book's does."""
-    activation = run_layers(layers, images * rescale)   # (n, h, w, channels)
+    own gradient (the images never meet in a convnet in inference mode)."""
+    activation = run_layers(layers, images)             # (n, h, w, channels)
     n, h, w, channels = activation.shape
     pick = np.zeros((n, 1, 1, channels), dtype=np.float32)
     pick[np.arange(n), 0, 0, list(filter_indices)] = 1.0 / (h * w)   # one filter per image, averaged
     return (activation * Tensor(pick, device=activation.device)).sum(axis=(1, 2, 3))
 
 
-def ascent_step(layers, input_img_data, filter_indices, step=1., rescale=1.):
+def ascent_step(layers, input_img_data, filter_indices, step=1.):
     """One step of listings 5.33-5.36: the gradient of each image's loss with respect to the
     image, divided by its root mean square (+1e-5, "gradient normalisation"), times ``step``,
     added to the image. Returns (new images, the losses before the step)."""
     images = Tensor(input_img_data, requires_grad=True)
-    losses = filter_means(layers, images, filter_indices, rescale)
+    losses = filter_means(layers, images, filter_indices)
     losses.sum().backward()
     grads = images.grad.numpy()
     rms = np.sqrt(np.mean(np.square(grads), axis=(1, 2, 3), keepdims=True))
@@ -138,9 +134,12 @@ def deprocess_image(x) -> np.ndarray:
     return np.clip(x, 0, 255).astype('uint8')
 
 
-def generate_patterns(model, layer_name, filter_indices, size=150, steps=40, step=1., seed=0, rescale=1.):
+def generate_patterns(model, layer_name, filter_indices, size=150, steps=40, step=1., seed=0):
     """Listings 5.36 and 5.38 for several filters at once, one image per filter: from grey
-    noise, ``steps`` gradient-ascent steps of ``step``. Returns (patterns (n, size, size, 3)
+    noise, ``steps`` gradient-ascent steps of ``step``. As in the book, the noise goes to the
+    network as it is, without the network's own input scaling (VGG16's mean subtraction there,
+    our convnet's /255 here): the gradient of a filter's mean activation is then large beside
+    the 1e-5 of the normalisation, and every step moves the image by about ``step``. Returns (patterns (n, size, size, 3)
     uint8, losses (steps + 1, n): each filter's mean activation before every step and after
     the last)."""
     layers, _ = split_at(model, layer_name)
@@ -148,17 +147,17 @@ def generate_patterns(model, layer_name, filter_indices, size=150, steps=40, ste
     input_img_data = (rng.random_sample((len(filter_indices), size, size, 3)) * 20 + 128.).astype('float32')
     history = []
     for _ in range(steps):
-        input_img_data, losses = ascent_step(layers, input_img_data, filter_indices, step, rescale)
+        input_img_data, losses = ascent_step(layers, input_img_data, filter_indices, step)
         history.append(losses)
     with no_grad():
-        history.append(filter_means(layers, Tensor(input_img_data), filter_indices, rescale).numpy())
+        history.append(filter_means(layers, Tensor(input_img_data), filter_indices).numpy())
     patterns = np.stack([deprocess_image(img) for img in input_img_data])
     return patterns, np.array(history)
 
 
-def generate_pattern(model, layer_name, filter_index, size=150, steps=40, step=1., seed=0, rescale=1.):
+def generate_pattern(model, layer_name, filter_index, size=150, steps=40, step=1., seed=0):
     """Listing 5.38: the image that maximally activates one filter, as uint8 (size, size, 3)."""
-    patterns, _ = generate_patterns(model, layer_name, [filter_index], size, steps, step, seed, rescale)
+    patterns, _ = generate_patterns(model, layer_name, [filter_index], size, steps, step, seed)
     return patterns[0]
 
 
