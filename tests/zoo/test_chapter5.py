@@ -25,12 +25,16 @@ from tinygrad_book.zoo import chapter5
 
 IDS = ["ch5-mnist-convnet", "ch5-mnist-convnet-nomaxpool", "ch5-catsdogs-small-convnet",
        "ch5-augmentation-preview", "ch5-catsdogs-augment-dropout", "ch5-vgg16-feature-extraction-fast",
-       "ch5-vgg16-feature-extraction-augment", "ch5-vgg16-finetune"]
+       "ch5-vgg16-feature-extraction-augment", "ch5-vgg16-finetune", "ch5-viz-intermediate-activations",
+       "ch5-viz-filters-gradient-ascent", "ch5-gradcam-elephant"]
 PARAMS = {"ch5-mnist-convnet": 93_322, "ch5-mnist-convnet-nomaxpool": 55_744,
           "ch5-catsdogs-small-convnet": 3_453_121, "ch5-augmentation-preview": 3_453_121,
           "ch5-catsdogs-augment-dropout": 3_453_121, "ch5-vgg16-feature-extraction-fast": 2_097_665,
-          "ch5-vgg16-feature-extraction-augment": 16_812_353, "ch5-vgg16-finetune": 16_812_353}
-VGG_IDS = IDS[5:]
+          "ch5-vgg16-feature-extraction-augment": 16_812_353, "ch5-vgg16-finetune": 16_812_353,
+          # the visualisations look inside the small convnet (the book loads it, listing 5.25)
+          "ch5-viz-intermediate-activations": 3_453_121, "ch5-viz-filters-gradient-ascent": 3_453_121,
+          "ch5-gradcam-elephant": 3_453_121}
+VGG_IDS = IDS[5:8]
 
 
 @pytest.fixture(autouse=True)
@@ -237,3 +241,62 @@ def test_augmentation_preview_figure_is_a_png(tmp_path, monkeypatch):
     from PIL import Image
     with Image.open(path) as img:
         assert img.format == "PNG" and img.size[0] > 2 * img.size[1]     # four images side by side
+
+
+def test_evaluate_reads_the_test_folder_through_a_generator(tmp_path):
+    """`tinygrad-book evaluate` on a flow_from_directory entry: every test image once."""
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(chapter5.synthetic_cats_and_dogs(), data / "cats_and_dogs_small")
+    (data / "cats_and_dogs_small" / "test" / "dogs" / "dog.0.jpg").unlink()     # 7 images: a short last batch
+    set_seed(0)
+    model = chapter5.small_convnet()
+    model.save_weights(str(tmp_path / "w.h5"))
+    env = dict(os.environ, TINYGRAD_BOOK_HOME=str(tmp_path / "home"), TINYGRAD_BOOK_OFFLINE="1",
+               TINYGRAD_BOOK_DATA=str(data), TINYGRAD_BOOK_CACHE=str(tmp_path / "cache2"))
+    r = subprocess.run([sys.executable, "-m", "tinygrad_book.cli", "evaluate", "ch5-catsdogs-small-convnet",
+                        "--weights", str(tmp_path / "w.h5")], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "test set (7 samples, data: cats_and_dogs_small)" in r.stdout
+    # the same numbers as evaluate on the 7 images as arrays
+    from tinygrad_book.preprocessing import image
+    files = sorted((data / "cats_and_dogs_small" / "test").glob("*/*.jpg"))
+    x = np.stack([image.img_to_array(image.load_img(str(f), target_size=(150, 150))) for f in files]) / 255
+    y = np.array([f.parent.name == "dogs" for f in files], dtype="float32")
+    loss, acc = model.evaluate(x, y, verbose=0)
+    assert f"loss={loss:.4f}" in r.stdout and f"acc={acc:.4f}" in r.stdout
+
+
+def test_reproduce_records_a_missing_download_and_keeps_an_earlier_result(tmp_path, monkeypatch):
+    from tinygrad_book.zoo.reproduce import reproduce
+    from tinygrad_book.zoo.results import merge_result
+    monkeypatch.setenv("TINYGRAD_BOOK_DATA", str(tmp_path / "no-data"))
+    out = tmp_path / "docs" / "results.md"
+    merge_result(out.with_suffix(".json"), "ch5-vgg16-finetune", {"test_acc": 0.5, "epochs": 1})
+    results = reproduce(["ch5-vgg16-feature-extraction-fast", "ch5-vgg16-finetune"], out=out, verbose=0)
+    assert results["ch5-vgg16-feature-extraction-fast"]["not_run"] == (
+        "needs the ImageNet weights of VGG16, vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 (download)")
+    assert results["ch5-vgg16-finetune"] == {"test_acc": 0.5, "epochs": 1}
+    table = out.read_text()
+    assert "| ch5-vgg16-feature-extraction-fast | ~90 % validation accuracy (L7984-L7990) | not run: needs the " \
+           "ImageNet weights of VGG16" in table
+
+
+def test_reproduce_copies_the_images_a_run_drew(tmp_path):
+    from tinygrad_book.zoo.reproduce import write_plots
+    drawn = tmp_path / "cache" / "figures"
+    drawn.mkdir(parents=True)
+    (drawn / "ch5-gradcam-elephant.png").write_bytes(b"png")
+    results = {"ch5-gradcam-elephant": {"figures": {"ch5-gradcam-elephant.png": str(drawn / "ch5-gradcam-elephant.png"),
+                                                    "ch5-gradcam-elephant-gone.png": str(drawn / "gone.png")}}}
+    write_plots(results, tmp_path / "img")
+    assert (tmp_path / "img" / "ch5-gradcam-elephant.png").read_bytes() == b"png"
+    assert not (tmp_path / "img" / "ch5-gradcam-elephant-gone.png").exists()
+
+
+def test_chapters_2_and_5_read_the_same_digits():
+    from tinygrad_book.zoo import chapter2
+    flat, images = chapter2.load_mnist(tiny=True), chapter5.load_mnist_images(tiny=True)
+    np.testing.assert_array_equal(flat.x_train, images.x_train.reshape(64, 784))
+    np.testing.assert_array_equal(flat.y_test, images.y_test)
+    assert flat.source == images.source == "synthetic"

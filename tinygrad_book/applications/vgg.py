@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from ..data.download import DatasetNotFoundError, get_file
+from ..data.download import DatasetNotFoundError, data_home, get_file
 from ..nn import keras_h5
 from ..nn.layers import (Conv2D, Dense, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, Input,
                          InputLayer, MaxPooling2D, SymbolicTensor)
@@ -102,6 +102,14 @@ def source_inputs(tensor) -> list:
             found.append(t)
         stack.extend(reversed(t.node.inputs))
     return found if len(found) > 1 else found[0]
+
+
+def imagenet_weights_on_disk(name, include_top):
+    """The path of Keras' ImageNet weights for this network if the file is on disk already
+    (where ``imagenet_weights_path`` puts it: <data folder>/models/), else None. Never downloads."""
+    fname, _ = IMAGENET_WEIGHTS[(name, include_top)]
+    path = data_home() / "models" / fname      # MODELS_SUBDIR is datasets/models: the data folder's models/
+    return path if path.is_file() else None
 
 
 def imagenet_weights_path(name, include_top) -> str:

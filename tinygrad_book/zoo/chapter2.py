@@ -5,26 +5,18 @@ book lines L2032-L2180; recap of the 2,345 gradient updates at L3297-L3360).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .checks import at_least
 from .entry import Data, Entry
+from .shared import mnist_digits
 
 
 # Listing 2.1: loading the MNIST dataset (here: the full set when it is on disk or can be
 # downloaded, otherwise the 2,000/500-digit sample shipped with the package, said on stderr).
 def load_mnist(tiny=False):
     """Listings 2.1, 2.4, 2.5: flat float32 images in [0, 1], one-hot labels."""
-    from ..datasets import mnist
     from ..utils import to_categorical
 
-    if tiny:  # random digits of the right shape: for tests, without any file
-        rng = np.random.RandomState(0)
-        (train_images, train_labels), (test_images, test_labels), source = (
-            (rng.randint(0, 256, (64, 28, 28), dtype=np.uint8), rng.randint(0, 10, 64)),
-            (rng.randint(0, 256, (32, 28, 28), dtype=np.uint8), rng.randint(0, 10, 32)), "synthetic")
-    else:
-        ((train_images, train_labels), (test_images, test_labels)), source = mnist.load_data_or_sample()
+    (train_images, train_labels), (test_images, test_labels), source = mnist_digits(tiny)
 
     # Listing 2.4: preparing the image data (60000, 28, 28) uint8 -> (60000, 784) float32 in [0, 1]
     train_images = train_images.reshape((len(train_images), 28 * 28))

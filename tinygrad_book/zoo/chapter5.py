@@ -24,6 +24,7 @@ import numpy as np
 from .checks import at_least, between
 from .entry import Data, Entry
 from .runner import fit_and_evaluate, history_numbers, plain_history
+from .shared import mnist_digits
 
 ENTRIES: list[Entry] = []   # this chapter's experiments, in book order (the registry collects them)
 
@@ -37,16 +38,9 @@ NEEDS_IMAGENET = ("needs Keras' ImageNet weights for VGG16 (a download, "
 # --- 5.1 the MNIST convnet ---------------------------------------------------------------
 def load_mnist_images(tiny=False):
     """Listing 5.3: MNIST as (n, 28, 28, 1) float32 in [0, 1], one-hot labels."""
-    from ..datasets import mnist
     from ..utils import to_categorical
 
-    if tiny:  # random digits of the right shape: for tests, without any file
-        rng = np.random.RandomState(0)
-        (train_images, train_labels), (test_images, test_labels), source = (
-            (rng.randint(0, 256, (64, 28, 28), dtype=np.uint8), rng.randint(0, 10, 64)),
-            (rng.randint(0, 256, (32, 28, 28), dtype=np.uint8), rng.randint(0, 10, 32)), "synthetic")
-    else:
-        ((train_images, train_labels), (test_images, test_labels)), source = mnist.load_data_or_sample()
+    (train_images, train_labels), (test_images, test_labels), source = mnist_digits(tiny)
 
     train_images = train_images.reshape((len(train_images), 28, 28, 1))
     train_images = train_images.astype('float32') / 255
@@ -211,9 +205,27 @@ def run_generators(entry, epochs=None, batch_size=None, verbose=2, tiny=False, m
     start = time.perf_counter()
     result = fit_on_generators(model, data, entry, epochs or entry.epochs, tiny, verbose)
     result.update(wall_time=time.perf_counter() - start, source=data.source)
+    if not tiny:   # listings 5.9 / 5.15: model.save('cats_and_dogs_small_1.h5'); the 5.4 visualisations load it
+        result["saved_model"] = str(save_trained(model, entry.extra["save_as"]))
     if model_out is not None:
         model_out.append(model)
     return result
+
+
+def trained_models_folder():
+    """Where the cats-vs-dogs runs save their models (as the book's ``model.save``): the cache."""
+    from ..data.download import cache_home
+    return cache_home() / "models"
+
+
+def save_trained(model, filename):
+    """``model.save(filename)`` into ``trained_models_folder()``, whole or not at all."""
+    folder = trained_models_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / (filename + ".partial.h5")
+    model.save(str(partial))
+    os.replace(partial, folder / filename)
+    return folder / filename
 
 
 def augmentation_preview(tiny=False, count=4, seed=0):
@@ -287,6 +299,7 @@ def imagenet_conv_base(entry, tiny, input_shape=(150, 150, 3)):
     except DatasetNotFoundError as e:
         first = e.args[0].splitlines()[0]
         e.args = (f"{entry.id} needs Keras' ImageNet weights for VGG16, a download: {first}",)
+        e.needs = f"the ImageNet weights of VGG16, {e.fname}"    # what `reproduce` writes in the row
         raise
     return conv_base(path, input_shape)
 
@@ -417,6 +430,180 @@ def _vgg(id, listings, lines, build, run, epochs, book_result, metric, book_valu
                          metric=metric, book_value=book_value, run=run, notes=NEEDS_IMAGENET, **kw))
 
 
+# --- 5.4 what convnets learn, made visible -------------------------------------------------
+# The code of the three figures is in visualize.py; here: which network and image they see.
+# Offline they see our own cats-vs-dogs convnet: the model the ch5-catsdogs-small-convnet run
+# saved (trained_models_folder()/cats_and_dogs_small_1.h5; the book loads its
+# cats_and_dogs_small_2.h5), else one trained here for the entry's short declared schedule.
+# With Keras' ImageNet weights for VGG16 on disk, filters and Grad-CAM see VGG16, as the book.
+TEST_CAT = "test/cats/cat.1700.jpg"                  # listing 5.25
+ELEPHANT = "images/creative_commons_elephant.jpg"    # listing 5.41, in the data folder
+CHECKPOINT = "cats_and_dogs_small_1.h5"              # saved by the ch5-catsdogs-small-convnet run
+SHORT_CHECKPOINT = "cats_and_dogs_small_short.h5"    # saved by a visualisation that trained its own
+TINY_VIZ = dict(size=48, steps=3, filters=2)         # tests: small patterns (48: the smallest that passes 4 convs), a few steps
+
+
+def figures_folder() -> Path:
+    """Where the visualisation entries write their PNGs (``reproduce`` copies them to docs/img)."""
+    from ..data.download import cache_home
+    folder = cache_home() / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def trained_convnet(entry, tiny, verbose):
+    """(model, what it is, the history of its training here). The model the
+    ch5-catsdogs-small-convnet run saved if there is one; else the one a previous visualisation
+    trained; else listings 5.5-5.8 for the short schedule ``entry.extra['fallback_steps']``
+    (steps of 20 images; 2 steps of 4 on tiny data), saved for the next visualisation."""
+    from .. import models
+
+    for name, made_by in ((CHECKPOINT, "saved by ch5-catsdogs-small-convnet"),
+                          (SHORT_CHECKPOINT, f"trained for {entry.extra['fallback_steps']} steps of 20 images")):
+        path = trained_models_folder() / name
+        if not tiny and path.is_file():
+            return models.load_model(str(path)), f"our cats-vs-dogs convnet ({name}, {made_by})", {}
+    steps_per_epoch = 2 if tiny else entry.extra["fallback_steps"]
+    data = image_generators(tiny, 4 if tiny else 20)
+    model = small_convnet()
+    history = model.fit_generator(data.x_train, steps_per_epoch=steps_per_epoch, epochs=1, verbose=verbose)
+    if not tiny:
+        save_trained(model, SHORT_CHECKPOINT)
+    return model, (f"our cats-vs-dogs convnet, trained here for {steps_per_epoch} steps of "
+                   f"{data.x_train.batch_size} images ({data.source})"), plain_history(history.history)
+
+
+def book_image(relpath, target_size, tiny):
+    """A photo of the data folder (``images/...``, ``cats_and_dogs_small/...``) as a float32
+    (1, h, w, 3) batch of pixels 0..255 (listing 5.25). Tiny runs: a synthetic cat."""
+    from ..data.download import DatasetNotFoundError, data_home
+    from ..preprocessing import image
+
+    if tiny:
+        path = synthetic_cats_and_dogs() / "test" / "cats" / "cat.0.jpg"
+    elif relpath.startswith("test/"):
+        path = cats_and_dogs_folder()[0] / relpath
+    else:
+        path = data_home() / relpath
+        if not path.is_file():
+            raise DatasetNotFoundError(path.name, None, path, "the book's photo is not in the data folder")
+    img = image.load_img(str(path), target_size=target_size)
+    img_tensor = image.img_to_array(img)
+    return np.expand_dims(img_tensor, axis=0)
+
+
+def imagenet_vgg16(include_top):
+    """VGG16 with Keras' ImageNet weights if the file is on disk, else None (nothing is downloaded)."""
+    from ..applications import VGG16
+    from ..applications.vgg import imagenet_weights_on_disk
+
+    if imagenet_weights_on_disk("vgg16", include_top) is None:
+        return None
+    return VGG16(weights='imagenet', include_top=include_top)
+
+
+def run_activations(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out=None):
+    """Listings 5.25-5.31: the test cat through the first 8 layers, every channel of each."""
+    from . import visualize
+
+    start = time.perf_counter()
+    model, what, history = trained_convnet(entry, tiny, verbose)
+    img_tensor = book_image(TEST_CAT, IMAGE_SIZE, tiny) / 255.      # the model's input scale
+    activations = visualize.layer_activations(model, img_tensor, count=8)
+    names = [layer.name for layer in model.layers[:8]]
+    grids = [visualize.activation_grid(a, images_per_row=16) for a in activations]
+    blank = [visualize.blank_channels(a) for a in activations]
+    titles = [f"{n} {a.shape[1:]}: {b} of {a.shape[-1]} channels blank" for n, a, b in zip(names, activations, blank)]
+    path = visualize.save_grids(figures_folder() / f"{entry.id}.png", grids, titles,
+                                title=f"Activations of the test cat ({'synthetic' if tiny else 'cat.1700.jpg'}) "
+                                      f"in {what}")
+    return {"source": "synthetic" if tiny else "cats_and_dogs_small", "model": what, "history": history,
+            "epochs": len(history.get("loss", [])), "layers": names,
+            "first_layer_shape": list(activations[0].shape), "blank_channels": blank,
+            "blank_fraction_last": blank[-1] / activations[-1].shape[-1],
+            "grid_shapes": [list(g.shape) for g in grids], "figures": {path.name: str(path)},
+            "wall_time": time.perf_counter() - start}
+
+
+def run_filter_patterns(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out=None):
+    """Listings 5.32-5.39: the book's one pattern (block3_conv1, filter 0, 150x150; ours: the
+    third convolution), then the first 64 filters of each convolution at 64x64 in a grid."""
+    from . import visualize
+
+    start = time.perf_counter()
+    vgg = None if tiny else imagenet_vgg16(include_top=False)
+    if vgg is not None:
+        model, what, history = vgg, "VGG16 (ImageNet weights)", {}
+        layer_names = ['block1_conv1', 'block2_conv1', 'block3_conv1', 'block4_conv1']
+    else:
+        model, what, history = trained_convnet(entry, tiny, verbose)
+        layer_names = visualize.conv_layer_names(model)
+    size, steps, count, grid_size = ((TINY_VIZ["size"], TINY_VIZ["steps"], TINY_VIZ["filters"], TINY_VIZ["size"])
+                                     if tiny else (150, 40, 64, 64))
+    figures = {}
+    one, losses = visualize.generate_patterns(model, layer_names[2], [0], size=size, steps=steps)
+    path = visualize.save_png(figures_folder() / f"{entry.id}.png", one[0],
+                              title=f"{layer_names[2]}, filter 0, {steps} steps of gradient ascent\nin {what}")
+    figures[path.name] = str(path)
+    for name in layer_names:
+        n_filters = min(count, model.get_layer(name).filters)
+        patterns, _ = visualize.generate_patterns(model, name, list(range(n_filters)), size=grid_size,
+                                                  steps=steps)
+        path = visualize.save_png(figures_folder() / f"{entry.id}-{name}.png", visualize.pattern_grid(patterns),
+                                  title=f"{name}: filters 0-{n_filters - 1} ({what})")
+        figures[path.name] = str(path)
+    return {"source": "synthetic" if tiny else ("ImageNet" if vgg is not None else "cats_and_dogs_small"),
+            "model": what, "history": history, "epochs": len(history.get("loss", [])), "layers": layer_names,
+            "ascent": [float(v) for v in losses[:, 0]], "activation_start": float(losses[0, 0]),
+            "activation_end": float(losses[-1, 0]), "activation_gain": float(losses[-1, 0] - losses[0, 0]),
+            "pattern_shape": list(one[0].shape), "figures": figures, "wall_time": time.perf_counter() - start}
+
+
+def run_grad_cam(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out=None):
+    """Listings 5.40-5.44: where the network looks in the elephant photo. VGG16: class 386
+    (the predicted one), heatmap over block5_conv3 (14x14). Our convnet: the score of the class
+    it predicts (cat: 1 - p, dog: p), over its last convolution (15x15)."""
+    from ..applications.vgg16 import decode_predictions, preprocess_input
+    from . import visualize
+
+    start = time.perf_counter()
+    vgg = None if tiny else imagenet_vgg16(include_top=True)
+    if vgg is not None:
+        model, what, history = vgg, "VGG16 (ImageNet weights)", {}
+        x = preprocess_input(book_image(ELEPHANT, (224, 224), tiny))
+        preds = model.predict(x)
+        class_index = int(np.argmax(preds[0]))                        # 386, African elephant
+        label, score = decode_predictions(preds, top=1)[0][0][1], float(preds[0, class_index])
+        class_score = lambda predictions: predictions[:, class_index]   # noqa: E731 - model.output[:, 386]
+        last_conv = 'block5_conv3'
+    else:
+        model, what, history = trained_convnet(entry, tiny, verbose)
+        x = book_image(ELEPHANT, IMAGE_SIZE, tiny) / 255.
+        p = float(model.predict(x)[0, 0])
+        label, score = ("dog", p) if p >= 0.5 else ("cat", 1 - p)
+        class_score = (lambda predictions: predictions[:, 0]) if p >= 0.5 else (lambda predictions: 1 - predictions[:, 0])
+        last_conv = visualize.conv_layer_names(model)[-1]
+    heatmap = visualize.grad_cam(model, x, class_score, last_conv)
+    photo = book_image(ELEPHANT, None, tiny)[0].astype('uint8')         # cv2.imread: the full-size photo
+    superimposed = visualize.superimpose(heatmap, photo)
+    folder = figures_folder()
+    path = visualize.save_png(folder / f"{entry.id}.png", superimposed,
+                              title=f"Grad-CAM of '{label}' ({score:.3f}) over {last_conv} in {what}")
+    heat = visualize.save_png(folder / f"{entry.id}-heatmap.png", heatmap,
+                              title=f"heatmap {heatmap.shape[0]}x{heatmap.shape[1]}", cmap="viridis")
+    return {"source": "synthetic" if tiny else "images", "model": what, "history": history,
+            "epochs": len(history.get("loss", [])), "predicted": label, "top_score": score,
+            "heatmap_shape": list(heatmap.shape), "image_shape": list(superimposed.shape),
+            "figures": {path.name: str(path), heat.name: str(heat)}, "wall_time": time.perf_counter() - start}
+
+
+def _ch5_4(id, listings, lines, run, book_result, metric, **kw):
+    ENTRIES.append(Entry(id=id, chapter=5, section=kw.pop("section"), listings=listings, lines=lines,
+                         dataset=kw.pop("dataset", "cats_and_dogs_small"), build_model=small_convnet,
+                         load_data=image_generators, epochs=0, batch_size=20, book_result=book_result,
+                         metric=metric, run=run, extra={"fallback_steps": 40}, **kw))
+
+
 # --- the entries, in book order ------------------------------------------------------------
 ENTRIES.append(Entry(
     id="ch5-mnist-convnet", chapter=5, section="5.1", listings="5.1-5.3", lines="L6492-L6615",
@@ -434,8 +621,9 @@ ENTRIES.append(Entry(
 _ch5_2("ch5-catsdogs-small-convnet", "5.4-5.10", "L7009-L7446", small_convnet, 30, 20,
        "validation accuracy plateaus at 70-72 %, training accuracy near 100 % (L7434-L7435)",
        "final_val_acc", check=between("final_val_acc", 0.68, 0.76), book_value=0.71, run=run_generators,
-       extra={"steps_per_epoch": 100, "validation_steps": 50},
-       reduced=(10, "10 of the book's 30 epochs: ~4 h on 2 CPU cores"))
+       extra={"steps_per_epoch": 100, "validation_steps": 50, "save_as": "cats_and_dogs_small_1.h5"},
+       reduced=(1, "1 of the book's 30 epochs; an epoch is 8 min on 2 idle CPU cores "
+                  "(the full run ~4 h), far more on the shared machine"))
 ENTRIES.append(Entry(
     id="ch5-augmentation-preview", chapter=5, section="5.2.5", listings="5.11-5.12", lines="L7464-L7535",
     dataset="cats_and_dogs_small", build_model=small_convnet_dropout, load_data=image_generators,
@@ -444,8 +632,10 @@ ENTRIES.append(Entry(
     notes="Nothing is trained: `train --plot x.png` draws the four images."))
 _ch5_2("ch5-catsdogs-augment-dropout", "5.13-5.15", "L7554-L7650", small_convnet_dropout, 100, 32,
        "82 % validation accuracy (L7630-L7631)", "final_val_acc", check=at_least("final_val_acc", 0.80),
-       book_value=0.82, run=run_generators, extra={"steps_per_epoch": 100, "validation_steps": 50, "augment": True},
-       reduced=(20, "20 of the book's 100 epochs: the full run is ~40 h on 2 CPU cores"))
+       book_value=0.82, run=run_generators, extra={"steps_per_epoch": 100, "validation_steps": 50, "augment": True,
+              "save_as": "cats_and_dogs_small_2.h5"},
+       reduced=(1, "1 of the book's 100 epochs; an epoch is 8 min on 2 idle CPU cores "
+                  "(the full run ~13 h), far more on the shared machine"))
 _vgg("ch5-vgg16-feature-extraction-fast", "5.16-5.19", "L7775-L7990", feature_classifier,
      run_feature_extraction, 30, "~90 % validation accuracy (L7984-L7990)", "max_val_acc", 0.90)
 _vgg("ch5-vgg16-feature-extraction-augment", "5.20-5.21", "L8006-L8124", vgg16_with_classifier,
@@ -454,3 +644,19 @@ _vgg("ch5-vgg16-feature-extraction-augment", "5.20-5.21", "L8006-L8124", vgg16_w
 _vgg("ch5-vgg16-finetune", "5.22-5.24", "L8211-L8320", vgg16_fine_tune, run_vgg16_augment, 30,
      "validation 96 % -> 97 %, test accuracy ~97 % (L8293, L8315)", "test_acc", 0.97, section="5.3.2",
      extra={"steps_per_epoch": 100, "validation_steps": 50, "fine_tune": True, "fine_tune_epochs": 100})
+
+VIZ_NOTES = ("Offline: our cats-vs-dogs convnet (the model saved by ch5-catsdogs-small-convnet in "
+             "<cache>/models/cats_and_dogs_small_1.h5, else one trained here for 40 steps of 20 images, "
+             "saved as cats_and_dogs_small_short.h5), not the book's model; "
+             "the title of each image says which network it shows. PNGs: <cache>/figures/ (reproduce: docs/img/).")
+_ch5_4("ch5-viz-intermediate-activations", "5.25-5.31", "L8375-L8615", run_activations,
+       "first layer (1, 148, 148, 32); deeper layers more abstract and sparser (L8489, L8569-L8592)",
+       "blank_fraction_last", section="5.4.1", notes=VIZ_NOTES)
+_ch5_4("ch5-viz-filters-gradient-ascent", "5.32-5.39", "L8617-L8830", run_filter_patterns,
+       "block3_conv1 filter 0: polka dots; grids of 64 filters per block (L8772, L8818-L8832)",
+       "activation_gain", section="5.4.2",
+       notes=VIZ_NOTES + " With VGG16's ImageNet weights on disk it shows VGG16's block1-4_conv1, as the book.")
+_ch5_4("ch5-gradcam-elephant", "5.40-5.44", "L8834-L9040", run_grad_cam,
+       "African_elephant 0.925 (class 386), 14x14 heatmap, the calf's ears light up (L8927-L9041)",
+       "top_score", section="5.4.3", dataset="images (creative_commons_elephant.jpg)",
+       notes=VIZ_NOTES + " With VGG16's ImageNet weights (with the top) on disk: VGG16, class 386, as the book.")

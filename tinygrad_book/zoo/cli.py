@@ -198,9 +198,11 @@ def cmd_train(args):
         models_out[-1].save_weights(args.save)
         print(f"weights: {args.save}")
     save_last_result(entry.id, result)
+    for path in (result.get("figures") or {}).values():    # the images a visualisation entry drew
+        print(f"image: {path}")
     if args.plot:
         _plot(entry, result, args.plot)
-        print(f"curves: {args.plot}")
+        print(f"{'images' if result.get('figures') else 'curves'}: {args.plot}")
     return 0
 
 
@@ -227,13 +229,17 @@ def _train_seeds(entry, args, device):
 
 
 def _plot(entry, result, path):
-    entry.draw(result.get("history") or {}, path)
+    """The entry's curves at ``path``; for an entry that drew images, those images instead:
+    its main one at ``path``, the others beside it (``path``'s name + their own suffix)."""
+    from .plots import copy_figures_as
+    if result.get("figures"):
+        copy_figures_as(result["figures"], f"{entry.id}.png", path)
+    else:
+        entry.draw(result.get("history") or {}, path)
 
 
 @_friendly
 def cmd_evaluate(args):
-    import numpy as np
-
     from ..compile_notice import announce_compile
     from .registry import get
 
@@ -245,12 +251,25 @@ def cmd_evaluate(args):
     data = entry.load_data()
     x, y, which = ((data.x_test, data.y_test, "test") if data.x_test is not None
                    else (data.x_val, data.y_val, "validation"))
-    scores = np.atleast_1d(np.asarray(model.evaluate(x, y, verbose=0), dtype=float))
+    scores, samples = _evaluate(model, x, y)
     names = getattr(model, "metrics_names", None) or ["loss", entry.extra.get("metric_name", "acc")]
-    print(f"{entry.id} on the {which} set ({len(x)} samples, data: {data.source}): "
+    print(f"{entry.id} on the {which} set ({samples} samples, data: {data.source}): "
           + ", ".join(f"{n}={v:.4f}" for n, v in zip(names, scores)))
     print(f"book: {entry.book_result}")
     return 0
+
+
+def _evaluate(model, x, y):
+    """(scores, number of samples). Arrays: ``model.evaluate``. A generator that reads a folder
+    (``flow_from_directory``, chapter 5): ``evaluate_generator`` over one pass of it, every image
+    once, as the book's ``evaluate_generator(test_generator, steps=50)`` (1,000 images / 20)."""
+    import numpy as np
+
+    if y is None and hasattr(x, "__next__"):
+        x.reset()                                  # a fresh pass from its first batch
+        scores = model.evaluate_generator(x, steps=len(x))
+        return np.atleast_1d(np.asarray(scores, dtype=float)), x.n
+    return np.atleast_1d(np.asarray(model.evaluate(x, y, verbose=0), dtype=float)), len(x)
 
 
 # --------------------------------------------------------------------------- reproduce

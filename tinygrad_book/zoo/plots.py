@@ -82,3 +82,26 @@ def plot_boston_mae(average_mae_history, path, smooth=None):
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
+
+
+def copy_figures(figures, img_dir):
+    """Copy the PNGs a run wrote (``result["figures"]``: {file name: path}) into ``img_dir``;
+    those no longer on disk are skipped (the copies already in ``img_dir`` stay)."""
+    import shutil
+    from pathlib import Path
+
+    for name, path in (figures or {}).items():
+        if Path(path).is_file() and Path(path).resolve() != (Path(img_dir) / name).resolve():
+            shutil.copyfile(path, Path(img_dir) / name)
+
+
+def copy_figures_as(figures, main_name, path):
+    """Copy ``figures`` ({file name: path}): ``main_name`` to ``path``, each other one to
+    ``path`` with its suffix (``x.png`` + ``<id>-heatmap.png`` -> ``x-heatmap.png``)."""
+    import shutil
+    from pathlib import Path
+
+    path, stem = Path(path), Path(main_name).stem
+    for name, source in figures.items():
+        target = path if name == main_name else path.with_name(path.stem + Path(name).stem[len(stem):] + path.suffix)
+        shutil.copyfile(source, target)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..autograd import default_device
 from . import registry
+from ..data.download import DatasetNotFoundError
 from ..fileio import atomic_write
 from .results import format_value, machine, merge_result, read_json, write_json_atomic
 from .runner import run
@@ -22,14 +23,25 @@ _SHOWN = ("test_acc", "test_loss", "test_mae", "mean_val_mae", "best_epoch", "mi
           "min_val_loss_l1", "best_epoch_l1", "min_val_loss_l1_l2", "best_epoch_l1_l2")
 
 
+def not_run(error) -> dict:
+    """The result of a run that could not start: a file it needs is missing (a download)."""
+    needs = getattr(error, "needs", None)     # set by entries whose file is a download
+    return {"not_run": f"needs {needs} (download)" if needs else f"missing {getattr(error, 'fname', 'a file')}",
+            "date": datetime.date.today().isoformat(), "device": default_device(), "machine": machine()}
+
+
 def headline(entry, result, limit=4):
     """``metric=value`` for the entry's metric first, then the other numbers the book reads."""
+    if result.get("not_run"):
+        return f"not run: {result['not_run']}"
     keys = [entry.metric] + [k for k in _SHOWN if k != entry.metric]
     parts = [f"{k}={format_value(result[k])}" for k in keys if result.get(k) is not None]
     return ", ".join(parts[:limit])
 
 
 def settings(entry, result):
+    if result.get("not_run"):
+        return "—"
     text = f"{result.get('epochs')} ep, batch {result.get('batch_size')}"
     if result.get("folds"):
         text = f"{result['folds']} folds × " + text
@@ -121,8 +133,9 @@ def render_markdown(all_results: dict) -> str:
     passed = failed = 0
     for entry in registry.entries():
         result = all_results.get(entry.id)
-        if result is None:
-            lines.append(f"| {entry.id} | {entry.book_result} | not run | | | | | | |")
+        if result is None or result.get("not_run"):
+            lines.append(f"| {entry.id} | {entry.book_result} | {headline(entry, result) if result else 'not run'} "
+                         "| | | | | | |")
             continue
         ok, rule = verdict(entry, result, all_results)
         shown = "—" if ok is None else ("pass" if ok else "**FAIL**")
@@ -159,6 +172,7 @@ def write_plots(all_results: dict, img_dir: Path):
 
     img_dir.mkdir(parents=True, exist_ok=True)
     for entry in registry.entries():
+        plots.copy_figures((all_results.get(entry.id) or {}).get("figures"), img_dir)
         history = (all_results.get(entry.id) or {}).get("history")
         if history:
             entry.draw(history, img_dir / f"{entry.id}.png")
@@ -187,7 +201,13 @@ def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device=None, overri
         print(f"== {entry_id}: {entry.epochs if epochs is None else epochs} epochs, "
               f"batch {entry.batch_size if batch_size is None else batch_size}, seed {seed}", flush=True)
         start = time.perf_counter()
-        result = run_one(entry, seed, epochs, batch_size, verbose, device, reduced)
+        try:
+            result = run_one(entry, seed, epochs, batch_size, verbose, device, reduced)
+        except DatasetNotFoundError as e:    # e.g. ImageNet weights: the row says what is missing
+            print(f"== {entry_id}: not run: {e}", flush=True)
+            if entry_id not in read_json(json_path):   # never hide an earlier result
+                rewrite(merge_result(json_path, entry_id, not_run(e)), out, img_dir)
+            continue
         if other_seeds:
             result["seed_spread"] = seed_spread(entry, range(seed + 1, seed + 1 + other_seeds), epochs, batch_size)
         all_results = merge_result(json_path, entry_id, result)
@@ -216,8 +236,8 @@ def chapter_table(chapter, all_results) -> str:
     rows = ["| id | book | ours | pass |", "|---|---|---|---|"]
     for entry in registry.entries([chapter]):
         result = all_results.get(entry.id)
-        if result is None:
-            rows.append(f"| {entry.id} | {entry.book_result} | not run yet | |")
+        if result is None or result.get("not_run"):
+            rows.append(f"| {entry.id} | {entry.book_result} | {headline(entry, result) if result else 'not run yet'} | |")
             continue
         ok, _ = verdict(entry, result, all_results)
         rows.append(f"| {entry.id} | {entry.book_result} | {headline(entry, result)} "

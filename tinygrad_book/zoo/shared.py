@@ -2,7 +2,8 @@
 
 * the IMDB reviews as the book prepares them in chapter 3 (listings 3.1-3.2), which the
   chapter-4 experiments reuse,
-* listing 3.31's ``smooth_curve``, which the Boston K-fold entry and its figure use.
+* listing 3.31's ``smooth_curve``, which the Boston K-fold entry and its figure use,
+* the MNIST digits of chapters 2 and 5 (``mnist_digits``), before each chapter shapes them.
 """
 from __future__ import annotations
 
@@ -58,3 +59,18 @@ def smooth_curve(points, factor=0.9):
         else:
             smoothed_points.append(point)
     return smoothed_points
+
+
+def mnist_digits(tiny=False):
+    """((train_images, train_labels), (test_images, test_labels), source): MNIST as
+    ``mnist.load_data()`` gives it, uint8 (n, 28, 28). The full set when it is on disk or can be
+    downloaded, else the 2,000/500-digit sample shipped with the package (``source`` says which).
+    ``tiny``: 64/32 random digits of the right shape, for tests, without any file."""
+    from ..datasets import mnist
+
+    if tiny:
+        rng = np.random.RandomState(0)
+        return ((rng.randint(0, 256, (64, 28, 28), dtype=np.uint8), rng.randint(0, 10, 64)),
+                (rng.randint(0, 256, (32, 28, 28), dtype=np.uint8), rng.randint(0, 10, 32)), "synthetic")
+    (train, test), source = mnist.load_data_or_sample()
+    return train, test, source

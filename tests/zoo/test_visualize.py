@@ -1,0 +1,213 @@
+"""Section 5.4's visualisations (zoo/visualize.py) on a tiny convnet: the sizes of what they
+draw, that gradient ascent raises the filter's activation, that Grad-CAM's gradient is the one
+worked out by hand, and the three zoo entries end to end on synthetic images."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinygrad_book import layers, models, zoo
+from tinygrad_book.autograd import Tensor
+from tinygrad_book.nn import clear_session, set_seed
+from tinygrad_book.zoo import visualize
+
+VIZ_IDS = ["ch5-viz-intermediate-activations", "ch5-viz-filters-gradient-ascent", "ch5-gradcam-elephant"]
+
+
+@pytest.fixture(autouse=True)
+def offline_tiny(tmp_path, monkeypatch):
+    monkeypatch.setenv("TINYGRAD_BOOK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TINYGRAD_BOOK_OFFLINE", "1")
+    clear_session()
+    set_seed(0)
+
+
+def tiny_convnet(size=32):
+    model = models.Sequential()
+    model.add(layers.Conv2D(4, (3, 3), activation='relu', input_shape=(size, size, 3)))
+    model.add(layers.MaxPooling2D((2, 2)))
+    model.add(layers.Conv2D(20, (3, 3), activation='relu'))
+    model.add(layers.MaxPooling2D((2, 2)))
+    model.add(layers.Flatten())
+    model.add(layers.Dropout(0.5))
+    model.add(layers.Dense(1, activation='sigmoid'))
+    return model
+
+
+IMAGE = np.random.RandomState(1).rand(1, 32, 32, 3).astype("float32")
+
+
+# --- 5.4.1 ----------------------------------------------------------------------------------
+def test_one_activation_per_layer_with_the_layers_shape():
+    model = tiny_convnet()
+    activations = visualize.layer_activations(model, IMAGE, count=4)
+    assert [a.shape for a in activations] == [(1, 30, 30, 4), (1, 15, 15, 4), (1, 13, 13, 20), (1, 6, 6, 20)]
+    np.testing.assert_allclose(activations[1], model.layers[1](model.layers[0](IMAGE)).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("channels, per_row, rows", [(4, 16, 1), (20, 16, 2), (32, 16, 2), (20, 8, 3)])
+def test_activation_grid_has_a_cell_per_channel(channels, per_row, rows):
+    activation = np.random.RandomState(0).rand(1, 7, 7, channels).astype("float32")
+    grid = visualize.activation_grid(activation, images_per_row=per_row)
+    assert grid.shape == (rows * 7, per_row * 7) and grid.dtype == np.uint8
+    last = channels - 1
+    row, col = divmod(last, per_row)
+    np.testing.assert_array_equal(grid[row * 7:(row + 1) * 7, col * 7:(col + 1) * 7],
+                                  visualize.channel_image(activation[0, :, :, last]))
+
+
+def test_channel_image_standardises_and_a_blank_channel_is_flat_grey():
+    channel = np.array([[0.0, 1.0], [2.0, 3.0]])
+    z = (channel - 1.5) / channel.std()
+    np.testing.assert_array_equal(visualize.channel_image(channel), np.clip(z * 64 + 128, 0, 255).astype("uint8"))
+    assert np.all(visualize.channel_image(np.zeros((3, 3))) == 128)
+    assert visualize.blank_channels(np.stack([np.zeros((3, 3)), np.ones((3, 3))], axis=-1)[None]) == 1
+
+
+# --- 5.4.2 ----------------------------------------------------------------------------------
+def test_filter_means_is_the_mean_of_each_images_own_filter():
+    model = tiny_convnet()
+    layers_, _ = visualize.split_at(model, "conv2d_2")
+    images = np.random.RandomState(2).rand(3, 32, 32, 3).astype("float32")
+    means = visualize.filter_means(layers_, Tensor(images), [5, 0, 5]).numpy()
+    activation = model.layers[2](model.layers[1](model.layers[0](images))).numpy()
+    np.testing.assert_allclose(means, activation[[0, 1, 2], :, :, [5, 0, 5]].mean(axis=(1, 2)), rtol=1e-5)
+
+
+def alive_filter(model, layer_name, image):
+    layers_, _ = visualize.split_at(model, layer_name)
+    means = visualize.filter_means(layers_, Tensor(np.repeat(image, 20, axis=0)), list(range(20))).numpy()
+    assert means.max() > 0, "no filter responds to the test image"
+    return int(np.argmax(means))
+
+
+def test_an_ascent_step_raises_the_filters_mean_activation():
+    model = tiny_convnet()
+    image = IMAGE * 20 + 128
+    f = alive_filter(model, "conv2d_2", image)
+    layers_, _ = visualize.split_at(model, "conv2d_2")
+    stepped, before = visualize.ascent_step(layers_, image, [f], step=1.)
+    after = visualize.filter_means(layers_, Tensor(stepped), [f]).numpy()
+    assert after[0] > before[0] > 0
+    # the step is the gradient divided by its root mean square + 1e-5 (listing 5.34)
+    x = Tensor(image, requires_grad=True)
+    visualize.filter_means(layers_, x, [f]).sum().backward()
+    grads = x.grad.numpy()
+    expected = image + grads / (np.sqrt(np.mean(grads ** 2)) + 1e-5)
+    np.testing.assert_allclose(stepped, expected, rtol=1e-6, atol=1e-4)
+    assert np.abs(stepped - image).max() > 0.05
+
+
+def test_the_input_gradient_matches_central_differences():
+    model = tiny_convnet(size=12)
+    layers_, _ = visualize.split_at(model, "conv2d_2")
+    image = np.random.RandomState(3).rand(1, 12, 12, 3)
+    f = alive_filter(model, "conv2d_2", image.astype("float32"))
+    x = Tensor(image.astype("float32"), requires_grad=True)
+    visualize.filter_means(layers_, x, [f]).sum().backward()
+    grad = x.grad.numpy()
+
+    def loss(img):
+        return float(visualize.filter_means(layers_, Tensor(img.astype("float32")), [f]).numpy()[0])
+    eps, rng = 1e-2, np.random.RandomState(4)
+    for index in [tuple(rng.randint(0, s) for s in image.shape) for _ in range(12)]:
+        plus, minus = image.copy(), image.copy()
+        plus[index] += eps
+        minus[index] -= eps
+        assert grad[index] == pytest.approx((loss(plus) - loss(minus)) / (2 * eps), abs=2e-3)
+
+
+def test_patterns_grown_together_equal_patterns_grown_alone():
+    model = tiny_convnet()
+    together, history = visualize.generate_patterns(model, "conv2d_2", [3, 7], size=24, steps=4)
+    alone = visualize.generate_pattern(model, "conv2d_2", 3, size=24, steps=4)
+    assert together.shape == (2, 24, 24, 3) and together.dtype == np.uint8 and history.shape == (5, 2)
+    assert np.abs(together[0].astype(int) - alone.astype(int)).max() <= 1
+
+
+def test_deprocess_image_centres_on_grey():
+    x = np.random.RandomState(0).randn(20, 20, 3) * 50 + 300
+    out = visualize.deprocess_image(x.copy())
+    assert out.dtype == np.uint8 and out.shape == (20, 20, 3)
+    assert abs(out.mean() - 127.5) < 2 and 20 < out.std() < 30      # std 0.1 of [0, 1] -> 25.5
+
+
+@pytest.mark.parametrize("n, per_row, shape", [(64, 8, (8 * 10 + 7 * 5, 8 * 10 + 7 * 5, 3)),
+                                               (32, 8, (4 * 10 + 3 * 5, 8 * 10 + 7 * 5, 3)),
+                                               (3, 2, (2 * 10 + 5, 2 * 10 + 5, 3))])
+def test_pattern_grid_size(n, per_row, shape):
+    patterns = np.full((n, 10, 10, 3), 200, dtype=np.uint8)
+    grid = visualize.pattern_grid(patterns, per_row=per_row, margin=5)
+    assert grid.shape == shape and grid[10:15].max() == 0 and grid[:10, :10].min() == 200
+
+
+# --- 5.4.3 ----------------------------------------------------------------------------------
+def test_grad_cam_is_the_hand_worked_map_for_a_linear_head():
+    # conv -> Flatten -> Dense(1): the score's gradient w.r.t. the feature map is the Dense
+    # kernel, so each channel's weight is the mean of its kernel rows.
+    model = models.Sequential([layers.Conv2D(3, (3, 3), activation='relu', input_shape=(8, 8, 3)),
+                               layers.Flatten(), layers.Dense(1)])
+    kernel = model.layers[-1].get_weights()[0].reshape(6, 6, 3)
+    features = model.layers[0](IMAGE[:, :8, :8]).numpy()[0]
+    expected = np.maximum((features * kernel.mean(axis=(0, 1))).mean(axis=-1), 0)
+    heatmap = visualize.grad_cam(model, IMAGE[:, :8, :8], lambda p: p[:, 0], "conv2d_1")
+    assert expected.max() > 0
+    np.testing.assert_allclose(heatmap, expected / expected.max(), rtol=1e-4, atol=1e-6)
+
+
+def test_grad_cam_heatmap_shape_range_and_overlay():
+    model = tiny_convnet()
+    heatmap = visualize.grad_cam(model, IMAGE, lambda p: 1 - p[:, 0], "conv2d_2")
+    assert heatmap.shape == (13, 13) and heatmap.min() >= 0 and heatmap.max() == pytest.approx(1.0)
+    photo = (np.random.RandomState(0).rand(50, 70, 3) * 255).astype("uint8")
+    overlay = visualize.superimpose(heatmap, photo)
+    assert overlay.shape == (50, 70, 3) and overlay.dtype == np.uint8 and np.all(overlay >= photo)
+
+
+def test_split_at_names_the_missing_layer():
+    with pytest.raises(ValueError, match="no layer named 'block5_conv3'"):
+        visualize.split_at(tiny_convnet(), "block5_conv3")
+
+
+def test_save_png_writes_a_png(tmp_path):
+    path = visualize.save_png(tmp_path / "a.png", np.zeros((30, 60), dtype=np.uint8), title="t")
+    with Image.open(path) as img:
+        assert img.format == "PNG" and img.size[0] > img.size[1]
+
+
+# --- the three entries on synthetic images ------------------------------------------------------
+def read_png(path):
+    with Image.open(path) as img:
+        assert img.format == "PNG"
+        return img.size
+
+
+@pytest.mark.parametrize("entry_id", VIZ_IDS)
+def test_viz_entry_trains_on_tiny_data_and_draws_pngs(entry_id):
+    result = zoo.run(zoo.get(entry_id), verbose=0, tiny=True)
+    assert result["source"] == "synthetic" and "trained here" in result["model"]
+    assert len(result["history"]["loss"]) == 1 and np.isfinite(result["history"]["loss"][0])
+    assert result["figures"] and f"{entry_id}.png" in result["figures"]
+    for path in result["figures"].values():
+        width, height = read_png(path)
+        assert width >= 400 and height > 50
+    assert result["value"] is not None and np.isfinite(result["value"])
+
+
+def test_viz_entries_shapes_on_tiny_data():
+    activations = zoo.run(zoo.get(VIZ_IDS[0]), verbose=0, tiny=True)
+    assert activations["first_layer_shape"] == [1, 148, 148, 32]       # the book's (L8489-L8491)
+    assert activations["grid_shapes"][0] == [2 * 148, 16 * 148]
+    assert activations["grid_shapes"][7] == [8 * 7, 16 * 7]            # 128 channels of 7x7
+    grad_cam = zoo.run(zoo.get(VIZ_IDS[2]), verbose=0, tiny=True)
+    assert grad_cam["heatmap_shape"] == [15, 15] and grad_cam["predicted"] in ("cat", "dog")
+    assert 0.5 <= grad_cam["top_score"] <= 1
+
+
+def test_viz_entries_use_the_saved_convnet(monkeypatch):
+    from tinygrad_book.zoo import chapter5
+    saved = chapter5.small_convnet()
+    chapter5.save_trained(saved, chapter5.CHECKPOINT)
+    model, what, history = chapter5.trained_convnet(zoo.get(VIZ_IDS[0]), tiny=False, verbose=0)
+    assert "cats_and_dogs_small_1.h5" in what and history == {}
+    for a, b in zip(model.get_weights(), saved.get_weights()):
+        np.testing.assert_array_equal(a, b)
