@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 os.environ.setdefault("TINYGRAD_BOOK_OFFLINE", "1")   # tests never reach the network
 
@@ -15,7 +15,7 @@ os.environ.setdefault("TINYGRAD_BOOK_OFFLINE", "1")   # tests never reach the ne
 #   thorough  ten times the examples, for a change to a kernel or an op
 #   cudasim   the CUDA simulator (about a thousand threads a second): a few tiny examples
 #   mutation  mutmut (docs/testing.md): the same few examples for every mutant, so a
-#             mutant is killed by the tests and not by a lucky draw
+#             mutant is killed by the tests and not by a lucky draw; no shrinking
 # A test that needs fewer examples than the profile says so with `fewer_examples`
 # (a fraction of the active profile, so `thorough` still scales it).
 settings.register_profile("default", deadline=None, max_examples=8,
@@ -25,7 +25,9 @@ settings.register_profile("thorough", deadline=None, max_examples=80,
 settings.register_profile("cudasim", deadline=None, max_examples=2, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("mutation", deadline=None, max_examples=4, derandomize=True, database=None,
+                          phases=[Phase.explicit, Phase.generate],   # no shrinking: a failure is enough,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# and shrinking a mutant's failure ran past mutmut's time limit ("timeout", not "killed")
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 settings.load_profile(PROFILE)
 
