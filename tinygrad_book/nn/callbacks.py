@@ -27,6 +27,9 @@ import os
 
 import numpy as np
 
+from . import tensorboard_writer as tb
+from .layer_graph import layer_graph
+
 
 class Callback:
     """Override the hooks you need. fit sets model, params and (when it validates) validation_data."""
@@ -304,6 +307,95 @@ class TerminateOnNaN(Callback):
             self.model.stop_training = True
 
 
+class TensorBoard(Callback):
+    """Logs for TensorBoard (`tensorboard --logdir=my_log_dir`), written without TensorFlow
+    (tensorboard_writer.py): each epoch's logs as scalars (loss, metrics, val_*), at step
+    = epoch (from 0, as Keras 2.0); every `histogram_freq` epochs a histogram of each weight,
+    tagged as Keras names it ('conv1d_1/kernel_0'); the layer graph for the Graphs tab
+    (write_graph); every `embeddings_freq` epochs the weights of the Embedding layers for
+    the Projector tab: `<layer>.tsv` in log_dir, listed in projector_config.pbtxt.
+
+    Keras 2.0 also histogrammed each layer's output on the validation data and could write
+    gradient histograms and weight images: write_grads and write_images are not implemented."""
+
+    def __init__(self, log_dir="./logs", histogram_freq=0, batch_size=32, write_graph=True, write_grads=False,
+                 write_images=False, embeddings_freq=0, embeddings_layer_names=None, embeddings_metadata=None):
+        super().__init__()
+        for name, value in (("write_grads", write_grads), ("write_images", write_images)):
+            if value:
+                raise NotImplementedError(f"TensorBoard: {name}=True not implemented (leave it False)")
+        for name, value in (("histogram_freq", histogram_freq), ("embeddings_freq", embeddings_freq)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"TensorBoard: {name} must be an integer >= 0 (epochs), got {value!r}")
+        self.log_dir, self.histogram_freq, self.batch_size = str(log_dir), histogram_freq, batch_size
+        self.write_graph, self.embeddings_freq = write_graph, embeddings_freq
+        self.embeddings_layer_names, self.embeddings_metadata = embeddings_layer_names, embeddings_metadata or {}
+        self.writer = None
+
+    def on_train_begin(self, logs=None):
+        self.writer = tb.EventFileWriter(self.log_dir)
+        if self.write_graph:
+            self.writer.add_graph(_graph_nodes(self.model))
+        if self.embeddings_freq:
+            self._embeddings = _embedding_layers(self.model, self.embeddings_layer_names)
+            self._write_projector_config()
+
+    def on_epoch_end(self, epoch, logs=None):
+        scalars = {k: float(v) for k, v in (logs or {}).items() if k not in ("batch", "size")}
+        self.writer.add_scalars(epoch, scalars)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            self.writer.add_histograms(epoch, _weight_arrays(self.model))
+        if self.embeddings_freq and epoch % self.embeddings_freq == 0:
+            for layer in self._embeddings:
+                np.savetxt(os.path.join(self.log_dir, f"{layer.name}.tsv"), layer.get_weights()[0],
+                           delimiter="\t", fmt="%.6g")
+        self.writer.flush()
+
+    def on_train_end(self, logs=None):
+        self.writer.close()
+
+    def _write_projector_config(self):
+        """projector_config.pbtxt (text protobuf): one entry per layer, its tensor in a TSV file."""
+        metadata = self.embeddings_metadata
+        lines = []
+        for layer in self._embeddings:
+            rows, dim = layer.get_weights()[0].shape
+            lines += ["embeddings {", f'  tensor_name: "{layer.name}/embeddings:0"',
+                      f"  tensor_shape: {rows}", f"  tensor_shape: {dim}", f'  tensor_path: "{layer.name}.tsv"']
+            path = metadata if isinstance(metadata, str) else metadata.get(layer.name)
+            if path:
+                lines.append(f'  metadata_path: "{path}"')
+            lines.append("}")
+        with open(os.path.join(self.log_dir, "projector_config.pbtxt"), "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+def _graph_nodes(model):
+    """(layer name, layer class, [names of the layers feeding it]) for each layer."""
+    return [(v.name, v.class_name, v.inputs) for v in layer_graph(model)]
+
+
+def _weight_arrays(model) -> dict:
+    """Keras' histogram tags ('dense_1/kernel:0' with ':' made '_') -> the weight's values."""
+    from .keras_h5 import weight_names
+    arrays = {}
+    for layer in model.layers:
+        for name, w in zip(weight_names(layer), layer.weights):
+            arrays[name.replace(":", "_")] = w.numpy()
+    return arrays
+
+
+def _embedding_layers(model, names):
+    """The Embedding layers to project: those named, or all of them (Keras 2.0's default)."""
+    layers = [l for l in model.layers if (l.name in names if names else type(l).__name__ == "Embedding")]
+    missing = set(names or []) - {l.name for l in layers}
+    if missing or not layers:
+        raise ValueError(f"TensorBoard: embeddings_freq needs Embedding layers; "
+                         f"{'no layer named ' + str(sorted(missing)) if missing else 'the model has none'} "
+                         f"(layers: {[l.name for l in model.layers]})")
+    return layers
+
+
 class LambdaCallback(Callback):
     """A callback from plain functions: on_epoch_end=lambda epoch, logs: ... Extra keyword
     arguments become attributes (Keras 2.0), e.g. to keep state the functions share."""
@@ -320,4 +412,4 @@ class LambdaCallback(Callback):
 
 
 __all__ = ["Callback", "History", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau",
-           "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback"]
+           "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "TensorBoard", "LambdaCallback"]
