@@ -116,7 +116,9 @@ def draw_layer_graph(model, to_file, show_shapes=False, show_layer_names=True, r
 
     vertices, arrows = _graph(model)
     place, columns, rows = _layout(vertices)
-    box_w, box_h = (3.6, 1.1 if show_shapes else 0.6)
+    labels = {v.name: _labels(v, show_shapes, show_layer_names) for v in vertices}
+    longest = max(len(t) for v in vertices for t in labels[v.name] if t)
+    box_w, box_h = max(3.6, 0.1 * longest + 0.5), (1.1 if show_shapes else 0.6)   # ~0.1 per character
     step_x, step_y = box_w + 0.6, box_h + 0.7
     if rankdir == "LR":    # rows become columns
         place = {n: (r, c) for n, (c, r) in place.items()}
@@ -134,7 +136,7 @@ def draw_layer_graph(model, to_file, show_shapes=False, show_layer_names=True, r
     ax.set_ylim(-height + 0.3, 0.3)
     ax.axis("off")
     for v in vertices:
-        _draw_box(ax, centre(v.name), box_w, box_h, _labels(v, show_shapes, show_layer_names))
+        _draw_box(ax, centre(v.name), box_w, box_h, labels[v.name])
     for a, b in arrows:
         _draw_arrow(ax, centre(a), centre(b), box_w, box_h, rankdir)
     fig.savefig(str(to_file), format=ext, dpi=100)
