@@ -201,12 +201,12 @@ def social_model():
 def social_arrays(tiny=False):
     """A stand-in for the book's posts (it gives none): each person has an age (in decades,
     1.8-7.0, so that its MSE is of the book's order, L12336-L12343), an income group and a
-    gender (240 people, 80 % to train); 70 % of the words of their posts are random, 30 % come from a 100-word range that
+    gender (160 people, 80 % to train); 70 % of the words of their posts are random, 30 % come from a 100-word range that
     tells one of the three. 300 words per post: the shortest input the five convolutions and
     two poolings of listing 7.3 accept is 269."""
     from ..utils import to_categorical
 
-    n = 8 if tiny else 240
+    n = 8 if tiny else 160
     age = np.random.uniform(1.8, 7.0, n).astype('float32')
     income = np.random.randint(0, NUM_INCOME_GROUPS, n)
     gender = np.random.randint(0, 2, n)
@@ -759,7 +759,7 @@ _ch7("ch7-social-multi-output", "7.1.3", "7.3-7.6", "L12247-L12380", "synthetic 
      demonstrates("loss = 0.25 age_loss + income_loss + 10 gender_loss (listing 7.5's weights); "
                   "gender val acc > 0.6", lambda r: r["loss_is_weighted_sum"] and r["val_gender_acc"] > 0.6),
      notes="Printed Embedding(256, vocabulary_size) swaps Keras' (input_dim, output_dim): we use "
-           "Embedding(50000, 256). The posts are a synthetic stand-in (social_arrays): 240 people, 300 words.")
+           "Embedding(50000, 256). The posts are a synthetic stand-in (social_arrays): 160 people, 300 words.")
 _ch7("ch7-inception-module", "7.1.4", "(unnumbered)", "L12382-L12475", "synthetic", inception_module,
      random_images, run_inception, 3, 16, "n/a (snippet; as printed the branches do not concatenate)",
      "module_params",
@@ -794,17 +794,18 @@ _ch7("ch7-tensorboard-imdb-conv1d", "7.2.2", "7.7-7.9", "L12946-L13208", "imdb (
                   "of every weight each epoch", lambda r: r["event_file_matches_history"]
                   and r["histograms_every_epoch"] and len(r["histogram_tags"]) == 7),
      plot=plot_scalars, extra={"reduced_samples": 5000},
-     reduced=(3, "3 of the book's 20 epochs on the first 5,000 of 25,000 reviews: a batch of 128 takes "
+     reduced=(2, "2 of the book's 20 epochs on the first 5,000 of 25,000 reviews: a batch of 128 takes "
                  "4 s on 2 busy cores, the full run ~3 h"),
      notes="The curves (docs/img) are the event file's scalars read back with TensorBoard's EventAccumulator.")
 _ch7("ch7-hyperparameter-optimization", "7.3.2", "(unnumbered)", "L13400-L13500", "imdb", imdb_model, imdb_split,
-     run_search, 4, 512, "n/a (process; warns that choosing on validation overfits it)", "best_val_acc",
+     run_search, 3, 512, "n/a (process; warns that choosing on validation overfits it)", "best_val_acc",
      demonstrates("the winner's val_acc - test_acc <= 0.02 (how much choosing on validation flattered it)",
                   lambda r: r["val_minus_test"] <= 0.02),
-     extra={"trials": 10, "search_seed": 7},
-     notes="Random search over chapters 3-4's IMDB network (layers, units, dropout, L2, lr); table in chapter7.md.")
+     extra={"trials": 6, "search_seed": 7},
+     notes="Random search over chapters 3-4's IMDB network (layers, units, dropout, L2, lr): 6 trials of 3 epochs "
+           "(~20 s an epoch on 2 busy cores); table in chapter7.md.")
 _ch7("ch7-ensembling", "7.3.3", "(unnumbered)", "L13501-L13608", "imdb", imdb_model, imdb_split, run_ensemble,
-     4, 512, "n/a (method)", "weighted_test_loss",
+     3, 512, "n/a (method)", "weighted_test_loss",
      demonstrates("the weighted ensemble's test log loss < its best member's (weights fitted on validation)",
                   lambda r: r["weighted_test_loss"] < r["best_member_test_loss"]),
      notes="Four IMDB networks of chapters 3-4; weights by Nelder-Mead on validation, judged on test.")
