@@ -63,7 +63,7 @@ class Callback:
 class CallbackList:
     """Forwards each hook to every callback in order. `validation_data` (a list of arrays,
     or None when fit does not validate) is given to each callback before set_model, so a
-    callback that prepares itself in set_model (TensorBoard) can see it."""
+    callback that prepares itself in set_model (the book's ActivationLogger) can see it."""
 
     def __init__(self, callbacks, model, params, validation_data=None):
         self.callbacks = list(callbacks)

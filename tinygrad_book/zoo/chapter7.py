@@ -589,6 +589,7 @@ def plot_scalars(history, path, title=""):
     fig, axes = plt.subplots(1, len(tags), figsize=(3.2 * len(tags), 2.8))
     for ax, tag in zip(np.atleast_1d(axes), tags):
         ax.plot(range(len(history[tag])), history[tag], color="#e8710a", marker="o", markersize=3)
+        ax.set_xticks(range(len(history[tag])))
         ax.set_title(tag, fontsize=10)
         ax.set_xlabel("epoch (step)")
         ax.grid(alpha=0.3)
@@ -759,7 +760,9 @@ _ch7("ch7-social-multi-output", "7.1.3", "7.3-7.6", "L12247-L12380", "synthetic 
      demonstrates("loss = 0.25 age_loss + income_loss + 10 gender_loss (listing 7.5's weights); "
                   "gender val acc > 0.6", lambda r: r["loss_is_weighted_sum"] and r["val_gender_acc"] > 0.6),
      notes="Printed Embedding(256, vocabulary_size) swaps Keras' (input_dim, output_dim): we use "
-           "Embedding(50000, 256). The posts are a synthetic stand-in (social_arrays): 160 people, 300 words.")
+           "Embedding(50000, 256). The posts are a synthetic stand-in (social_arrays): 160 people, 300 words; "
+           "128 people (2 batches an epoch) were too few for the 14 M-parameter model to learn the gender "
+           "words in 10 epochs.")
 _ch7("ch7-inception-module", "7.1.4", "(unnumbered)", "L12382-L12475", "synthetic", inception_module,
      random_images, run_inception, 3, 16, "n/a (snippet; as printed the branches do not concatenate)",
      "module_params",
@@ -781,7 +784,10 @@ _ch7("ch7-siamese-lstm", "7.1.5", "(unnumbered)", "L12596-L12656", "synthetic st
      demonstrates("one LSTM, called twice (20,673 params, not 41,281); val acc >= 0.8 on the pairs (chance 0.5)",
                   lambda r: r["params"] == 20673 and r["lstm_calls"] == 2 and r["max_val_acc"] >= 0.8),
      notes="The book's left_data/right_data are not given: pairs of random sequences, similar = a noisy copy. "
-           "It calls fit without settings (Keras' 1 epoch, batch 32); we train 5 epochs.")
+           "It calls fit without settings (Keras' 1 epoch, batch 32); we train 5 epochs. Measured: held-out pairs "
+           "stay at chance, because Dense(1) on concatenate([left, right]) adds one score per sentence and so "
+           "cannot compare them (training pairs are memorized); a similarity needs an interaction (e.g. a "
+           "product or |left - right|) before the classifier.")
 _ch7("ch7-callbacks", "7.2.1", "(unnumbered)", "L12744-L12945", "imdb", imdb_dense, imdb_split, run_callbacks,
      10, 32, "n/a (mechanics)", "epochs_run",
      demonstrates("EarlyStopping stopped before epoch 10; my_model.h5 holds the epoch of lowest val_loss; "
