@@ -45,12 +45,28 @@ def test_hooks_are_called_in_order_with_model_set():
 
 
 def test_early_stopping_stops_at_the_right_epoch():
+    """Keras 2.0: patience=2 stops at the third epoch without improvement."""
     model, x, y = model_and_data()
-    values = [1.0, 0.8, 0.9, 0.85, 0.7, 0.6, 0.5]
+    values = [1.0, 0.8, 0.9, 0.85, 0.81, 0.6, 0.5]
     stop = callbacks.EarlyStopping(monitor="val_loss", patience=2)
     history = model.fit(x, y, epochs=7, callbacks=[Scripted(values), stop], verbose=0)
-    assert history.epoch == [0, 1, 2, 3]          # best at epoch 1; epochs 2 and 3 no better -> stop
-    assert stop.stopped_epoch == 3 and model.stop_training
+    assert history.epoch == [0, 1, 2, 3, 4]       # best at epoch 1; epochs 2, 3 and 4 no better -> stop
+    assert stop.stopped_epoch == 4 and model.stop_training
+
+
+def test_early_stopping_patience_1_is_the_books_two_epochs():
+    """'stops improving for more than one epoch (that is, two epochs)' (L12816-L12820)."""
+    model, x, y = model_and_data()
+    stop = callbacks.EarlyStopping(monitor="val_loss", patience=1)
+    history = model.fit(x, y, epochs=6, callbacks=[Scripted([1.0, 1.1, 0.9, 1.0, 1.0, 0.1]), stop], verbose=0)
+    assert history.epoch == [0, 1, 2, 3, 4]       # one bad epoch (1) is tolerated; two (3, 4) stop it
+
+
+def test_early_stopping_counts_min_delta_as_no_improvement():
+    model, x, y = model_and_data()
+    stop = callbacks.EarlyStopping(monitor="val_loss", patience=0, min_delta=0.1)
+    history = model.fit(x, y, epochs=5, callbacks=[Scripted([1.0, 0.95, 0.5, 0.3, 0.1]), stop], verbose=0)
+    assert history.epoch == [0, 1]                # 0.95 is not 0.1 better than 1.0
 
 
 def test_early_stopping_restores_best_weights():
@@ -89,8 +105,24 @@ def test_reduce_lr_on_plateau():
     class LR(callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             lrs.append(self.model.optimizer.lr)
-    model.fit(x, y, epochs=7, callbacks=[Scripted([1.0] * 7), reduce, LR()], verbose=0)
-    np.testing.assert_allclose(lrs, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.02])
+    model.fit(x, y, epochs=9, callbacks=[Scripted([1.0] * 9), reduce, LR()], verbose=0)
+    # Keras 2.0's count: epoch 0 sets the best; the third epoch without improvement lowers lr
+    np.testing.assert_allclose(lrs, [0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.02, 0.02])
+
+
+def test_reduce_lr_on_plateau_takes_keras_2_0s_epsilon_and_cooldown():
+    model, x, y = model_and_data()
+    model.compile(optimizers.RMSprop(lr=0.1), "mse")
+    reduce = callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=0, epsilon=0.2, cooldown=2)
+    lrs = []
+
+    class LR(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            lrs.append(self.model.optimizer.lr)
+    # 0.9 is within epsilon of 1.0 (no improvement): lower at once. Keras counts the cooldown
+    # down before it looks, so cooldown=2 pauses one epoch (cooldown=1 none)
+    model.fit(x, y, epochs=4, callbacks=[Scripted([1.0, 0.9, 0.85, 0.8]), reduce, LR()], verbose=0)
+    np.testing.assert_allclose(lrs, [0.1, 0.05, 0.05, 0.025])
 
 
 def test_learning_rate_scheduler():

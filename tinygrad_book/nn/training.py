@@ -277,11 +277,13 @@ class Training:
                 yield [a[sel] for a in xs], [a[sel] for a in ys]
 
         steps = steps_per_epoch or math.ceil(n / batch_size)
-        validate = None
+        validate, seen_by_callbacks = None, None
         if validation_data is not None:
             vx, vy = validation_data[0], validation_data[1]
             validate = lambda: self._evaluate_batches(self._array_batches(vx, vy, batch_size))  # noqa: E731
-        return self._fit_loop(epoch_batches, steps, epochs, verbose, callbacks, validate, initial_epoch)
+            seen_by_callbacks = cbks.keras_validation_data(*self._xy(vx, vy))
+        return self._fit_loop(epoch_batches, steps, epochs, verbose, callbacks, validate, initial_epoch,
+                              info=dict(batch_size=batch_size, samples=n, validation_data=seen_by_callbacks))
 
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                       validation_data=None, validation_steps=None, class_weight=None, max_queue_size=10,
@@ -301,25 +303,33 @@ class Training:
             for _ in range(steps_per_epoch):
                 yield self._xy(*_split_batch(next(source)))
 
-        validate = None
+        validate, seen_by_callbacks = None, None
         if validation_data is not None:
             if isinstance(validation_data, tuple):
                 vx, vy = validation_data[0], validation_data[1]
                 validate = lambda: self._evaluate_batches(self._array_batches(vx, vy, 32))  # noqa: E731
+                seen_by_callbacks = cbks.keras_validation_data(*self._xy(vx, vy))
             else:
                 vsource = _batch_source(validation_data)
                 vsteps = validation_steps or len(validation_data)
                 validate = lambda: self._evaluate_batches(  # noqa: E731
                     self._xy(*_split_batch(next(vsource))) for _ in range(vsteps))
         return self._fit_loop(epoch_batches, steps_per_epoch, epochs, verbose, callbacks, validate,
-                              initial_epoch, first=lambda b: self._ensure_ready(b[0]))
+                              initial_epoch, first=lambda b: self._ensure_ready(b[0]),
+                              info=dict(validation_data=seen_by_callbacks))
 
-    def _fit_loop(self, epoch_batches, steps, epochs, verbose, callbacks, validate, initial_epoch, first=None):
+    def _fit_loop(self, epoch_batches, steps, epochs, verbose, callbacks, validate, initial_epoch, first=None,
+                  info=None):
+        """info: batch_size and samples for the callbacks' params (Keras 2.0's keys), and
+        validation_data, the arrays callbacks see as self.validation_data (None: not seen)."""
         self.history = cbks.History()
         extra = [ProgbarLogger(verbose)] if verbose else []
-        params = {"epochs": epochs, "steps": steps, "verbose": verbose}
+        info = dict(info or {})
+        seen_by_callbacks = info.pop("validation_data", None)
+        params = {"epochs": epochs, "steps": steps, "verbose": verbose, "do_validation": validate is not None,
+                  "metrics": cbks.callback_metrics(self.metrics_names, validate is not None), **info}
         cb = cbks.CallbackList([self.history] + list(callbacks or []) + scoped_callbacks() + extra,
-                             self, params)
+                               self, params, seen_by_callbacks)
         self.stop_training = False
         cb.on_train_begin({})
         for epoch in range(initial_epoch, epochs):

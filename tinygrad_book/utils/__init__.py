@@ -1,10 +1,13 @@
-"""Small array helpers the book uses on its data: one-hot labels and multi-hot sequences."""
+"""Small array helpers the book uses on its data: one-hot labels and multi-hot sequences;
+and plot_model, a picture of a model's layer graph (vis_utils.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["to_categorical", "vectorize_sequences"]
+from .vis_utils import model_to_dot, plot_model
+
+__all__ = ["to_categorical", "vectorize_sequences", "plot_model", "model_to_dot"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

@@ -9,11 +9,10 @@ from __future__ import annotations
 import difflib
 
 from . import chapter2, chapter3, chapter4, chapter5
+from . import chapter7, chapter7_layers  # chapter7_layers: the entries that need chapter 7's new layers
 from .entry import Data, Entry  # noqa: F401  (re-exported: zoo.registry.Entry)
 
-CHAPTERS = (chapter2, chapter3, chapter4, chapter5)
-from . import chapter7_layers  # noqa: E402  (chapter 7's layer entries; chapter7.py holds the others)
-CHAPTERS += (chapter7_layers,)
+CHAPTERS = (chapter2, chapter3, chapter4, chapter5, chapter7, chapter7_layers)
 
 
 def _collect(chapters) -> dict:

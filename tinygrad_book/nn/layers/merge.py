@@ -35,6 +35,11 @@ class Concatenate(Layer):
     def compute_output_shape(self, input_shape):
         rank = len(input_shape[0])
         axis = self.axis % rank
+        for s in input_shape[1:]:      # Keras: every axis but the joined one must agree
+            if len(s) != rank or any(a != b and None not in (a, b)
+                                     for i, (a, b) in enumerate(zip(s, input_shape[0])) if i != axis):
+                raise ValueError(f"{self.name}: Concatenate needs inputs whose shapes match except on "
+                                 f"axis {self.axis}, got {list(input_shape)}")
         sizes = [s[axis] for s in input_shape]
         out = list(input_shape[0])
         out[axis] = None if any(d is None for d in sizes) else sum(sizes)
