@@ -14,11 +14,14 @@ from .kernels import get_backend, set_default_device
 
 __version__ = "0.1.0"
 
-_LAZY = ("models", "layers", "optimizers", "losses", "metrics", "callbacks", "regularizers",
+_LAZY = ("backend", "models", "layers", "optimizers", "losses", "metrics", "callbacks", "regularizers",
          "activations", "initializers", "utils", "datasets", "preprocessing", "zoo", "nn", "data")
 
 
 def __getattr__(name):
+    if name == "Input":   # keras.Input, as the book's chapter 8 writes it
+        from .nn.layers import Input
+        return Input
     if name in _LAZY:
         module = importlib.import_module(f"{__name__}.{name}")
         globals()[name] = module
