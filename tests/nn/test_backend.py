@@ -263,3 +263,113 @@ def test_listings_5_42_and_5_43_grad_cam_run_as_printed():
     out[:, predicted].sum().backward()
     np.testing.assert_allclose(pooled_grads_value, activation.grad.numpy().mean(axis=(0, 1, 2)), rtol=1e-5,
                                atol=1e-9)
+
+
+def test_listings_8_9_to_8_11_deepdream_loss_and_ascent_run_as_printed():
+    """InceptionV3's mixed layers replaced by two small conv layers of the same names."""
+    set_seed(9)
+    K.set_learning_phase(0)
+    try:
+        inputs = layers.Input(shape=(None, None, 3))
+        x = layers.Conv2D(4, 3, activation='relu', padding='same', name='mixed2')(inputs)
+        x = layers.Conv2D(4, 3, activation='relu', padding='same', name='mixed3')(x)
+        model = models.Model(inputs, x)
+        layer_contributions = {'mixed2': 0.2, 'mixed3': 3.}
+
+        layer_dict = dict([(layer.name, layer) for layer in model.layers])
+        loss = K.variable(0.)
+        for layer_name in layer_contributions:
+            coeff = layer_contributions[layer_name]
+            activation = layer_dict[layer_name].output
+            scaling = K.prod(K.cast(K.shape(activation), 'float32'))
+            loss += coeff * K.sum(K.square(activation[:, 2: -2, 2: -2, :])) / scaling
+
+        dream = model.input
+        grads = K.gradients(loss, dream)[0]
+        grads /= K.maximum(K.mean(K.abs(grads)), 1e-7)
+        outputs = [loss, grads]
+        fetch_loss_and_grads = K.function([dream], outputs)
+
+        def eval_loss_and_grads(x):
+            outs = fetch_loss_and_grads([x])
+            loss_value = outs[0]
+            grad_values = outs[1]
+            return loss_value, grad_values
+
+        seen = []
+
+        def gradient_ascent(x, iterations, step, max_loss=None):
+            for i in range(iterations):
+                loss_value, grad_values = eval_loss_and_grads(x)
+                if max_loss is not None and loss_value > max_loss:
+                    break
+                seen.append(float(loss_value))
+                x += step * grad_values
+            return x
+
+        img = np.random.default_rng(2).normal(size=(1, 12, 12, 3)).astype('float32')
+        expected = sum(c * float(np.sum(a[:, 2:-2, 2:-2, :] ** 2)) / a.size for c, a in zip(
+            layer_contributions.values(), K.function([dream], [layer_dict['mixed2'].output,
+                                                               layer_dict['mixed3'].output])([img])))
+        assert float(eval_loss_and_grads(img)[0]) == pytest.approx(expected, rel=1e-5)
+        gradient_ascent(img, iterations=5, step=0.01, max_loss=10.)
+        assert seen[-1] > seen[0]
+    finally:
+        K._STATE["learning_phase"] = None
+
+
+def test_listings_8_16_to_8_21_style_transfer_losses_on_a_placeholder_batch():
+    """VGG19(input_tensor=K.concatenate([...])) replaced by two conv layers on that tensor."""
+    set_seed(10)
+    img_height, img_width = 8, 10
+    rng = np.random.default_rng(3)
+    target_image = K.constant(rng.normal(size=(1, img_height, img_width, 3)))
+    style_reference_image = K.constant(rng.normal(size=(1, img_height, img_width, 3)))
+    combination_image = K.placeholder((1, img_height, img_width, 3))
+    input_tensor = K.concatenate([target_image, style_reference_image, combination_image], axis=0)
+    block1 = layers.Conv2D(4, 3, activation='relu', padding='same', name='block1_conv1')(input_tensor)
+    block5 = layers.Conv2D(5, 3, activation='relu', padding='same', name='block5_conv2')(block1)
+    outputs_dict = {'block1_conv1': block1, 'block5_conv2': block5}
+
+    def content_loss(base, combination):
+        return K.sum(K.square(combination - base))
+
+    def gram_matrix(x):
+        features = K.batch_flatten(K.permute_dimensions(x, (2, 0, 1)))
+        gram = K.dot(features, K.transpose(features))
+        return gram
+
+    def style_loss(style, combination):
+        S = gram_matrix(style)
+        C = gram_matrix(combination)
+        channels = 3
+        size = img_height * img_width
+        return K.sum(K.square(S - C)) / (4. * (channels ** 2) * (size ** 2))
+
+    def total_variation_loss(x):
+        a = K.square(x[:, :img_height - 1, :img_width - 1, :] - x[:, 1:, :img_width - 1, :])
+        b = K.square(x[:, :img_height - 1, :img_width - 1, :] - x[:, :img_height - 1, 1:, :])
+        return K.sum(K.pow(a + b, 1.25))
+
+    loss = K.variable(0.)
+    layer_features = outputs_dict['block5_conv2']
+    target_image_features = layer_features[0, :, :, :]
+    combination_features = layer_features[2, :, :, :]
+    loss += 0.025 * content_loss(target_image_features, combination_features)
+    layer_features = outputs_dict['block1_conv1']
+    loss += (1. / 1) * style_loss(layer_features[1, :, :, :], layer_features[2, :, :, :])
+    loss += 1e-4 * total_variation_loss(combination_image)
+    grads = K.gradients(loss, combination_image)[0]
+    fetch_loss_and_grads = K.function([combination_image], [loss, grads])
+
+    start = rng.normal(size=(1, img_height, img_width, 3))
+    loss_value, grad_values = fetch_loss_and_grads([start])
+    assert grad_values.shape == (1, img_height, img_width, 3)
+    # scipy's L-BFGS as the book (listing 8.22) lowers the loss
+    from scipy.optimize import fmin_l_bfgs_b
+
+    def f(flat):
+        value, g = fetch_loss_and_grads([flat.reshape((1, img_height, img_width, 3))])
+        return float(value), g.flatten().astype('float64')
+    x_opt, min_val, info = fmin_l_bfgs_b(f, start.flatten(), maxfun=20)
+    assert min_val < float(loss_value)

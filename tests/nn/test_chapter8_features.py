@@ -211,3 +211,19 @@ def test_save_img_writes_what_array_to_img_makes(tmp_path):
     np.testing.assert_array_equal(saved, np.asarray(image.array_to_img(x)))
     with pytest.raises(ValueError, match="height, width"):
         image.save_img(str(tmp_path / "bad.png"), np.zeros((4, 5)))
+
+
+def test_a_layer_that_needs_real_tensors_falls_back_to_running_eagerly():
+    class Doubler(layers.Layer):
+        def call(self, inputs):
+            return inputs.relu() * 2.0          # a Tensor method: symbolic tensors have no relu
+
+    x = layers.Input(shape=(3,))
+    model = Model(x, Doubler()(x))
+    np.testing.assert_array_equal(model.predict(np.array([[-1.0, 0.5, 2.0]])), [[0.0, 1.0, 4.0]])
+
+
+def test_add_loss_outside_a_traced_call_names_the_problem():
+    layer = layers.Dense(2)
+    with pytest.raises(TypeError, match="add_loss takes symbolic tensors"):
+        layer.add_loss(Tensor(np.ones(1)))

@@ -154,8 +154,9 @@ class Model(Training, Layer):
 
     @property
     def losses(self) -> list:
-        """The loss tensors its layers added with add_loss (symbolic, each once)."""
-        return _unique(t for layer in self.layers for t in layer.losses)
+        """The loss tensors its layers added with add_loss (symbolic, each once). A nested
+        model's own losses live in its graph, not in this one: they are not collected."""
+        return _unique(t for layer in self.layers if not isinstance(layer, Model) for t in layer.losses)
 
     def count_params(self):
         return int(sum(w.size for w in self.weights))
