@@ -227,3 +227,39 @@ def test_add_loss_outside_a_traced_call_names_the_problem():
     layer = layers.Dense(2)
     with pytest.raises(TypeError, match="add_loss takes symbolic tensors"):
         layer.add_loss(Tensor(np.ones(1)))
+
+
+def test_the_vae_loss_gradient_matches_central_differences_in_float64():
+    """add_loss through the sampling Lambda, the nested decoder and Conv2DTranspose: K.gradients
+    of the model's added loss w.r.t. every weight, against central differences. The weights
+    are switched to float64 and the sampling noise is replayed from the same seed."""
+    set_seed(11)
+    input_img, y, decoder, z = vae_listing(img_shape=(4, 4, 1))
+    vae = Model(input_img, y)
+    input_img.dtype = np.dtype(np.float64)           # feed float64 images
+    for w in vae.weights:
+        w.view = Tensor(w.numpy().astype(np.float64), dtype=np.float64).view
+    loss = vae.losses[0]
+    z_log_var_layer = [l for l in vae.layers if getattr(l, "units", None) == 2][1]
+    transpose = [l for l in decoder.layers if isinstance(l, layers.Conv2DTranspose)][0]
+    picked = [vae.weights[1], z_log_var_layer.kernel, transpose.bias]    # vae.weights[1]: the first conv's bias
+    f = K.function([input_img], [loss] + K.gradients(loss, picked))
+    images = blobs(3, 4, np.random.default_rng(1)).astype(np.float64)
+
+    def value():
+        set_seed(123)                                  # the same epsilon at every evaluation
+        return float(f([images])[0])
+
+    set_seed(123)
+    grads = f([images])[1:]
+    for w, g in zip(picked, grads):
+        base = w.numpy().copy()
+        numeric = np.zeros_like(base)
+        for i in np.ndindex(*base.shape):
+            for sign in (1, -1):
+                moved = base.copy()
+                moved[i] += sign * 1e-6
+                w.replace_data(moved)
+                numeric[i] += sign * value() / 2e-6
+            w.replace_data(base)
+        np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-9)
