@@ -14,7 +14,7 @@ from .kernels import get_backend, set_default_device
 
 __version__ = "0.1.0"
 
-_LAZY = ("models", "layers", "optimizers", "losses", "metrics", "callbacks", "regularizers",
+_LAZY = ("backend", "models", "layers", "optimizers", "losses", "metrics", "callbacks", "regularizers",
          "activations", "initializers", "utils", "datasets", "preprocessing", "zoo", "nn", "data")
 
 

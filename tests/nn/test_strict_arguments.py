@@ -80,7 +80,8 @@ def test_a_keras_argument_we_do_not_implement_says_so(call, name):
 REQUIRED = {"Dense": (4,), "Activation": ("relu",), "Dropout": (0.5,), "Reshape": ((2, 2),),
             "Lambda": (lambda x: x,), "Conv2D": (2, 3), "Conv1D": (2, 3), "Embedding": (10, 4),
             "SimpleRNN": (4,), "LSTM": (4,), "GRU": (4,), "Bidirectional": (layers.LSTM(4, name="wrapped_lstm"),),
-            "SeparableConv2D": (2, 3), "DepthwiseConv2D": (3,)}
+            "SeparableConv2D": (2, 3), "DepthwiseConv2D": (3,),
+            "Conv2DTranspose": (2, 3)}
 PUBLIC = [name for name in layers.__all__
           if isinstance(getattr(layers, name), type) and issubclass(getattr(layers, name), Layer)
           and name not in ("Layer", "InputLayer")]

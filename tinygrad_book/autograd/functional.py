@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import ops_conv_transpose as CT
 from . import ops_movement as M
 from . import ops_nn as N
 from . import ops_norm
@@ -111,6 +112,23 @@ def conv2d(x, w, stride=1, padding="valid"):
     if x.shape[1] + pads[0] + pads[1] < w.shape[0] or x.shape[2] + pads[2] + pads[3] < w.shape[1]:
         raise ValueError(f"conv2d: kernel {w.shape[:2]} is larger than the (padded) input {x.shape[1:3]}")
     return N.Conv2D.apply(x, w, stride=stride, pads=pads)
+
+
+conv_transpose_length = CT.conv_transpose_length   # (size, kernel, stride, padding) -> size
+
+
+def conv2d_transpose(x, w, stride=1, padding="valid"):
+    """NHWC transposed convolution: x (N, H, W, C), w (KH, KW, F, C) -> (N, OH, OW, F); the
+    adjoint of conv2d(., w, stride, padding). OH = H * stride ('same'), or
+    H * stride + max(KH - stride, 0) ('valid'), as Keras 2. No bias."""
+    x, w = as_tensor(x), as_tensor(w)
+    if x.ndim != 4 or w.ndim != 4 or x.shape[3] != w.shape[3]:
+        raise ValueError(f"conv2d_transpose: need x (N, H, W, C) and w (KH, KW, F, C) with the same C, "
+                         f"got shapes {x.shape} and {w.shape}")
+    stride = _pair(stride)
+    out_hw = tuple(conv_transpose_length(x.shape[1 + i], w.shape[i], stride[i], padding) for i in range(2))
+    pads = N.conv_pads((x.shape[0],) + out_hw + (w.shape[2],), w.shape[:2], stride, padding)
+    return CT.Conv2DTranspose.apply(x, w, stride=stride, pads=pads, out_hw=out_hw)
 
 
 def conv1d(x, w, stride=1, padding="valid"):

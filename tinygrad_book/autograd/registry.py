@@ -330,7 +330,39 @@ def _registry():
         covers=("F.embedding",),
         notes="index 4 repeats: its gradient rows must add up")
     _chapter7_specs(add)
+    _conv_transpose_specs(add)
     return {s.name: s for s in specs}
+
+
+def _ref_conv2d_transpose(x, w, stride, padding):
+    """The textbook scatter: each input pixel adds x[n, i, j] . w[a, b]^T at (i*s + a, j*s + b),
+    on a canvas that is then cropped by the 'same' padding (Keras 2 sizes)."""
+    from .functional import conv_transpose_length
+    from .ops_nn import conv_pads
+    n, h, wd, c = x.shape
+    kh, kw, f, _ = w.shape
+    oh, ow = (conv_transpose_length(h, kh, stride[0], padding), conv_transpose_length(wd, kw, stride[1], padding))
+    top, _, left, _ = conv_pads((n, oh, ow, f), (kh, kw), stride, padding)
+    canvas = np.zeros((n, max(oh + top, (h - 1) * stride[0] + kh), max(ow + left, (wd - 1) * stride[1] + kw), f),
+                      dtype=x.dtype)
+    for i in range(h):
+        for j in range(wd):
+            for a in range(kh):
+                for b in range(kw):
+                    canvas[:, i * stride[0] + a, j * stride[1] + b, :] += x[:, i, j, :] @ w[a, b].T
+    return canvas[:, top:top + oh, left:left + ow, :]
+
+
+def _conv_transpose_specs(add):
+    """Conv2DTranspose (k-backend): a Conv2D's input-gradient path run forward."""
+    add("conv2d_transpose_valid", lambda x, w: F.conv2d_transpose(x, w, stride=2),
+        lambda x, w: _ref_conv2d_transpose(x, w, (2, 2), "valid"), ((2, 3, 2, 2), (3, 2, 3, 2)),
+        dims="n h w c, kh kw f c", sizes={"n": (1, 2), "h": (1, 4), "w": (1, 4), "kh": (1, 3), "kw": (1, 3)},
+        covers=("F.conv2d_transpose",), notes="a kernel smaller than the stride leaves rows of zeros")
+    add("conv2d_transpose_same", lambda x, w: F.conv2d_transpose(x, w, stride=(2, 1), padding="same"),
+        lambda x, w: _ref_conv2d_transpose(x, w, (2, 1), "same"), ((1, 3, 4, 2), (3, 2, 2, 2)),
+        dims="n h w c, kh kw f c", sizes={"n": (1, 2), "h": (1, 4), "w": (1, 4), "kh": (1, 3), "kw": (1, 3)},
+        covers=("F.conv2d_transpose",), notes="'same' crops the canvas; an even kernel crops more at the end")
 
 
 REGISTRY = _registry()

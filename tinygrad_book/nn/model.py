@@ -65,16 +65,15 @@ class Model(Training, Layer):
             if not isinstance(t, SymbolicTensor):
                 raise TypeError(f"Model: inputs and outputs must be symbolic tensors (from Input / layers), got {t!r}")
         self._nodes = _graph_order(self.inputs, self.outputs)
-        layers = [t.node.layer for t in self.inputs]
-        for node in self._nodes:
-            if node.layer not in layers:
-                layers.append(node.layer)
-        self._layers = layers
+        self._layers = _layers_of(self.inputs, self._nodes)
+        if self.losses:    # add_loss tensors are computed with the outputs
+            self._nodes = _graph_order(self.inputs, self.outputs + self.losses)
+            self._layers = _layers_of(self.inputs, self._nodes)
         self.built = True
         self.input_shape = self._unwrap_in([t.shape for t in self.inputs])
         self.output_shape = self._unwrap_out([t.shape for t in self.outputs])
         self.batch_input_shape = self.inputs[0].shape if self._single_input else None
-        self.device = next((l.device for l in layers if l.device), None)
+        self.device = next((l.device for l in self._layers if l.device), None)
 
     def _unwrap_in(self, values):
         return values[0] if self._single_input else values
@@ -153,6 +152,12 @@ class Model(Training, Layer):
     def penalties(self):
         return [p for layer in self.layers for p in layer.penalties()]
 
+    @property
+    def losses(self) -> list:
+        """The loss tensors its layers added with add_loss (symbolic, each once). A nested
+        model's own losses live in its graph, not in this one: they are not collected."""
+        return _unique(t for layer in self.layers if not isinstance(layer, Model) for t in layer.losses)
+
     def count_params(self):
         return int(sum(w.size for w in self.weights))
 
@@ -172,10 +177,11 @@ class Model(Training, Layer):
     def call(self, inputs, training=False):
         return self._unwrap_out(self.forward(inputs, training)[0])
 
-    def forward(self, inputs, training=False, logits_for=()):
+    def forward(self, inputs, training=False, logits_for=(), with_losses=False):
         """Run the graph on real Tensors. Returns (outputs, logits): for each output index
         in `logits_for` whose layer has a softmax/sigmoid, logits[i] is that layer's
-        pre-activation (the loss uses it); otherwise logits[i] is None."""
+        pre-activation (the loss uses it); otherwise logits[i] is None. With
+        `with_losses`, also the values of the add_loss tensors (a third list)."""
         inputs = [inputs] if not isinstance(inputs, (list, tuple)) else list(inputs)
         if len(inputs) != len(self.inputs):
             raise ValueError(f"model {self.name} expects {len(self.inputs)} input(s), got {len(inputs)}")
@@ -191,10 +197,11 @@ class Model(Training, Layer):
                 logits[index] = node.layer.pre_activation(arg, training)
                 out = node.layer.activation(logits[index])
             else:
-                out = node.layer(arg, training=training)
+                out = node.run(arg, training)
             for t, v in zip(node.outputs, out if isinstance(out, list) else [out]):
                 values[id(t)] = v
-        return [values[id(t)] for t in self.outputs], logits
+        outs = [values[id(t)] for t in self.outputs]
+        return (outs, logits, [values[id(t)] for t in self.losses]) if with_losses else (outs, logits)
 
     def __call__(self, inputs, training=False):
         if is_symbolic(inputs):
@@ -278,7 +285,7 @@ class Sequential(Model):
 
     def _set_output(self, output):
         self.outputs = [output]
-        self._nodes = _graph_order(self.inputs, self.outputs)
+        self._nodes = _graph_order(self.inputs, self.outputs + self.losses)
         self.built = True
         self.input_shape = self.inputs[0].shape
         self.output_shape = output.shape
@@ -303,11 +310,13 @@ class Sequential(Model):
             out = layer(out)
         self._set_output(out)
 
-    def forward(self, inputs, training=False, logits_for=()):
+    def forward(self, inputs, training=False, logits_for=(), with_losses=False):
         """Layer after layer. The last layer gives its logits too when asked."""
         x = inputs[0] if isinstance(inputs, (list, tuple)) else inputs
         if not self.built:
             self.build(x.shape)
+        if with_losses:
+            return Model.forward(self, inputs, training, logits_for, with_losses)
         for layer in self._layers[:-1]:
             x = layer(x, training=training)
         last, logits = self._layers[-1], None
@@ -326,6 +335,15 @@ class Sequential(Model):
         if "build_input_shape" in config:
             model.build(tuple(config["build_input_shape"]))
         return model
+
+
+def _layers_of(inputs, nodes) -> list:
+    """The layers of a graph, inputs first; recorded K operations are not layers."""
+    layers = [t.node.layer for t in inputs]
+    for node in nodes:
+        if node.layer not in layers and not getattr(node.layer, "is_op", False):
+            layers.append(node.layer)
+    return layers
 
 
 def _unique(weights) -> list:

@@ -89,6 +89,7 @@ class Training:
         self._compile_args = None
         self._specs = None
         self._trainable_ids = None
+        self._loss_tensors = []
 
     # --- compile ---------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, sample_weight_mode=None,
@@ -97,8 +98,6 @@ class Training:
         trainable (as Keras: change layer.trainable, then compile again)."""
         _not_implemented("compile", sample_weight_mode=sample_weight_mode, weighted_metrics=weighted_metrics,
                          target_tensors=target_tensors)
-        if loss is None:
-            raise ValueError("compile: a loss is needed (e.g. loss='categorical_crossentropy')")
         self.optimizer = optimizers.get(optimizer)
         self._compile_args = (loss, metrics, loss_weights)
         self._specs = None
@@ -108,7 +107,10 @@ class Training:
     def _resolve_compile(self):
         loss, metrics, loss_weights = self._compile_args
         names = self.output_names
-        losses = [L.get(l) for l in _per_output(loss, names, "losses")]
+        losses = [L.get(l) if l is not None else None for l in _per_output(loss, names, "losses")]
+        if all(l is None for l in losses) and not self.losses:
+            raise ValueError("compile: a loss is needed (e.g. loss='categorical_crossentropy'); loss=None "
+                             "only for a model whose layers add their own (add_loss)")
         weights = _per_output(loss_weights if loss_weights is not None else 1.0, names, "loss_weights")
         metric_lists = _per_output(metrics or [], names, "metrics")
         multi = len(names) > 1
@@ -117,12 +119,16 @@ class Training:
             shape = self.outputs[i].shape
             wanted = metric_lists[i] or []
             wanted = [wanted] if isinstance(wanted, str) or callable(wanted) else wanted
+            if wanted and losses[i] is None:
+                raise ValueError(f"compile: metrics for output {name!r}, which has no loss (loss=None): "
+                                 "no targets are given for it")
             resolved = [M.resolve(m, losses[i], shape) for m in wanted]
             spec = _OutputSpec(name, losses[i], float(weights[i] if weights[i] is not None else 1.0),
                                resolved, f"{name}_" if multi else "")
             spec.logits_loss = L.logits_form(losses[i], getattr(self.outputs[i].node.layer, "activation_name", None))
             specs.append(spec)
         self._specs = specs
+        self._loss_tensors = self.losses    # add_loss tensors, evaluated with the outputs
         self._trainable_ids = {id(w) for w in self.trainable_weights}
 
     def _ensure_ready(self, xs):
@@ -168,10 +174,25 @@ class Training:
     def _xy(self, x, y):
         names_in = self.input_names if self.inputs else ["input"]
         xs = self._arrays(x, names_in, "x")
-        ys = self._arrays(y, self.output_names if self.outputs else ["output"], "y") if y is not None else None
+        ys = self._arrays(y, self._target_names(), "y") if y is not None else None
         if ys is not None and xs[0].shape[0] != ys[0].shape[0]:
             raise ValueError(f"x has {xs[0].shape[0]} samples but y has {ys[0].shape[0]}")
         return xs, ys
+
+    def _target_names(self) -> list:
+        """The outputs that take targets: all of them, less those compiled with loss None."""
+        names = self.output_names if self.outputs else ["output"]
+        if self._specs is not None:
+            return [s.name for s in self._specs if s.loss is not None]
+        return names
+
+    def _targets(self, ys, method) -> list:
+        """ys, or [] for a model compiled with loss=None (its layers add their losses)."""
+        if ys is not None:
+            return ys
+        if self._specs is None or any(s.loss is not None for s in self._specs):
+            raise ValueError(f"{method}: y (targets) is missing")
+        return []
 
     def _device(self):
         for w in self.weights:
@@ -188,25 +209,33 @@ class Training:
         for w in self.weights:
             w.requires_grad = id(w) in self._trainable_ids
 
-    def _losses(self, outs, logits, ys):
-        """(total loss Tensor, [per-output mean loss Tensors])."""
-        total, per_output = None, []
-        for spec, out, z, y in zip(self._specs, outs, logits, ys):
+    def _losses(self, outs, logits, ys, added=()):
+        """(total loss Tensor, [per-output mean loss Tensors]); ys has a target for each
+        output with a loss."""
+        total, per_output, targets = None, [], iter(ys)
+        for spec, out, z in zip(self._specs, outs, logits):
+            if spec.loss is None:
+                continue
+            y = next(targets)
             per_sample = spec.logits_loss(y, z) if z is not None else spec.loss(y, out)
             mean = per_sample.mean()
             per_output.append(mean)
             term = mean * spec.weight if spec.weight != 1.0 else mean
             total = term if total is None else total + term
+        for value in added:               # add_loss tensors (a non-scalar one summed)
+            value = value if value.size == 1 else value.sum()
+            total = value.reshape(()) if total is None else total + value.reshape(())
         for reg, w in self.penalties():   # Keras reports the penalty in loss and in evaluate
             total = total + reg(w)
         return total, per_output
 
     def _logs(self, total, per_output, outs, ys_host):
         logs = {"loss": float(total.item())}
+        with_loss = [s for s in self._specs if s.loss is not None]
         if len(self._specs) > 1:
-            for spec, l in zip(self._specs, per_output):
+            for spec, l in zip(with_loss, per_output):
                 logs[f"{spec.name}_loss"] = float(l.item())
-        for spec, out, y in zip(self._specs, outs, ys_host):
+        for spec, out, y in zip(with_loss, [o for s, o in zip(self._specs, outs) if s.loss is not None], ys_host):
             if spec.metrics:
                 pred = out.numpy()   # one host copy per output, shared by its metrics
                 for key, fn in spec.metrics:
@@ -219,8 +248,8 @@ class Training:
         self._sync_requires_grad()
         xs, ys = self._to_device(model_inputs(self, xs_host)), self._to_device(ys_host)
         fused = [i for i, s in enumerate(self._specs) if s.logits_loss is not None]
-        outs, logits = self.forward(xs, training=True, logits_for=fused)
-        total, per_output = self._losses(outs, logits, ys)
+        outs, logits, added = self._forward(xs, True, fused)
+        total, per_output = self._losses(outs, logits, ys, added)
         params = [w for w in self.weights if id(w) in self._trainable_ids]
         if params:
             total.backward()
@@ -229,24 +258,30 @@ class Training:
                 w.grad = None
         return self._logs(total, per_output, outs, ys_host)
 
+    def _forward(self, xs, training, fused):
+        """forward, and the values of the add_loss tensors (only asked for when there are some)."""
+        if self._loss_tensors:
+            return self.forward(xs, training=training, logits_for=fused, with_losses=True)
+        return (*self.forward(xs, training=training, logits_for=fused), [])
+
     def test_step(self, xs_host, ys_host) -> dict:
         """Loss and metrics of one batch in inference mode (no gradients)."""
         with no_grad():
             xs, ys = self._to_device(model_inputs(self, xs_host)), self._to_device(ys_host)
-            outs, _ = self.forward(xs, training=False)
-            total, per_output = self._losses(outs, [None] * len(outs), ys)
+            outs, _, added = self._forward(xs, False, ())
+            total, per_output = self._losses(outs, [None] * len(outs), ys, added)
             return self._logs(total, per_output, outs, ys_host)
 
     def train_on_batch(self, x, y):
         """One gradient step on this batch; returns the loss (or [loss, metrics...])."""
         xs, ys = self._xy(x, y)
         self._ensure_ready(xs)
-        return _unwrap(self.train_step(xs, ys))
+        return _unwrap(self.train_step(xs, self._targets(ys, "train_on_batch")))
 
     def test_on_batch(self, x, y):
         xs, ys = self._xy(x, y)
         self._ensure_ready(xs)
-        return _unwrap(self.test_step(xs, ys))
+        return _unwrap(self.test_step(xs, self._targets(ys, "test_on_batch")))
 
     # --- fit ------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose=1, callbacks=None,
@@ -259,8 +294,9 @@ class Training:
         over its batches."""
         _not_implemented("fit", class_weight=class_weight, sample_weight=sample_weight)
         xs, ys = self._xy(x, y)
-        if ys is None:
-            raise ValueError("fit: y (targets) is missing")
+        if self._compile_args is not None and self._specs is None and self.built:
+            self._resolve_compile()
+        ys = self._targets(ys, "fit")
         if validation_split and validation_data is None:
             cut = int(xs[0].shape[0] * (1.0 - validation_split))
             validation_data = ([a[cut:] for a in xs], [a[cut:] for a in ys])
@@ -358,6 +394,7 @@ class Training:
     # --- evaluate / predict ------------------------------------------------------------
     def _array_batches(self, x, y, batch_size):
         xs, ys = self._xy(x, y)
+        ys = ys if ys is not None else []
         n = xs[0].shape[0]
         return (([a[s:s + batch_size] for a in xs], [a[s:s + batch_size] for a in ys])
                 for s in range(0, n, batch_size))

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["ImageDataGenerator", "Iterator", "NumpyArrayIterator", "DirectoryIterator",
-           "load_img", "img_to_array", "array_to_img"]
+           "load_img", "img_to_array", "array_to_img", "save_img"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff")
 
@@ -88,6 +88,15 @@ def array_to_img(x, scale=True):
         x = x * 255
     x = np.clip(x, 0, 255).astype("uint8")
     return Image.fromarray(x[:, :, 0], "L") if x.shape[2] == 1 else Image.fromarray(x, "RGB")
+
+
+def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
+    """Write an array (height, width, 1 or 3) as an image file: array_to_img, then save
+    (Keras 2.2's save_img; the book's GAN saves its generated frogs with it). The format
+    comes from the file name unless `file_format` says it."""
+    if data_format not in (None, "channels_last"):
+        raise NotImplementedError(f"save_img: data_format={data_format!r} not implemented (channels_last only)")
+    array_to_img(x, scale=scale).save(path, format=file_format, **kwargs)
 
 
 # --------------------------------------------------------------------------- augmentation

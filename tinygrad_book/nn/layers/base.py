@@ -8,6 +8,7 @@ A Model is then just the graph of Nodes between its inputs and outputs.
 """
 from __future__ import annotations
 
+import inspect
 import re
 from collections import defaultdict
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from ...autograd import Tensor, default_device
 from .. import initializers, regularizers
+from . import shape_rules
 
 _NAME_COUNTS: defaultdict = defaultdict(int)
 _CLASSES: dict = {}   # class name -> class, filled by Layer.__init_subclass__
@@ -46,7 +48,13 @@ def snake_case(name: str) -> str:
 
 
 class SymbolicTensor:
-    """A placeholder: a shape (batch axis None), a dtype, and the Node that makes it."""
+    """A placeholder: a shape (batch axis None), a dtype, and the Node that makes it.
+
+    Operations on it run nothing: each records a Node of a `KOp` (see `apply_op`), so
+    `K.mean(layer.output[:, :, :, 0]) + 1` is a small graph that `K.function` or a Model
+    replays on real Tensors. Numbers, arrays and Tensors mixed in are kept as constants.
+    """
+    __array_ufunc__ = None   # numpy defers to us: array + symbolic -> symbolic.__radd__(array)
 
     def __init__(self, shape, dtype, node=None, index=0, name=None):
         self.shape = tuple(shape)
@@ -62,6 +70,116 @@ class SymbolicTensor:
     def __repr__(self):
         return f"<SymbolicTensor {self.name} shape={self.shape} dtype={self.dtype.name}>"
 
+    # --- recorded operations (the K functions add the rest: backend.py) ---------------
+    def __add__(self, other):
+        return binary_op("add", lambda a, b: a + b, self, other)
+
+    def __radd__(self, other):
+        return binary_op("add", lambda a, b: a + b, other, self)
+
+    def __sub__(self, other):
+        return binary_op("sub", lambda a, b: a - b, self, other)
+
+    def __rsub__(self, other):
+        return binary_op("sub", lambda a, b: a - b, other, self)
+
+    def __mul__(self, other):
+        return binary_op("mul", lambda a, b: a * b, self, other)
+
+    def __rmul__(self, other):
+        return binary_op("mul", lambda a, b: a * b, other, self)
+
+    def __truediv__(self, other):
+        return binary_op("div", lambda a, b: a / b, self, other)
+
+    def __rtruediv__(self, other):
+        return binary_op("div", lambda a, b: a / b, other, self)
+
+    def __pow__(self, other):
+        return binary_op("pow", lambda a, b: a ** b, self, other)
+
+    def __rpow__(self, other):
+        return binary_op("pow", lambda a, b: a ** b, other, self)
+
+    def __neg__(self):
+        return apply_op("neg", lambda a: -a, [self], self.shape, self.dtype)
+
+    def __abs__(self):
+        return apply_op("abs", abs, [self], self.shape, self.dtype)
+
+    def __getitem__(self, index):
+        return apply_op("getitem", lambda a: a[index], [self], shape_rules.getitem(self.shape, index), self.dtype)
+
+
+class KOp:
+    """One recorded operation on symbolic tensors. It sits in a graph as a layer does (a
+    Node's `layer`), so a Model or K.function evaluates it the same way, but it is no
+    Layer: no weights, no name counter, not listed in `model.layers`."""
+
+    is_op = True
+    trainable = False
+    weights: list = []
+    trainable_weights: list = []
+
+    def __init__(self, name, fn, shapes):
+        self.name, self.fn, self.shapes = name, fn, [tuple(s) for s in shapes]
+        self.inbound_nodes: list = []
+
+    def __call__(self, args, training=False):
+        return self.fn(*args)
+
+    def compute_output_shape(self, input_shape):
+        return self.shapes[0] if len(self.shapes) == 1 else list(self.shapes)
+
+    def penalties(self):
+        return []
+
+    def __repr__(self):
+        return f"<KOp {self.name}>"
+
+
+def apply_op(name, fn, args, shape, dtype, shapes=None):
+    """Record `fn(*args)`: the symbolic arguments become the Node's inputs, the others
+    (numbers, arrays, Tensors such as a layer's kernel) are kept and passed as they are.
+    Returns the output SymbolicTensor (a list of them when `shapes` lists several)."""
+    slots = [i for i, a in enumerate(args) if isinstance(a, SymbolicTensor)]
+
+    def run(*values):
+        full = list(args)
+        for i, v in zip(slots, values):
+            full[i] = v
+        return fn(*full)
+
+    many = shapes is not None
+    node = Node(KOp(name, run, shapes if many else [shape]), [args[i] for i in slots],
+                shapes if many else [shape], dtype)
+    node.multi_input = True
+    return list(node.outputs) if many else node.outputs[0]
+
+
+def dtype_of(x):
+    """The dtype an operand brings; None for a Python number (it adapts, as in numpy)."""
+    if isinstance(x, (SymbolicTensor, Tensor, np.ndarray, np.generic)):
+        return np.dtype(x.dtype)
+    return None
+
+
+def shape_of(x) -> tuple:
+    return tuple(x.shape) if isinstance(x, (SymbolicTensor, Tensor)) else np.shape(x)
+
+
+def result_dtype(a, b):
+    da, db = dtype_of(a), dtype_of(b)
+    if da is None or db is None:
+        known = da or db or np.dtype(np.float32)
+        weak = b if da is not None else a
+        return np.dtype(np.float32) if isinstance(weak, float) and known.kind in "biu" else known
+    return np.result_type(da, db)
+
+
+def binary_op(name, fn, a, b):
+    return apply_op(name, fn, [a, b], shape_rules.broadcast(name, shape_of(a), shape_of(b)), result_dtype(a, b))
+
 
 class Node:
     """One call of a layer in a graph: inbound tensors -> outbound tensors."""
@@ -70,10 +188,16 @@ class Node:
         self.layer = layer
         self.inputs = list(inputs)
         self.multi_input = None
+        self.traced = False   # True: the layer's call was traced, its inputs are the traced outputs
         index = len(layer.inbound_nodes)
         self.outputs = [SymbolicTensor(s, dtype, self, i, f"{layer.name}/{index}:{i}")
                         for i, s in enumerate(output_shapes)]
         layer.inbound_nodes.append(self)
+
+    def run(self, arg, training=False):
+        """This node's value from its inputs' values: the layer's call, or, for a traced
+        call, the inputs themselves (they are already the traced outputs)."""
+        return arg if self.traced else self.layer(arg, training=training)
 
 
 def positive_int(layer: str, what: str, value) -> int:
@@ -122,6 +246,16 @@ class Layer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _CLASSES[cls.__name__] = cls
+        # A layer written the Keras 2 way (`call(self, inputs)` with K functions, or any
+        # layer defined outside this package) is traced on symbolic inputs, as Keras runs
+        # call on placeholders; our own layers say their shapes (compute_output_shape).
+        cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
+        if "trace_call" not in cls.__dict__:
+            cls.trace_call = "call" in cls.__dict__ and (
+                not cls._call_takes_training or not cls.__module__.startswith("tinygrad_book."))
+
+    trace_call = False
+    _call_takes_training = True
 
     def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, dtype=None, weights=None, **unknown):
@@ -133,6 +267,7 @@ class Layer:
         self.device = None            # set at build: where this layer's weights live
         self._weights: list = []      # Tensors in creation order (Keras order: kernel, bias)
         self._penalties: list = []    # (regularizer, weight) pairs added to the training loss
+        self._added_losses: list = []  # symbolic loss tensors from add_loss
         self.inbound_nodes: list = []
         if input_shape is not None:
             batch_input_shape = (batch_size,) + tuple(input_shape)
@@ -188,6 +323,21 @@ class Layer:
     def count_params(self) -> int:
         return int(sum(w.size for w in self.weights))
 
+    # --- losses added by the layer (Keras' add_loss) ----------------------------------
+    def add_loss(self, losses, inputs=None):
+        """Add loss tensors to the model's training loss. Called inside `call` on symbolic
+        inputs (a traced call), they are tensors of the graph: every training step
+        evaluates them with the outputs and adds them (a non-scalar one summed)."""
+        for loss in losses if isinstance(losses, (list, tuple)) else [losses]:
+            if not isinstance(loss, SymbolicTensor):
+                raise TypeError(f"{self.name}: add_loss takes symbolic tensors (call it inside call() on the "
+                                f"layer's symbolic inputs), got {type(loss).__name__}")
+            self._added_losses.append(loss)
+
+    @property
+    def losses(self) -> list:
+        return list(getattr(self, "_added_losses", []))
+
     # --- shapes ---------------------------------------------------------------------
     def build(self, input_shape) -> None:
         """Create weights for inputs of this shape (batch axis included). Default: none."""
@@ -226,7 +376,11 @@ class Layer:
             return self._call_symbolic(inputs)
         inputs = self._as_tensors(inputs)
         self._ensure_built(_shape_of(inputs))
-        return self.call(inputs, training=training)
+        return self._run_call(inputs, training)
+
+    def _run_call(self, inputs, training):
+        """call(inputs, training) or, for Keras 2 layers written without it, call(inputs)."""
+        return self.call(inputs, training=training) if self._call_takes_training else self.call(inputs)
 
     def _as_tensors(self, inputs):
         if isinstance(inputs, (list, tuple)):
@@ -240,11 +394,34 @@ class Layer:
         tensors = list(inputs) if many else [inputs]
         input_shape = [t.shape for t in tensors] if many else tensors[0].shape
         self._ensure_built(input_shape)
+        traced = self._trace(tensors if many else inputs) if self.trace_call else None
+        if traced is not None:
+            return traced
         out_shape = self.compute_output_shape(input_shape)
         multi_out = isinstance(out_shape, list)
         node = Node(self, tensors, out_shape if multi_out else [out_shape], self.output_dtype(tensors))
         node.multi_input = many
         return list(node.outputs) if multi_out else node.outputs[0]
+
+    def _trace(self, inputs):
+        """Run `call` on the symbolic inputs themselves: its K operations record their
+        nodes, and one identity Node of this layer marks the result (the layer stays in
+        the model, its add_loss tensors with it). None if call needs real Tensors (a
+        Tensor method a symbolic tensor lacks): then the layer runs eagerly, as ours do."""
+        before = len(self._added_losses)
+        try:
+            out = self._run_call(inputs, False)
+        except (AttributeError, TypeError, NotImplementedError):
+            del self._added_losses[before:]
+            return None
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        if not all(isinstance(o, SymbolicTensor) for o in outs):
+            del self._added_losses[before:]
+            return None
+        node = Node(self, outs, [o.shape for o in outs], outs[0].dtype)
+        node.multi_input, node.traced = isinstance(out, (list, tuple)), True
+        self.output_shape = [o.shape for o in outs] if node.multi_input else outs[0].shape
+        return list(node.outputs) if node.multi_input else node.outputs[0]
 
     def output_dtype(self, inputs):
         return np.float32

@@ -6,7 +6,7 @@ import numpy as np
 from ...autograd import Tensor
 from .. import activations, initializers
 from ..seeding import rng
-from .base import Layer, not_implemented, positive_int
+from .base import Layer, SymbolicTensor, not_implemented, positive_int
 
 
 class ActivatedLayer(Layer):
@@ -150,20 +150,43 @@ class Reshape(Layer):
 
 
 class Lambda(Layer):
-    """Any function of Tensors as a layer (not saved in configs: Python code)."""
+    """Any function of Tensors as a layer (not saved in configs: Python code).
 
-    def __init__(self, function, output_shape=None, **kwargs):
+    Without `output_shape`, the output shape(s) are inferred as Keras does: the function
+    is traced once on the symbolic inputs (K functions record what they would do), so a
+    function returning a list gives a layer with several outputs. A function that needs
+    real Tensors (a Tensor method) cannot be traced: its output keeps the input's shape."""
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        not_implemented("Lambda", mask=mask)
         super().__init__(**kwargs)
-        self.function, self._out_shape = function, output_shape
+        self.function, self._out_shape, self.arguments = function, output_shape, dict(arguments or {})
+        self._traced_shape = None
+
+    def _call_symbolic(self, inputs):
+        if self._out_shape is None:
+            self._traced_shape = self._trace_shape(inputs)
+        return super()._call_symbolic(inputs)
+
+    def _trace_shape(self, inputs):
+        try:
+            out = self.function(inputs, **self.arguments)
+        except (AttributeError, TypeError, NotImplementedError):
+            return None
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        if not all(isinstance(o, SymbolicTensor) for o in outs):
+            return None
+        return [o.shape for o in outs] if isinstance(out, (list, tuple)) else out.shape
 
     def compute_output_shape(self, input_shape):
         if self._out_shape is None:
-            return input_shape
+            return self._traced_shape if self._traced_shape is not None else input_shape
         out = self._out_shape(input_shape) if callable(self._out_shape) else (input_shape[0],) + tuple(self._out_shape)
         return tuple(out)
 
     def call(self, x, training=False):
-        return self.function(x)
+        out = self.function(x, **self.arguments)
+        return list(out) if isinstance(out, tuple) else out
 
     def get_config(self):
         raise NotImplementedError(f"{self.name}: a Lambda layer holds Python code and cannot be saved "
