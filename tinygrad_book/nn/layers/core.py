@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd import Tensor
+from ...autograd import functional as F
 from .. import activations, initializers
 from ..seeding import rng
 from .base import Layer, not_implemented, positive_int
@@ -23,6 +24,17 @@ class ActivatedLayer(Layer):
 
     def call(self, x, training=False):
         return self.activation(self.pre_activation(x, training))
+
+    def fused_activation(self, x):
+        """The activation's name when the fused kernels can apply it together with the
+        bias (a built-in relu/sigmoid/tanh/linear, x of the weights' dtype and device),
+        else None (the layer then runs pre_activation and the activation apart)."""
+        name, kernel = self.activation_name, getattr(self, "kernel", None)
+        if name not in F.FUSED_ACTIVATIONS or activations.get(name) is not self.activation or kernel is None:
+            return None
+        if not isinstance(x, Tensor) or x.dtype != kernel.dtype or x.device != kernel.device:
+            return None
+        return name
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation_name}
@@ -52,7 +64,15 @@ class Dense(ActivatedLayer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
+    def call(self, x, training=False):
+        act = self.fused_activation(x)
+        if act is None:
+            return super().call(x, training)
+        return F.dense(x, self.kernel, self.bias, act)       # one Function, one pass after the matmul
+
     def pre_activation(self, x, training=False):
+        if self.fused_activation(x) is not None:              # the logits of a fused loss
+            return F.dense(x, self.kernel, self.bias)
         z = x @ self.kernel
         return z + self.bias if self.use_bias else z
 
