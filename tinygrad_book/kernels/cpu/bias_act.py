@@ -72,18 +72,22 @@ def _slope_times(act, y, g, dz):
 @kernel(parallel=True)
 def bias_act(act, z, bias, out):
     """Contract: z, out (rows * C,) row-major, bias (C,); out[r, c] = act(z[r, c] + bias[c]).
-    Optimisation: one pass; per row the bias add, then the activation in place while the
-    row is in L1."""
+    Optimisation: one pass; a task adds the bias to its block of rows (seen as 2-D, so a
+    short row of C = 32 costs no slicing), then runs the activation over the whole block
+    in place while it is in cache."""
     C = bias.shape[0]
     rows = out.shape[0] // C
     per_task = rows_per_task(C)
     for t in prange((rows + per_task - 1) // per_task):
-        for r in range(t * per_task, min((t + 1) * per_task, rows)):
-            zr = z[r * C:(r + 1) * C]
-            o = out[r * C:(r + 1) * C]
+        lo = t * per_task * C
+        hi = min((t + 1) * per_task, rows) * C
+        zb = z[lo:hi].reshape((hi - lo) // C, C)
+        ob = out[lo:hi]
+        o2 = ob.reshape((hi - lo) // C, C)
+        for r in range(o2.shape[0]):
             for c in range(C):
-                o[c] = zr[c] + bias[c]
-            _activate(act, o, o)
+                o2[r, c] = zb[r, c] + bias[c]
+        _activate(act, ob, ob)
 
 
 @kernel(parallel=True)
@@ -91,14 +95,18 @@ def bias_act_backward(act, y, g, dz, partial):
     """Contract: y, g, dz (rows * C,) row-major, partial (tasks, C) float64 zeros with
     tasks = ceil(rows / rows_per_task(C)); dz = g * act'(z) from y, and partial[t, c] =
     the sum of dz[r, c] over task t's rows (db = partial summed over t).
-    Optimisation: one pass over y and g; the column sum rides on the row just written."""
+    Optimisation: one pass over y and g per block (the slope as one flat SIMD loop), the
+    column sum over the block just written, still in cache."""
     C = partial.shape[1]
     rows = dz.shape[0] // C
     per_task = rows_per_task(C)
     for t in prange(partial.shape[0]):
+        lo = t * per_task * C
+        hi = min((t + 1) * per_task, rows) * C
+        db = dz[lo:hi]
+        _slope_times(act, y[lo:hi], g[lo:hi], db)
+        d2 = db.reshape((hi - lo) // C, C)
         acc = partial[t]
-        for r in range(t * per_task, min((t + 1) * per_task, rows)):
-            d = dz[r * C:(r + 1) * C]
-            _slope_times(act, y[r * C:(r + 1) * C], g[r * C:(r + 1) * C], d)
+        for r in range(d2.shape[0]):
             for c in range(C):
-                acc[c] += d[c]
+                acc[c] += d2[r, c]

@@ -54,7 +54,7 @@ class Conv2D(ActivatedLayer):
         return F.conv2d(x, self.kernel, self.strides, self.padding, self.bias, act)   # bias + act fused
 
     def pre_activation(self, x, training=False):
-        if self.fused_activation(x) is not None:
+        if self.fusable(x):
             return F.conv2d(x, self.kernel, self.strides, self.padding, self.bias)
         z = F.conv2d(x, self.kernel, stride=self.strides, padding=self.padding)
         return z + self.bias if self.use_bias else z
