@@ -16,8 +16,7 @@ fused: the layer applies them after a linear BiasAct.
 """
 from __future__ import annotations
 
-from ..kernels.base import View
-from .ops_nn import Conv2D
+from ..kernels.base import View, contiguous_strides, conv_output_size
 from .function import Function
 
 
@@ -33,6 +32,11 @@ def _batched(view: View, transpose=False) -> View:
     if transpose:
         (m, k), (sm, sk) = (k, m), (sk, sm)
     return View(view.storage, (1, m, k), (0, sm, sk), view.offset)
+
+
+def _swap(view: View) -> View:
+    """(1, M, K) -> (1, K, M): the transpose of a batch of one, as strides."""
+    return View(view.storage, (1, view.shape[2], view.shape[1]), (0, view.strides[2], view.strides[1]), view.offset)
 
 
 class BiasAct(Function):
@@ -79,20 +83,44 @@ class Dense(Function):
         return grads + (g.from_storage(db, (w.shape[1],)),) if len(self.parents) == 3 else grads
 
 
-class Conv2DBiasAct(Conv2D):
-    """act(conv2d(x, w) + bias): Conv2D's im2col + matmul, then the fused kernel;
-    backward runs the fused kernel, then Conv2D's backward on dz."""
+class Conv2DBiasAct(Function):
+    """act(conv2d(x, w) + bias), NHWC, as ops_nn.Conv2D computes it (im2col, one matmul)
+    and then the fused kernel; backward: the fused kernel, then Conv2D's two matmuls and
+    col2im. All on backend Views: no inner Tensor ops (Conv2D's reshapes, permutes and
+    matmuls were 8 more Functions per layer and step)."""
 
     def forward(self, x, w, *bias, stride, pads, act):
-        z = super().forward(x, w, stride, pads)
-        y = z.from_storage(z.backend.bias_act(act, _rows(z), bias[0].view if bias else None), z.shape)
-        self.act, self.y = act, y
+        be, (kh, kw, c, f) = x.backend, w.shape
+        w = w if w.is_contiguous() else w.contiguous_copy()
+        n = x.shape[0]
+        oh = conv_output_size(x.shape[1], kh, stride[0], pads[0], pads[1])
+        ow = conv_output_size(x.shape[2], kw, stride[1], pads[2], pads[3])
+        m, k = n * oh * ow, kh * kw * c
+        cols = View(be.im2col(x.view, (kh, kw), stride, pads), (1, m, k), (0, k, 1), 0)   # patches as rows
+        w_mat = View(w.view.storage, (1, k, f), (0, f, 1), w.view.offset)                  # (KH*KW*C, F)
+        z = be.matmul(cols, w_mat)
+        y = x.from_storage(be.bias_act(act, View(z, (m, f), (f, 1), 0), bias[0].view if bias else None),
+                           (n, oh, ow, f))
+        self.act, self.stride, self.pads, self.cols, self.w_mat = act, stride, pads, cols, w_mat
+        self.save(x, w, y)
         return y
 
     def backward(self, g):
+        x, w, y = self.saved
+        be = g.backend
+        need_x, need_w = self.needs_input_grad[:2]
         g = g if g.is_contiguous() else g.contiguous_copy()
-        dz, db = g.backend.bias_act_backward(self.act, _rows(self.y), _rows(g))
-        grad_x, grad_w = super().backward(g.from_storage(dz, g.shape))
+        dz, db = be.bias_act_backward(self.act, _rows(y), _rows(g))
+        (_, m, k), f = self.cols.shape, w.shape[3]
+        dz = View(dz, (1, m, f), (0, f, 1), 0)
+        grad_w = x.from_storage(be.matmul(_swap(self.cols), dz), w.shape) if need_w else None   # cols^T dz
+        grad_x = None
+        if need_x:                 # the input images of a first layer need none: skip a matmul and col2im
+            n, oh, ow = y.shape[:3]
+            kh, kw, c = w.shape[:3]
+            grad_cols = be.matmul(dz, _swap(self.w_mat))                                          # dz W^T
+            grad_cols = View(grad_cols, (n, oh, ow, kh, kw, c), contiguous_strides((n, oh, ow, kh, kw, c)), 0)
+            grad_x = x.from_storage(be.col2im(grad_cols, x.shape, (kh, kw), self.stride, self.pads), x.shape)
         if len(self.parents) == 3:
-            return grad_x, grad_w, g.from_storage(db, (g.shape[-1],))
+            return grad_x, grad_w, g.from_storage(db, (f,))
         return grad_x, grad_w

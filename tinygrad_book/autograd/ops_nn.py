@@ -72,7 +72,7 @@ class Conv2D(Function):
 
     def backward(self, g):
         x, w, rows, stride, pads = self.saved
-        need_x, need_w = self.needs_input_grad[:2]     # ops_fused.Conv2DBiasAct adds a bias
+        need_x, need_w = self.needs_input_grad
         kh, kw, c, f = w.shape
         g_rows = g.reshape((1, rows.shape[1], f))
         grad_w = _mT(rows).raw_matmul(g_rows).reshape(w.shape) if need_w else None   # cols^T @ dout
