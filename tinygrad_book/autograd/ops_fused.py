@@ -12,7 +12,7 @@ add, the activation; backward the mask, its product with g, the bias column sum)
 so one Function per layer and one pass over the activation each way. The activation's
 derivative is written in terms of its output (relu: y > 0, sigmoid: y (1 - y),
 tanh: 1 - y^2), so forward saves only y. Other activations (softmax, custom) are not
-fused: the layer applies them after a linear BiasAct.
+fused: the layer applies them after the linear fused op.
 """
 from __future__ import annotations
 
