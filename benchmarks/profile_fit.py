@@ -5,7 +5,9 @@ graph, views, allocation, layer and optimizer code), per batch, for the benchmar
 
 Every cpu kernel is launched through `jit.run` (the backend glue and the fused optimizer
 call it), so wrapping that one function times all kernel work; the rest of `fit`'s wall
-time is overhead. Prints a markdown table (docs/kernels-cpu.md) and the top kernels.
+time is overhead. It also counts the autograd Functions recorded per batch (each is
+Python work: an object, its forward, later its backward). Prints a markdown table
+(docs/kernels-cpu.md) and the top kernels.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from collections import defaultdict
 from test_training import CASES, _data  # noqa: E402  (run from benchmarks/ or with it on sys.path)
 
 from tinygrad_book import optimizers
+from tinygrad_book.autograd.function import Function
 from tinygrad_book.bench import cpu_model
 from tinygrad_book.kernels import cpu as cpu_backend
 from tinygrad_book.kernels import set_default_device
@@ -23,7 +26,7 @@ from tinygrad_book.kernels.cpu import jit, optim
 
 
 def profile(name):
-    """(ms per batch total, ms per batch in kernels, {kernel: ms per batch})."""
+    """(ms per batch total, ms per batch in kernels, {kernel: ms per batch}, Functions per batch)."""
     build, _, batch, steps, loss = CASES[name]
     set_default_device("cpu")
     model = build()
@@ -38,26 +41,35 @@ def profile(name):
             return jit.run(kernel, work, *args)
         finally:
             spent[getattr(kernel, "__name__", str(kernel))] += time.perf_counter() - t0
+    applied = [0]
+    plain_apply = Function.__dict__["apply"]
+
+    def counted_apply(cls, *inputs, **params):
+        applied[0] += 1
+        return plain_apply.__func__(cls, *inputs, **params)
     cpu_backend.run, optim.run = timed_run, timed_run
+    Function.apply = classmethod(counted_apply)
     try:
         t0 = time.perf_counter()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
         total = time.perf_counter() - t0
     finally:
         cpu_backend.run, optim.run = jit.run, jit.run
+        Function.apply = plain_apply
     per = 1e3 / steps
-    return total * per, sum(spent.values()) * per, {k: v * per for k, v in spent.items()}
+    return total * per, sum(spent.values()) * per, {k: v * per for k, v in spent.items()}, applied[0] / steps
 
 
 def main(names):
     print(f"CPU: {cpu_model()}\n")
-    print("| network | batch | ms/batch | kernels ms | other (Python) ms | kernel share | top kernels (ms) |")
-    print("|---|---|---|---|---|---|---|")
+    print("| network | batch | ms/batch | kernels ms | other (Python) ms | kernel share | Functions/batch "
+          "| top kernels (ms) |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in names:
-        total, kernels, by_kernel = profile(name)
+        total, kernels, by_kernel, functions = profile(name)
         top = ", ".join(f"{k} {v:.1f}" for k, v in sorted(by_kernel.items(), key=lambda kv: -kv[1])[:4])
         print(f"| {name} | {CASES[name][2]} | {total:.1f} | {kernels:.1f} | {total - kernels:.1f} | "
-              f"{kernels / total:.0%} | {top} |")
+              f"{kernels / total:.0%} | {functions:.0f} | {top} |")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,33 @@ def _sum(shape, axes):
     return build
 
 
+def _bias_relu(rows, C, backward):
+    """A layer's bias + ReLU after its matmul: forward y = max(z + b, 0); backward
+    dz = g * (y > 0) and db = sum_r dz. Ours is the fused primitive; numpy / torch
+    run the same formulas with their own ops."""
+    def build(impl):
+        r = _rng()
+        z = r.standard_normal((rows, C), dtype=np.float32)
+        b = r.standard_normal(C, dtype=np.float32)
+        g = r.standard_normal((rows, C), dtype=np.float32)
+        y = np.maximum(z + b, 0)
+        if impl == "numpy":
+            if backward:
+                return lambda: (lambda dz: (dz, dz.sum(axis=0)))(g * (y > 0))
+            return lambda: np.maximum(z + b, 0)
+        if impl == "torch":
+            torch = _torch()
+            tz, tb, tg, ty = (torch.from_numpy(a) for a in (z, b, g, y))
+            if backward:
+                return lambda: (lambda dz: (dz, dz.sum(dim=0)))(tg * (ty > 0))
+            return lambda: torch.relu(tz + tb)
+        be = _backend(impl)
+        if backward:
+            return lambda: be.bias_act_backward("relu", _view(y), _view(g))
+        return lambda: be.bias_act("relu", _view(z), _view(b))
+    return build
+
+
 def _xent(n, c):
     def build(impl):
         r = _rng()
@@ -286,6 +313,13 @@ def _workloads():
         Workload("sum_1M", "reduce", _sum((n,), (0,)), 4.0 * n, "GB/s", "fp32, all axes"),
         Workload("sum_axis0", "reduce", _sum((1000, 1000), (0,)), 4.0e6, "GB/s", "1000x1000 over axis 0"),
         Workload("sum_axis1", "reduce", _sum((1000, 1000), (1,)), 4.0e6, "GB/s", "1000x1000 over axis 1"),
+    ]
+    rows = 64 * 26 * 26                                 # MNIST convnet layer 1: 32 channels
+    w += [
+        Workload("bias_relu_fwd", "bias_act", _bias_relu(rows, 32, False), 12.0 * rows * 32, "GB/s",
+                 f"({rows}, 32): max(z + b, 0)"),
+        Workload("bias_relu_bwd", "bias_act", _bias_relu(rows, 32, True), 12.0 * rows * 32, "GB/s",
+                 "g * (y > 0) and its column sum"),
     ]
     for n_, c in ((128, 10), (512, 46), (4096, 1000)):
         w.append(Workload(f"softmax_xent_{n_}x{c}", "softmax_xent", _xent(n_, c), 12.0 * n_ * c, "GB/s",

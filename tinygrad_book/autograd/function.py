@@ -61,9 +61,15 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         fn = cls(inputs)
-        with no_grad():              # forward's own steps are not part of the graph
+        # forward's own steps are not part of the graph: no_grad() written out, because
+        # every op of every step comes through here (the context manager cost ~10x more)
+        recording = getattr(_state, "enabled", True)
+        _state.enabled = False
+        try:
             out = fn.forward(*inputs, **params)
-        if is_grad_enabled() and any(t.requires_grad for t in inputs):
+        finally:
+            _state.enabled = recording
+        if recording and any(fn.needs_input_grad):
             out.requires_grad = True
             out._ctx = fn
         return out

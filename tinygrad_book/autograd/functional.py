@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops_conv_transpose as CT
+from ..kernels.base import FUSED_ACTIVATIONS
+from . import ops_fused as FU
 from . import ops_movement as M
 from . import ops_nn as N
 from . import ops_norm
@@ -100,8 +102,10 @@ def one_hot(labels, num_classes, dtype=np.float32, device=None):
 conv_output_length = N.conv_output_length   # (size, kernel, stride, 'valid' | 'same') -> size
 
 
-def conv2d(x, w, stride=1, padding="valid"):
-    """NHWC convolution: x (N, H, W, C), w (KH, KW, C, F) -> (N, OH, OW, F). No bias."""
+def conv2d(x, w, stride=1, padding="valid", bias=None, activation="linear"):
+    """NHWC convolution: x (N, H, W, C), w (KH, KW, C, F) -> (N, OH, OW, F).
+    With a bias (F,) or an activation in FUSED_ACTIVATIONS: act(conv + bias), fused
+    (ops_fused.Conv2DBiasAct: one Function, one pass after the matmul each way)."""
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"conv2d: need x (N, H, W, C) and w (KH, KW, C, F), got shapes {x.shape} and {w.shape}")
     if x.shape[3] != w.shape[2]:
@@ -111,7 +115,10 @@ def conv2d(x, w, stride=1, padding="valid"):
     pads = N.conv_pads(x.shape, w.shape[:2], stride, padding)
     if x.shape[1] + pads[0] + pads[1] < w.shape[0] or x.shape[2] + pads[2] + pads[3] < w.shape[1]:
         raise ValueError(f"conv2d: kernel {w.shape[:2]} is larger than the (padded) input {x.shape[1:3]}")
-    return N.Conv2D.apply(x, w, stride=stride, pads=pads)
+    if bias is None and activation == "linear":
+        return N.Conv2D.apply(x, w, stride=stride, pads=pads)
+    _check_fused(activation, w.shape[3], bias, x, "conv2d")
+    return FU.Conv2DBiasAct.apply(x, w, *_optional(bias), stride=stride, pads=pads, act=activation)
 
 
 conv_transpose_length = CT.conv_transpose_length   # (size, kernel, stride, padding) -> size
@@ -251,3 +258,40 @@ def depthwise_conv2d(x, w, stride=1, padding="valid"):
             term = window.unsqueeze(4) * w[p, q]                                     # (N, OH, OW, C, D)
             out = term if out is None else out + term
     return out.reshape((n, oh, ow, c * w.shape[3]))
+
+
+# --- fused bias + activation (ops_fused.py) ------------------------------------------------
+def _optional(bias):
+    return () if bias is None else (bias,)
+
+
+def _check_fused(activation, units, bias, x, op):
+    if activation not in FUSED_ACTIVATIONS:
+        raise ValueError(f"{op}: activation {activation!r} is not fused; fused: {', '.join(FUSED_ACTIVATIONS)}")
+    if bias is not None and (bias.shape != (units,) or bias.device != x.device or bias.dtype != x.dtype):
+        raise ValueError(f"{op}: bias must be a ({units},) tensor of {x.dtype} on {x.device!r}, "
+                         f"got shape {bias.shape}, {bias.dtype} on {bias.device!r}")
+
+
+def bias_act(z, bias=None, activation="linear"):
+    """activation(z + bias) along z's last axis, in one kernel each way (bias (C,) or None;
+    activation one of kernels.base.FUSED_ACTIVATIONS)."""
+    _check_fused(activation, z.shape[-1] if z.ndim else None, bias, z, "bias_act")
+    if z.ndim == 0:
+        raise ValueError("bias_act: z must have at least one axis")
+    return FU.BiasAct.apply(z, *_optional(bias), act=activation)
+
+
+def dense(x, kernel, bias=None, activation="linear"):
+    """activation(x @ kernel + bias) over x's last axis: a Dense layer's forward as one
+    Function (x (..., K), kernel (K, N), bias (N,) or None)."""
+    if kernel.ndim != 2 or x.ndim < 1 or x.shape[-1] != kernel.shape[0]:
+        raise ValueError(f"dense: need x (..., K) and kernel (K, N), got shapes {x.shape} and {kernel.shape}")
+    if x.device != kernel.device or x.dtype != kernel.dtype:
+        raise ValueError(f"dense: x ({x.dtype} on {x.device!r}) and kernel ({kernel.dtype} on "
+                         f"{kernel.device!r}) must share dtype and device")
+    _check_fused(activation, kernel.shape[1], bias, x, "dense")
+    rows = x if x.ndim == 2 else x.reshape((-1, x.shape[-1]))
+    out = FU.Dense.apply(rows, kernel, *_optional(bias), act=activation)
+    return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (kernel.shape[1],))
+

@@ -331,6 +331,7 @@ def _registry():
         notes="index 4 repeats: its gradient rows must add up")
     _chapter7_specs(add)
     _conv_transpose_specs(add)
+    _fused_specs(add)
     return {s.name: s for s in specs}
 
 
@@ -364,6 +365,39 @@ def _conv_transpose_specs(add):
         dims="n h w c, kh kw f c", sizes={"n": (1, 2), "h": (1, 4), "w": (1, 4), "kh": (1, 3), "kw": (1, 3)},
         covers=("F.conv2d_transpose",), notes="'same' crops the canvas; an even kernel crops more at the end")
 
+
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+_FUSED_REFS = {"linear": lambda z: z, "relu": lambda z: np.maximum(z, 0), "sigmoid": _sigmoid, "tanh": np.tanh}
+
+
+def _fused_specs(add):
+    """A layer's bias + activation in one kernel (ops_fused.py): the primitive alone, and
+    inside the fused Dense and Conv2D ops, every fused activation."""
+    for act, ref in _FUSED_REFS.items():
+        # relu's kink: z is kept 0.2 or more from 0 ("nonzero") and the bias within 0.1
+        add(f"bias_act_{act}", lambda z, b, act=act: F.bias_act(z, b * 0.05, act),
+            lambda z, b, ref=ref: ref(z + b * 0.05), ((4, 3), (3,)), dims="n c, c",
+            domain="nonzero", covers=("F.bias_act",))
+    add("bias_act_no_bias", lambda z: F.bias_act(z, None, "tanh"), np.tanh, ((2, 3, 4),), dims="a b c",
+        covers=("F.bias_act",), notes="no bias: one input; a 3-d z is rows of its last axis")
+    for act in ("linear", "sigmoid", "tanh"):     # relu's kink is checked on bias_act_relu above
+        add(f"dense_{act}", lambda x, w, b, act=act: F.dense(x, w, b, act),
+            lambda x, w, b, ref=_FUSED_REFS[act]: ref(x @ w + b), ((3, 4), (4, 2), (2,)), dims="m k, k n, n",
+            covers=("F.dense",))
+    add("dense_batched_no_bias", lambda x, w: F.dense(x, w, None, "sigmoid"), lambda x, w: _sigmoid(x @ w),
+        ((2, 3, 4), (4, 2)), dims="b m k, k n", covers=("F.dense",), notes="(..., K) inputs are rows")
+    add("conv2d_bias_act", lambda x, w, b: F.conv2d(x, w, 2, "same", b, "tanh"),
+        lambda x, w, b: np.tanh(_ref_conv2d_direct(x, w, (2, 2), "same") + b),
+        ((1, 5, 6, 2), (3, 3, 2, 2), (2,)), dims="n h w c, kh kw c f, f", sizes=CONV_SIZES,
+        covers=("F.conv2d",))
+    add("conv2d_sigmoid_no_bias", lambda x, w: F.conv2d(x, w, 1, "valid", None, "sigmoid"),
+        lambda x, w: _sigmoid(_ref_conv2d_direct(x, w, (1, 1), "valid")),
+        ((2, 5, 4, 2), (3, 2, 2, 3)), dims="n h w c, kh kw c f", sizes=CONV_SIZES, covers=("F.conv2d",))
 
 REGISTRY = _registry()
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kernels import default_device, get_backend
-from ..kernels.base import View, full_view, is_contiguous
+from ..kernels.base import View, full_view, is_contiguous, prod
 from . import ops_elementwise, ops_movement, ops_nn, ops_reduce
 from . import views
 from .function import no_grad
@@ -71,7 +71,7 @@ class Tensor:
 
     def full_like(self, value, shape=None, dtype=None) -> "Tensor":
         shape = self.shape if shape is None else tuple(shape)
-        size = int(np.prod(shape, dtype=np.int64))
+        size = prod(shape)
         storage = self.backend.full(size, value, np.dtype(dtype or self.dtype))
         return self.from_storage(storage, shape)
 
@@ -370,7 +370,7 @@ class Tensor:
             a2, b2 = a2.astype(common), b2.astype(common)
         batch = views.broadcast_shape(a2.shape[:-2], b2.shape[:-2], "matmul")
         m, k, n = a2.shape[-2], a2.shape[-1], b2.shape[-1]
-        count = int(np.prod(batch, dtype=np.int64))
+        count = prod(batch)
         a3 = a2.expand(batch + (m, k)).reshape((count, m, k))
         b3 = b2.expand(batch + (k, n)).reshape((count, k, n))
         out = ops_nn.MatMul.apply(a3, b3).reshape(batch + (m, n))
@@ -444,7 +444,7 @@ class Tensor:
 
     def mean(self, axis=None, keepdims=False):
         axes = views.normalize_axes(axis, self.ndim, "mean")
-        count = int(np.prod([self.shape[a] for a in axes], dtype=np.int64))
+        count = prod(self.shape[a] for a in axes)
         return self.sum(axis=axes, keepdims=keepdims) * (1.0 / max(count, 1))
 
     def max(self, axis=None, keepdims=False):
@@ -536,11 +536,11 @@ def _resolve_shape(old_shape, size, shape):
     if shape.count(-1) > 1:
         raise ValueError(f"reshape: only one dimension can be -1, got {shape}")
     if -1 in shape:
-        known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+        known = prod(d for d in shape if d != -1)
         if known == 0 or size % known:
             raise ValueError(f"reshape: cannot reshape a tensor of shape {old_shape} into {shape}")
         shape = tuple(size // known if d == -1 else d for d in shape)
-    if int(np.prod(shape, dtype=np.int64)) != size:
+    if prod(shape) != size:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {old_shape} ({size} elements) into {shape}")
     return shape
 

@@ -213,6 +213,29 @@ SHAPE_CHECKS = {
 }
 
 
+# --- fused bias + activation (issue 12): the checks of the two primitives in Backend's last block --------
+# The activations a backend fuses with the bias add; their derivatives are written in
+# terms of the output y, so backward needs only what forward returned.
+FUSED_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
+
+
+def _check_bias_act(self, act, x, bias):
+    _known("bias_act", act, FUSED_ACTIVATIONS)
+    _rank("bias_act", x, 2)
+    if bias is not None and tuple(bias.shape) != (x.shape[1],):
+        _fail("bias_act", f"bias must have shape ({x.shape[1]},) for input {tuple(x.shape)}, got {tuple(bias.shape)}")
+
+
+def _check_bias_act_backward(self, act, y, g):
+    _known("bias_act_backward", act, FUSED_ACTIVATIONS)
+    _rank("bias_act_backward", y, 2, "y")
+    _same_shapes("bias_act_backward", y, g)
+
+
+SHAPE_CHECKS["bias_act"] = _check_bias_act
+SHAPE_CHECKS["bias_act_backward"] = _check_bias_act_backward
+
+
 def _checked(method, check):
     """`method` that first checks its arguments against the primitive's contract."""
     @functools.wraps(method)
@@ -382,3 +405,17 @@ class Backend(ABC):
                       amsgrad: vmax = max(vmax, v), used for v;  p -= lr_t*m / (sqrt(v) + epsilon)
         """
         raise NotImplementedError(f"the {self.name} backend has no fused optimizer update")
+
+    # --- fused bias + activation (issue 12) ------------------------------------------
+    @abstractmethod
+    def bias_act(self, act: str, x: View, bias):
+        """The forward of a Dense or Conv2D layer after its matmul, in one pass:
+        out[r, c] = act(x[r, c] + bias[c]) for x (rows, C), bias a (C,) View or None
+        (no bias), act in FUSED_ACTIVATIONS. Returns a new (rows, C) storage."""
+
+    @abstractmethod
+    def bias_act_backward(self, act: str, y: View, g: View):
+        """Its backward, from the saved output y = act(z) (rows, C) and the incoming
+        gradient g (rows, C): dz = g * act'(z), with act' written in y
+        (linear 1, relu [y > 0], sigmoid y (1 - y), tanh 1 - y^2), and the bias
+        gradient db[c] = sum_r dz[r, c]. Returns (dz (rows, C) storage, db (C,) storage)."""

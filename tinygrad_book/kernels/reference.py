@@ -92,6 +92,14 @@ def _adam(p, g, slots, lr_t, beta_1, beta_2, epsilon, flush_below, amsgrad):
 
 _OPTIMIZER_UPDATES = {"sgd": _sgd, "rmsprop": _rmsprop, "adagrad": _adagrad, "adam": _adam}
 
+# d act(z) / dz from y = act(z): the backward of a fused bias + activation needs only its output
+_ACTIVATION_SLOPE = {
+    "linear": lambda y: 1,
+    "relu": lambda y: (y > 0).astype(y.dtype),
+    "sigmoid": lambda y: y * (1 - y),
+    "tanh": lambda y: 1 - y * y,
+}
+
 
 class NumpyBackend(Backend):
     name = "numpy"
@@ -231,3 +239,16 @@ class NumpyBackend(Backend):
         grad = as_array(g).reshape(-1)
         with np.errstate(under="ignore"):
             _OPTIMIZER_UPDATES[rule](writable_run(p), grad, [writable_run(s) for s in slots], **hyper)
+
+    # fused bias + activation: the formulas of base.Backend.bias_act(_backward)
+    def bias_act(self, act, x, bias):
+        z = as_array(x) if bias is None else as_array(x) + as_array(bias)
+        y = z if act == "linear" else _UNARY[act](z)
+        return flat(y.astype(x.dtype))
+
+    def bias_act_backward(self, act, y, g):
+        y, g = as_array(y), as_array(g)
+        slope = _ACTIVATION_SLOPE[act](y)          # act'(z), written in y = act(z)
+        dz = (g * slope).astype(g.dtype)
+        return flat(dz), flat(dz.sum(axis=0))
+

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import BINARY_OPS, REDUCE_OPS, UNARY_OPS
+from .base import BINARY_OPS, FUSED_ACTIVATIONS, REDUCE_OPS, UNARY_OPS
 
 # --- op codes ------------------------------------------------------------------------------
 NEG, EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS, SIGN, RECIP = range(10)
@@ -32,6 +32,12 @@ FIRST_COMPARE = EQ   # codes from here on are comparisons (they write 1 / 0)
 SUM, MAX, MIN = range(3)
 REDUCE_CODES = {name: code for code, name in enumerate(REDUCE_OPS)}
 assert [REDUCE_CODES[n] for n in ("sum", "max", "min")] == [SUM, MAX, MIN]
+
+# the fused bias + activation (base.FUSED_ACTIVATIONS), for the cpu and cuda kernels
+LINEAR, ACT_RELU, ACT_SIGMOID, ACT_TANH = range(4)
+ACTIVATION_CODES = {name: code for code, name in enumerate(FUSED_ACTIVATIONS)}
+assert [ACTIVATION_CODES[n] for n in ("linear", "relu", "sigmoid", "tanh")] == [LINEAR, ACT_RELU, ACT_SIGMOID,
+                                                                               ACT_TANH]
 
 
 # --- index arithmetic ------------------------------------------------------------------------

@@ -9,6 +9,7 @@ optimisation it demonstrates:
     conv.py         im2col / col2im (gather form, race-free) / maxpool with argmax, NHWC
     indexing.py     gather_rows, scatter_add_rows (column-parallel: no atomics), one_hot
     softmax.py      fused stable softmax cross-entropy, one exp per element
+    bias_act.py     a layer's bias + activation fused, forward and backward (one pass each)
 
 This file is the glue: it reads a View's shape/strides/offset, picks the fast
 contiguous kernel or the general strided one, and allocates the output storage.
@@ -29,8 +30,8 @@ import time
 import numpy as np
 
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous, prod
-from . import batchnorm as bn, conv, elementwise as ew, indexing, matmul as mm, optim, reduce as rd, softmax
-from ..vocabulary import BINARY_CODES, REDUCE_CODES, SUM, UNARY_CODES
+from . import batchnorm as bn, bias_act as ba, conv, elementwise as ew, indexing, matmul as mm, optim, reduce as rd, softmax
+from ..vocabulary import ACTIVATION_CODES, BINARY_CODES, REDUCE_CODES, SUM, UNARY_CODES
 from .jit import PARALLEL_MIN_WORK, coalesce, get_num_threads, is_flat, run
 
 __all__ = ["CpuBackend", "warm_up"]
@@ -312,6 +313,23 @@ class CpuBackend(Backend):
         dx = np.empty(M * C, dtype=x.dtype)
         run(bn.input_grad, M * C, gs, xs, M, C, m, s, self._dense(gamma).astype(np.float64), dbeta, dgamma, dx)
         return dx, dgamma.astype(x.dtype), dbeta.astype(x.dtype)
+    # --- fused bias + activation (bias_act.py) -----------------------------------------------
+    def bias_act(self, act, x, bias):
+        rows, C = x.shape
+        out = np.empty(rows * C, dtype=x.dtype)
+        if out.size:
+            b = np.zeros(C, x.dtype) if bias is None else self._dense(bias).astype(x.dtype, copy=False)
+            run(ba.bias_act, out.size, ACTIVATION_CODES[act], self._dense(x), b, out)
+        return out
+
+    def bias_act_backward(self, act, y, g):
+        rows, C = y.shape
+        dz = np.empty(rows * C, dtype=g.dtype)
+        if not dz.size:
+            return dz, np.zeros(C, g.dtype)
+        partial = np.zeros(((rows + ba.rows_per_task(C) - 1) // ba.rows_per_task(C), C), np.float64)
+        run(ba.bias_act_backward, dz.size, ACTIVATION_CODES[act], self._dense(y), self._dense(g), dz, partial)
+        return dz, partial.sum(axis=0).astype(g.dtype)
 
 
 def warm_up(dtypes=(np.float32, np.float64)) -> float:
@@ -362,4 +380,7 @@ def warm_up(dtypes=(np.float32, np.float64)) -> float:
         be.scatter_add_rows(View(np.ones(3, dt), (3, 1), (1, 1), 0), idx, 4)
         be.one_hot(idx, 4, dt)
         be.softmax_xent(table, table)
+        for act in ACTIVATION_CODES:
+            be.bias_act_backward(act, table, View(be.bias_act(act, table, idx._replace(storage=np.ones(3, dt))),
+                                                  table.shape, table.strides, 0))
     return time.perf_counter() - t0

@@ -14,8 +14,8 @@ import numpy as np
 from numba import cuda
 
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous
-from . import batchnorm, conv, elementwise, indexing, optim, reduce, softmax
-from ..vocabulary import BINARY_CODES, UNARY_CODES
+from . import batchnorm, bias_act, conv, elementwise, indexing, optim, reduce, softmax
+from ..vocabulary import ACTIVATION_CODES, BINARY_CODES, UNARY_CODES
 from .availability import require_cuda
 from .launch import Launch
 from .matmul import matmul as matmul_launch
@@ -213,6 +213,28 @@ class CudaBackend(Backend):
                 logits.storage, logits.offset, tuple(logits.strides),
                 target.storage, target.offset, tuple(target.strides), num_classes, loss, probs)
         return loss, probs
+
+    # --- fused bias + activation (bias_act.py) ---------------------------------------------
+    def bias_act(self, act, x, bias):
+        rows, num_cols = x.shape
+        out = self._empty(rows * num_cols, x.dtype)
+        if rows * num_cols:
+            x = self._dense(x)
+            b = self._dense(bias) if bias is not None else x      # x: an unused placeholder
+            bias_act.bias_act[self._grid(out.size)](ACTIVATION_CODES[act], x.storage, x.offset, b.storage,
+                                                    b.offset, bias is not None, num_cols, out)
+        return out
+
+    def bias_act_backward(self, act, y, g):
+        rows, num_cols = y.shape
+        dz, db = self._empty(rows * num_cols, g.dtype), self._empty(num_cols, g.dtype)
+        if rows * num_cols:
+            y, g = self._dense(y), self._dense(g)
+            bias_act.bias_act_slope[self._grid(dz.size)](ACTIVATION_CODES[act], y.storage, y.offset,
+                                                         g.storage, g.offset, dz)
+        if num_cols:
+            bias_act.column_sums[self._grid(num_cols)](dz, rows, db)
+        return dz, db
 
     def _dense(self, x):
         """x itself when its elements are already row-major from x.offset, else a copy."""

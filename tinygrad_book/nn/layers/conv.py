@@ -47,7 +47,15 @@ class Conv2D(ActivatedLayer):
         return (input_shape[0], F.conv_output_length(input_shape[1], kh, sh, self.padding),
                 F.conv_output_length(input_shape[2], kw, sw, self.padding), self.filters)
 
+    def call(self, x, training=False):
+        act = self.fused_activation(x)
+        if act is None:
+            return super().call(x, training)
+        return F.conv2d(x, self.kernel, self.strides, self.padding, self.bias, act)   # bias + act fused
+
     def pre_activation(self, x, training=False):
+        if self.fusable(x):
+            return F.conv2d(x, self.kernel, self.strides, self.padding, self.bias)
         z = F.conv2d(x, self.kernel, stride=self.strides, padding=self.padding)
         return z + self.bias if self.use_bias else z
 

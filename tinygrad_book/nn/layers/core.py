@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...autograd import Tensor
+from ...autograd import functional as F
 from .. import activations, initializers
 from ..seeding import rng
 from .base import Layer, SymbolicTensor, not_implemented, positive_int
@@ -23,6 +24,21 @@ class ActivatedLayer(Layer):
 
     def call(self, x, training=False):
         return self.activation(self.pre_activation(x, training))
+
+    def fusable(self, x) -> bool:
+        """True when x can go through the fused op (F.dense / F.conv2d with a bias): a
+        Tensor of the weights' dtype and device (else `x @ kernel` promotes dtypes)."""
+        kernel = getattr(self, "kernel", None)
+        return isinstance(x, Tensor) and kernel is not None and x.dtype == kernel.dtype and x.device == kernel.device
+
+    def fused_activation(self, x):
+        """The activation's name when the fused kernels can apply it together with the
+        bias (a built-in relu/sigmoid/tanh/linear, x fusable), else None (the layer then
+        runs pre_activation and the activation apart: softmax, custom functions)."""
+        name = self.activation_name
+        if name not in F.FUSED_ACTIVATIONS or activations.get(name) is not self.activation:
+            return None
+        return name if self.fusable(x) else None
 
     def get_config(self):
         return {**super().get_config(), "activation": self.activation_name}
@@ -52,7 +68,15 @@ class Dense(ActivatedLayer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
+    def call(self, x, training=False):
+        act = self.fused_activation(x)
+        if act is None:
+            return super().call(x, training)
+        return F.dense(x, self.kernel, self.bias, act)       # one Function, one pass after the matmul
+
     def pre_activation(self, x, training=False):
+        if self.fusable(x):                                   # e.g. the logits of a fused loss
+            return F.dense(x, self.kernel, self.bias)
         z = x @ self.kernel
         return z + self.bias if self.use_bias else z
 

@@ -1,0 +1,112 @@
+"""The fused bias + activation of a Dense / Conv2D layer, forward and backward.
+
+Unfused, a layer's `relu(x @ W + b)` after the matmul is two kernels and two new
+arrays (the bias add, then relu), and its backward four (the mask `y > 0`, `g * mask`,
+the column sum for db, and the expand's own sum): ~6 passes over a (rows, C)
+activation. Here forward is one pass (read z, write y) and backward one pass (read y
+and g, write dz, add into db's partial sums).
+
+Layout: z, y, g are (rows, C) row-major runs (the glue copies a strided operand first).
+A task takes a block of rows of about CHUNK elements; inside it each row is sliced
+once and the loops run from 0 over the slice (pitfall 2 in docs/kernels-cpu.md), with
+the activation switch outside the element loops (pitfall 1), so every loop is SIMD.
+
+The bias gradient is a column sum over rows. Each task adds its block's rows into its
+own row of `partial` (tasks, C) in float64, and the glue sums the few task rows:
+no two tasks write one place, and float32 gradients are summed in float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..vocabulary import ACT_RELU, ACT_SIGMOID, ACT_TANH
+from .elementwise import CHUNK
+from .jit import helper, kernel, prange
+
+
+@helper()
+def rows_per_task(C):
+    """Rows in one parallel task: about CHUNK elements (at least one row)."""
+    return max(1, CHUNK // max(C, 1))
+
+
+@helper()
+def _activate(act, z, out):
+    """out[i] = act(z[i]) over unit-stride runs (out may be z); one loop per activation."""
+    one = out.dtype.type(1)
+    zero = out.dtype.type(0)
+    if act == ACT_RELU:                               # NaN stays NaN, as np.maximum
+        for i in range(out.shape[0]):
+            out[i] = zero if z[i] <= 0 else z[i]
+    elif act == ACT_SIGMOID:                          # exp only sees -|z| <= 0: stable
+        for i in range(out.shape[0]):
+            e = np.exp(-np.abs(z[i]))
+            out[i] = one / (one + e) if z[i] >= 0 else e / (one + e)
+    elif act == ACT_TANH:
+        for i in range(out.shape[0]):
+            out[i] = np.tanh(z[i])
+    else:                                             # LINEAR
+        for i in range(out.shape[0]):
+            out[i] = z[i]
+
+
+@helper()
+def _slope_times(act, y, g, dz):
+    """dz[i] = g[i] * act'(z[i]), the derivative written in y[i] = act(z[i])."""
+    one = dz.dtype.type(1)
+    zero = dz.dtype.type(0)
+    if act == ACT_RELU:
+        for i in range(dz.shape[0]):
+            dz[i] = g[i] if y[i] > 0 else zero
+    elif act == ACT_SIGMOID:
+        for i in range(dz.shape[0]):
+            dz[i] = g[i] * y[i] * (one - y[i])
+    elif act == ACT_TANH:
+        for i in range(dz.shape[0]):
+            dz[i] = g[i] * (one - y[i] * y[i])
+    else:
+        for i in range(dz.shape[0]):
+            dz[i] = g[i]
+
+
+@kernel(parallel=True)
+def bias_act(act, z, bias, out):
+    """Contract: z, out (rows * C,) row-major, bias (C,); out[r, c] = act(z[r, c] + bias[c]).
+    Optimisation: one pass; a task adds the bias to its block of rows (seen as 2-D, so a
+    short row of C = 32 costs no slicing), then runs the activation over the whole block
+    in place while it is in cache."""
+    C = bias.shape[0]
+    rows = out.shape[0] // C
+    per_task = rows_per_task(C)
+    for t in prange((rows + per_task - 1) // per_task):
+        lo = t * per_task * C
+        hi = min((t + 1) * per_task, rows) * C
+        zb = z[lo:hi].reshape((hi - lo) // C, C)
+        ob = out[lo:hi]
+        o2 = ob.reshape((hi - lo) // C, C)
+        for r in range(o2.shape[0]):
+            for c in range(C):
+                o2[r, c] = zb[r, c] + bias[c]
+        _activate(act, ob, ob)
+
+
+@kernel(parallel=True)
+def bias_act_backward(act, y, g, dz, partial):
+    """Contract: y, g, dz (rows * C,) row-major, partial (tasks, C) float64 zeros with
+    tasks = ceil(rows / rows_per_task(C)); dz = g * act'(z) from y, and partial[t, c] =
+    the sum of dz[r, c] over task t's rows (db = partial summed over t).
+    Optimisation: one pass over y and g per block (the slope as one flat SIMD loop), the
+    column sum over the block just written, still in cache."""
+    C = partial.shape[1]
+    rows = dz.shape[0] // C
+    per_task = rows_per_task(C)
+    for t in prange(partial.shape[0]):
+        lo = t * per_task * C
+        hi = min((t + 1) * per_task, rows) * C
+        db = dz[lo:hi]
+        _slope_times(act, y[lo:hi], g[lo:hi], db)
+        d2 = db.reshape((hi - lo) // C, C)
+        acc = partial[t]
+        for r in range(d2.shape[0]):
+            for c in range(C):
+                acc[c] += d2[r, c]
