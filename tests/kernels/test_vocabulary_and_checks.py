@@ -92,6 +92,10 @@ BAD = [
     ("optimizer_update", ("adagrad", _v((2,)), _v((2,)), [_v((2,))], {"lr": 0.1}), "takes hyperparameters"),
     ("optimizer_update", ("adagrad", _v((2,)), _v((3,)), [_v((2,))], {"lr": 0.1, "epsilon": 1e-7}),
      "shapes differ"),
+    ("batchnorm_forward", (_v((2, 3, 4)), _v((4,)), _v((4,)), 1e-3), "x must have 2 axes"),
+    ("batchnorm_forward", (_v((2, 3)), _v((4,)), _v((3,)), 1e-3), r"must have shape \(3,\), got \(4,\)"),
+    ("batchnorm_forward", (_v((0, 3)), _v((3,)), _v((3,)), 1e-3), "at least one row"),
+    ("batchnorm_backward", (_v((2, 4)), _v((2, 3)), _v((3,)), _v((3,)), _v((3,))), "batchnorm_backward: shapes differ"),
 ]
 
 

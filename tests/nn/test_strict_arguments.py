@@ -106,7 +106,19 @@ def test_the_constructors_keep_keras_argument_names():
                        "activity_regularizer", "kernel_constraint", "bias_constraint"],
             "Embedding": ["input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer",
                           "activity_regularizer", "embeddings_constraint", "mask_zero", "input_length"],
-            "Dropout": ["rate", "noise_shape", "seed"]}.items():
+            "Dropout": ["rate", "noise_shape", "seed"],
+            "BatchNormalization": ["axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+                                   "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
+                                   "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"],
+            "SeparableConv2D": ["filters", "kernel_size", "strides", "padding", "data_format", "depth_multiplier",
+                                "activation", "use_bias", "depthwise_initializer", "pointwise_initializer",
+                                "bias_initializer", "depthwise_regularizer", "pointwise_regularizer",
+                                "bias_regularizer", "activity_regularizer", "depthwise_constraint",
+                                "pointwise_constraint", "bias_constraint"],
+            "DepthwiseConv2D": ["kernel_size", "strides", "padding", "depth_multiplier", "data_format", "activation",
+                                "use_bias", "depthwise_initializer", "bias_initializer", "depthwise_regularizer",
+                                "bias_regularizer", "activity_regularizer", "depthwise_constraint",
+                                "bias_constraint"]}.items():
         params = list(inspect.signature(getattr(layers, name)).parameters)
         assert params[:len(expected)] == expected, name
 

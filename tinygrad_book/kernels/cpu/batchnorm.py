@@ -20,8 +20,10 @@ from .jit import kernel, prange, run
 
 @kernel(parallel=True)
 def _band_sums(x, g, mean, inv_std, M, C, blocks, power, out):
-    """out[b, c] = the band b's sum of: x (power 1, g None-like: mean/inv_std unused),
-    (x - mean)^2 (power 2), or g and g * xhat (power 0: out is (2, blocks, C))."""
+    """Per-band column sums into out (parts, blocks, C), float64, one band of rows per b:
+    power 1: out[0] sums x;  power 2: out[0] sums (x - mean)^2;
+    power 0 (backward): out[0] sums g and out[1] sums g * (x - mean) * inv_std.
+    (One loop for the three: the branch is the same for every element, so it costs little.)"""
     step = (M + blocks - 1) // blocks
     for b in prange(blocks):
         for i in range(b * step, min(M, (b + 1) * step)):
