@@ -24,6 +24,7 @@ import numpy as np
 from .checks import at_least, between
 from .entry import Data, Entry
 from .runner import fit_and_evaluate, history_numbers, plain_history
+from .plots import figures_folder
 from .shared import mnist_digits
 
 ENTRIES: list[Entry] = []   # this chapter's experiments, in book order (the registry collects them)
@@ -443,14 +444,6 @@ SHORT_CHECKPOINT = "cats_and_dogs_small_short.h5"    # saved by a visualisation 
 TINY_VIZ = dict(size=48, steps=3, filters=2)         # tests: small patterns (48: the smallest that passes 4 convs), a few steps
 
 
-def figures_folder() -> Path:
-    """Where the visualisation entries write their PNGs (``reproduce`` copies them to docs/img)."""
-    from ..data.download import cache_home
-    folder = cache_home() / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def trained_convnet(entry, tiny, verbose):
     """(model, what it is, the history of its training here). The model the
     ch5-catsdogs-small-convnet run saved if there is one; else the one a previous visualisation
@@ -521,7 +514,7 @@ def run_activations(entry, epochs=None, batch_size=None, verbose=2, tiny=False, 
             "epochs": len(history.get("loss", [])), "layers": names,
             "first_layer_shape": list(activations[0].shape), "blank_channels": blank,
             "blank_fraction_last": blank[-1] / activations[-1].shape[-1],
-            "grid_shapes": [list(g.shape) for g in grids], "figures": {path.name: str(path)},
+            "grid_shapes": [list(g.shape) for g in grids], "figures": [path.name],
             "wall_time": time.perf_counter() - start}
 
 
@@ -541,21 +534,25 @@ def run_filter_patterns(entry, epochs=None, batch_size=None, verbose=2, tiny=Fal
         layer_names = visualize.conv_layer_names(model)
     size, steps, count, grid_size = ((TINY_VIZ["size"], TINY_VIZ["steps"], TINY_VIZ["filters"], TINY_VIZ["size"])
                                      if tiny else (150, 40, entry.extra["filters_per_layer"], 64))
-    figures = {}
-    one, losses = visualize.generate_patterns(model, layer_names[2], [0], size=size, steps=steps)
+    figures = []
+    # the book's filter 0, or the first after it that responds to grey noise (one that does not
+    # has a zero gradient: its pattern stays noise; the book's VGG16 filter 0 responds)
+    first = (visualize.responding_filters(model, layer_names[2], size) or [0])[0]
+    one, losses = visualize.generate_patterns(model, layer_names[2], [first], size=size, steps=steps)
     path = visualize.save_png(figures_folder() / f"{entry.id}.png", one[0],
-                              title=f"{layer_names[2]}, filter 0, {steps} steps of gradient ascent\nin {what}")
-    figures[path.name] = str(path)
+                              title=f"{layer_names[2]}, filter {first}, {steps} steps of gradient ascent "
+                                    f"in {what}")
+    figures.append(path.name)
     for name in layer_names:
         n_filters = min(count, model.get_layer(name).filters)
         patterns, _ = visualize.generate_patterns(model, name, list(range(n_filters)), size=grid_size,
                                                   steps=steps)
         path = visualize.save_png(figures_folder() / f"{entry.id}-{name}.png", visualize.pattern_grid(patterns),
                                   title=f"{name}: filters 0-{n_filters - 1} ({what})")
-        figures[path.name] = str(path)
+        figures.append(path.name)
     return {"source": "synthetic" if tiny else ("ImageNet" if vgg is not None else "cats_and_dogs_small"),
             "model": what, "history": history, "epochs": len(history.get("loss", [])), "layers": layer_names,
-            "ascent": [float(v) for v in losses[:, 0]], "activation_start": float(losses[0, 0]),
+            "filter": first, "ascent": [float(v) for v in losses[:, 0]], "activation_start": float(losses[0, 0]),
             "activation_end": float(losses[-1, 0]), "activation_gain": float(losses[-1, 0] - losses[0, 0]),
             "pattern_shape": list(one[0].shape), "figures": figures, "wall_time": time.perf_counter() - start}
 
@@ -595,7 +592,7 @@ def run_grad_cam(entry, epochs=None, batch_size=None, verbose=2, tiny=False, mod
     return {"source": "synthetic" if tiny else "images", "model": what, "history": history,
             "epochs": len(history.get("loss", [])), "predicted": label, "top_score": score,
             "heatmap_shape": list(heatmap.shape), "image_shape": list(superimposed.shape),
-            "figures": {path.name: str(path), heat.name: str(heat)}, "wall_time": time.perf_counter() - start}
+            "figures": [path.name, heat.name], "wall_time": time.perf_counter() - start}
 
 
 def _ch5_4(id, listings, lines, run, book_result, metric, **kw):
