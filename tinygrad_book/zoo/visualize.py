@@ -267,7 +267,16 @@ def save_grids(path, grids, titles, title=None, cmap="viridis", width=10.0):
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))   # room for the suptitle
     fig.savefig(path, dpi=80)
     plt.close(fig)
+    _to_palette(path)
     return path
+
+
+def _to_palette(path):
+    """Rewrite a PNG with 256 colours: a tall page of viridis grids shrinks about fourfold."""
+    from PIL import Image
+    with Image.open(path) as img:
+        small = img.convert("RGB").quantize(256)
+    small.save(path, optimize=True)
 
 
 def _wrapped(title, width_px, char_px=7.5):
