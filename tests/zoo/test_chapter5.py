@@ -283,12 +283,11 @@ def test_reproduce_records_a_missing_download_and_keeps_an_earlier_result(tmp_pa
 
 
 def test_reproduce_copies_the_images_a_run_drew(tmp_path):
+    from tinygrad_book.zoo.plots import figures_folder
     from tinygrad_book.zoo.reproduce import write_plots
-    drawn = tmp_path / "cache" / "figures"
-    drawn.mkdir(parents=True)
-    (drawn / "ch5-gradcam-elephant.png").write_bytes(b"png")
-    results = {"ch5-gradcam-elephant": {"figures": {"ch5-gradcam-elephant.png": str(drawn / "ch5-gradcam-elephant.png"),
-                                                    "ch5-gradcam-elephant-gone.png": str(drawn / "gone.png")}}}
+    (figures_folder() / "ch5-gradcam-elephant.png").write_bytes(b"png")
+    results = {"ch5-gradcam-elephant": {"figures": ["ch5-gradcam-elephant.png", "ch5-gradcam-elephant-gone.png"],
+                                        "history": {"loss": [0.7]}}}    # drawn images, not curves
     write_plots(results, tmp_path / "img")
     assert (tmp_path / "img" / "ch5-gradcam-elephant.png").read_bytes() == b"png"
     assert not (tmp_path / "img" / "ch5-gradcam-elephant-gone.png").exists()
@@ -300,3 +299,13 @@ def test_chapters_2_and_5_read_the_same_digits():
     np.testing.assert_array_equal(flat.x_train, images.x_train.reshape(64, 784))
     np.testing.assert_array_equal(flat.y_test, images.y_test)
     assert flat.source == images.source == "synthetic"
+
+
+def test_train_plot_of_a_visualisation_copies_its_images_beside_the_file(tmp_path):
+    from tinygrad_book.zoo.plots import copy_figures_as, figures_folder
+    for name in ("ch5-gradcam-elephant.png", "ch5-gradcam-elephant-heatmap.png"):
+        (figures_folder() / name).write_bytes(name.encode())
+    copy_figures_as(["ch5-gradcam-elephant.png", "ch5-gradcam-elephant-heatmap.png"],
+                    "ch5-gradcam-elephant.png", tmp_path / "cam.png")
+    assert (tmp_path / "cam.png").read_bytes() == b"ch5-gradcam-elephant.png"
+    assert (tmp_path / "cam-heatmap.png").read_bytes() == b"ch5-gradcam-elephant-heatmap.png"

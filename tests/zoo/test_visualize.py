@@ -186,9 +186,10 @@ def test_viz_entry_trains_on_tiny_data_and_draws_pngs(entry_id):
     result = zoo.run(zoo.get(entry_id), verbose=0, tiny=True)
     assert result["source"] == "synthetic" and "trained here" in result["model"]
     assert len(result["history"]["loss"]) == 1 and np.isfinite(result["history"]["loss"][0])
-    assert result["figures"] and f"{entry_id}.png" in result["figures"]
-    for path in result["figures"].values():
-        width, height = read_png(path)
+    from tinygrad_book.zoo.plots import figures_folder
+    assert f"{entry_id}.png" in result["figures"]
+    for name in result["figures"]:
+        width, height = read_png(figures_folder() / name)
         assert width >= 400 and height > 50
     assert result["value"] is not None and np.isfinite(result["value"])
 
@@ -211,3 +212,15 @@ def test_viz_entries_use_the_saved_convnet(monkeypatch):
     assert "cats_and_dogs_small_1.h5" in what and history == {}
     for a, b in zip(model.get_weights(), saved.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_responding_filters_are_those_above_zero_on_the_grey_noise():
+    model = tiny_convnet()
+    layers_, _ = visualize.split_at(model, "conv2d_2")
+    noise = visualize.grey_noise(1, 32)
+    assert noise.shape == (1, 32, 32, 3) and 128 <= noise.min() and noise.max() < 148
+    means = visualize.filter_means(layers_, Tensor(np.repeat(noise, 20, axis=0)), list(range(20))).numpy()
+    responding = visualize.responding_filters(model, "conv2d_2", size=32)
+    assert responding == [i for i in range(20) if means[i] > 0] and 0 < len(responding) < 20
+    _, history = visualize.generate_patterns(model, "conv2d_2", [responding[0]], size=32, steps=3)
+    assert history[-1, 0] > history[0, 0]       # it climbs; a filter that does not respond stays at 0

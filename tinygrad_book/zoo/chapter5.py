@@ -24,6 +24,7 @@ import numpy as np
 from .checks import at_least, between
 from .entry import Data, Entry
 from .runner import fit_and_evaluate, history_numbers, plain_history
+from .plots import figures_folder
 from .shared import mnist_digits
 
 ENTRIES: list[Entry] = []   # this chapter's experiments, in book order (the registry collects them)
@@ -443,14 +444,6 @@ SHORT_CHECKPOINT = "cats_and_dogs_small_short.h5"    # saved by a visualisation 
 TINY_VIZ = dict(size=48, steps=3, filters=2)         # tests: small patterns (48: the smallest that passes 4 convs), a few steps
 
 
-def figures_folder() -> Path:
-    """Where the visualisation entries write their PNGs (``reproduce`` copies them to docs/img)."""
-    from ..data.download import cache_home
-    folder = cache_home() / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def trained_convnet(entry, tiny, verbose):
     """(model, what it is, the history of its training here). The model the
     ch5-catsdogs-small-convnet run saved if there is one; else the one a previous visualisation
@@ -521,13 +514,14 @@ def run_activations(entry, epochs=None, batch_size=None, verbose=2, tiny=False, 
             "epochs": len(history.get("loss", [])), "layers": names,
             "first_layer_shape": list(activations[0].shape), "blank_channels": blank,
             "blank_fraction_last": blank[-1] / activations[-1].shape[-1],
-            "grid_shapes": [list(g.shape) for g in grids], "figures": {path.name: str(path)},
+            "grid_shapes": [list(g.shape) for g in grids], "figures": [path.name],
             "wall_time": time.perf_counter() - start}
 
 
 def run_filter_patterns(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out=None):
     """Listings 5.32-5.39: the book's one pattern (block3_conv1, filter 0, 150x150; ours: the
-    third convolution), then the first 64 filters of each convolution at 64x64 in a grid."""
+    third convolution), then the first filters of each convolution at 64x64 in a grid (the book
+    draws 64 of each; ``entry.extra['filters_per_layer']``: fewer, for the time it takes here)."""
     from . import visualize
 
     start = time.perf_counter()
@@ -539,22 +533,26 @@ def run_filter_patterns(entry, epochs=None, batch_size=None, verbose=2, tiny=Fal
         model, what, history = trained_convnet(entry, tiny, verbose)
         layer_names = visualize.conv_layer_names(model)
     size, steps, count, grid_size = ((TINY_VIZ["size"], TINY_VIZ["steps"], TINY_VIZ["filters"], TINY_VIZ["size"])
-                                     if tiny else (150, 40, 64, 64))
-    figures = {}
-    one, losses = visualize.generate_patterns(model, layer_names[2], [0], size=size, steps=steps)
+                                     if tiny else (150, 40, entry.extra["filters_per_layer"], 64))
+    figures = []
+    # the book's filter 0, or the first after it that responds to grey noise (one that does not
+    # has a zero gradient: its pattern stays noise; the book's VGG16 filter 0 responds)
+    first = (visualize.responding_filters(model, layer_names[2], size) or [0])[0]
+    one, losses = visualize.generate_patterns(model, layer_names[2], [first], size=size, steps=steps)
     path = visualize.save_png(figures_folder() / f"{entry.id}.png", one[0],
-                              title=f"{layer_names[2]}, filter 0, {steps} steps of gradient ascent\nin {what}")
-    figures[path.name] = str(path)
+                              title=f"{layer_names[2]}, filter {first}, {steps} steps of gradient ascent "
+                                    f"in {what}")
+    figures.append(path.name)
     for name in layer_names:
         n_filters = min(count, model.get_layer(name).filters)
         patterns, _ = visualize.generate_patterns(model, name, list(range(n_filters)), size=grid_size,
                                                   steps=steps)
         path = visualize.save_png(figures_folder() / f"{entry.id}-{name}.png", visualize.pattern_grid(patterns),
                                   title=f"{name}: filters 0-{n_filters - 1} ({what})")
-        figures[path.name] = str(path)
+        figures.append(path.name)
     return {"source": "synthetic" if tiny else ("ImageNet" if vgg is not None else "cats_and_dogs_small"),
             "model": what, "history": history, "epochs": len(history.get("loss", [])), "layers": layer_names,
-            "ascent": [float(v) for v in losses[:, 0]], "activation_start": float(losses[0, 0]),
+            "filter": first, "ascent": [float(v) for v in losses[:, 0]], "activation_start": float(losses[0, 0]),
             "activation_end": float(losses[-1, 0]), "activation_gain": float(losses[-1, 0] - losses[0, 0]),
             "pattern_shape": list(one[0].shape), "figures": figures, "wall_time": time.perf_counter() - start}
 
@@ -594,14 +592,14 @@ def run_grad_cam(entry, epochs=None, batch_size=None, verbose=2, tiny=False, mod
     return {"source": "synthetic" if tiny else "images", "model": what, "history": history,
             "epochs": len(history.get("loss", [])), "predicted": label, "top_score": score,
             "heatmap_shape": list(heatmap.shape), "image_shape": list(superimposed.shape),
-            "figures": {path.name: str(path), heat.name: str(heat)}, "wall_time": time.perf_counter() - start}
+            "figures": [path.name, heat.name], "wall_time": time.perf_counter() - start}
 
 
 def _ch5_4(id, listings, lines, run, book_result, metric, **kw):
     ENTRIES.append(Entry(id=id, chapter=5, section=kw.pop("section"), listings=listings, lines=lines,
                          dataset=kw.pop("dataset", "cats_and_dogs_small"), build_model=small_convnet,
                          load_data=image_generators, epochs=0, batch_size=20, book_result=book_result,
-                         metric=metric, run=run, extra={"fallback_steps": 40}, **kw))
+                         metric=metric, run=run, extra={"fallback_steps": 10, **kw.pop("extra", {})}, **kw))
 
 
 # --- the entries, in book order ------------------------------------------------------------
@@ -646,7 +644,7 @@ _vgg("ch5-vgg16-finetune", "5.22-5.24", "L8211-L8320", vgg16_fine_tune, run_vgg1
      extra={"steps_per_epoch": 100, "validation_steps": 50, "fine_tune": True, "fine_tune_epochs": 100})
 
 VIZ_NOTES = ("Offline: our cats-vs-dogs convnet (the model saved by ch5-catsdogs-small-convnet in "
-             "<cache>/models/cats_and_dogs_small_1.h5, else one trained here for 40 steps of 20 images, "
+             "<cache>/models/cats_and_dogs_small_1.h5, else one trained here for 10 steps of 20 images, "
              "saved as cats_and_dogs_small_short.h5), not the book's model; "
              "the title of each image says which network it shows. PNGs: <cache>/figures/ (reproduce: docs/img/).")
 _ch5_4("ch5-viz-intermediate-activations", "5.25-5.31", "L8375-L8615", run_activations,
@@ -654,7 +652,7 @@ _ch5_4("ch5-viz-intermediate-activations", "5.25-5.31", "L8375-L8615", run_activ
        "blank_fraction_last", section="5.4.1", notes=VIZ_NOTES)
 _ch5_4("ch5-viz-filters-gradient-ascent", "5.32-5.39", "L8617-L8830", run_filter_patterns,
        "block3_conv1 filter 0: polka dots; grids of 64 filters per block (L8772, L8818-L8832)",
-       "activation_gain", section="5.4.2",
+       "activation_gain", section="5.4.2", extra={"filters_per_layer": 16},
        notes=VIZ_NOTES + " With VGG16's ImageNet weights on disk it shows VGG16's block1-4_conv1, as the book.")
 _ch5_4("ch5-gradcam-elephant", "5.40-5.44", "L8834-L9040", run_grad_cam,
        "African_elephant 0.925 (class 386), 14x14 heatmap, the calf's ears light up (L8927-L9041)",

@@ -198,8 +198,9 @@ def cmd_train(args):
         models_out[-1].save_weights(args.save)
         print(f"weights: {args.save}")
     save_last_result(entry.id, result)
-    for path in (result.get("figures") or {}).values():    # the images a visualisation entry drew
-        print(f"image: {path}")
+    if result.get("figures"):                              # the images a visualisation entry drew
+        from .plots import figures_folder
+        print("images: " + ", ".join(str(figures_folder() / name) for name in result["figures"]))
     if args.plot:
         _plot(entry, result, args.plot)
         print(f"{'images' if result.get('figures') else 'curves'}: {args.plot}")

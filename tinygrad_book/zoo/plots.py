@@ -84,24 +84,35 @@ def plot_boston_mae(average_mae_history, path, smooth=None):
     plt.close(fig)
 
 
+
+def figures_folder():
+    """Where runs that draw images (the chapter-5 visualisations) write them: <cache>/figures.
+    A result names its images (``result["figures"]``, file names in this folder)."""
+    from ..data.download import cache_home
+    folder = cache_home() / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def copy_figures(figures, img_dir):
-    """Copy the PNGs a run wrote (``result["figures"]``: {file name: path}) into ``img_dir``;
-    those no longer on disk are skipped (the copies already in ``img_dir`` stay)."""
+    """Copy the images a run drew (``result["figures"]``: file names in ``figures_folder()``)
+    into ``img_dir``; those no longer there are skipped (the copies in ``img_dir`` stay)."""
     import shutil
     from pathlib import Path
 
-    for name, path in (figures or {}).items():
-        if Path(path).is_file() and Path(path).resolve() != (Path(img_dir) / name).resolve():
-            shutil.copyfile(path, Path(img_dir) / name)
+    for name in figures or []:
+        source = figures_folder() / name
+        if source.is_file() and source.resolve() != (Path(img_dir) / name).resolve():
+            shutil.copyfile(source, Path(img_dir) / name)
 
 
 def copy_figures_as(figures, main_name, path):
-    """Copy ``figures`` ({file name: path}): ``main_name`` to ``path``, each other one to
-    ``path`` with its suffix (``x.png`` + ``<id>-heatmap.png`` -> ``x-heatmap.png``)."""
+    """Copy ``figures`` (file names in ``figures_folder()``): ``main_name`` to ``path``, each
+    other one to ``path`` with its suffix (``x.png`` + ``<id>-heatmap.png`` -> ``x-heatmap.png``)."""
     import shutil
     from pathlib import Path
 
     path, stem = Path(path), Path(main_name).stem
-    for name, source in figures.items():
+    for name in figures:
         target = path if name == main_name else path.with_name(path.stem + Path(name).stem[len(stem):] + path.suffix)
-        shutil.copyfile(source, target)
+        shutil.copyfile(figures_folder() / name, target)

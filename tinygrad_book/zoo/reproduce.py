@@ -172,9 +172,10 @@ def write_plots(all_results: dict, img_dir: Path):
 
     img_dir.mkdir(parents=True, exist_ok=True)
     for entry in registry.entries():
-        plots.copy_figures((all_results.get(entry.id) or {}).get("figures"), img_dir)
+        figures = (all_results.get(entry.id) or {}).get("figures")
+        plots.copy_figures(figures, img_dir)       # the images a visualisation drew, instead of curves
         history = (all_results.get(entry.id) or {}).get("history")
-        if history:
+        if history and not figures:
             entry.draw(history, img_dir / f"{entry.id}.png")
         if history and entry.compare_plot:
             reference_id, label = entry.compare_plot

@@ -134,6 +134,22 @@ def deprocess_image(x) -> np.ndarray:
     return np.clip(x, 0, 255).astype('uint8')
 
 
+def grey_noise(n, size, seed=0) -> np.ndarray:
+    """Listing 5.36's start: ``np.random.random((1, size, size, 3)) * 20 + 128``, n of them."""
+    rng = np.random.RandomState(seed)
+    return (rng.random_sample((n, size, size, 3)) * 20 + 128.).astype('float32')
+
+
+def responding_filters(model, layer_name, size=150, seed=0) -> list:
+    """The filters of ``layer_name`` whose mean activation on the starting grey noise is above
+    zero. A filter that is zero there (a ReLU below its threshold everywhere) has a zero
+    gradient: its pattern never leaves the noise."""
+    layers, _ = split_at(model, layer_name)
+    with no_grad():
+        activation = run_layers(layers, Tensor(grey_noise(1, size, seed))).numpy()
+    return [int(i) for i in np.flatnonzero(activation[0].mean(axis=(0, 1)) > 0)]
+
+
 def generate_patterns(model, layer_name, filter_indices, size=150, steps=40, step=1., seed=0):
     """Listings 5.36 and 5.38 for several filters at once, one image per filter: from grey
     noise, ``steps`` gradient-ascent steps of ``step``. As in the book, the noise goes to the
@@ -143,8 +159,7 @@ def generate_patterns(model, layer_name, filter_indices, size=150, steps=40, ste
     uint8, losses (steps + 1, n): each filter's mean activation before every step and after
     the last)."""
     layers, _ = split_at(model, layer_name)
-    rng = np.random.RandomState(seed)
-    input_img_data = (rng.random_sample((len(filter_indices), size, size, 3)) * 20 + 128.).astype('float32')
+    input_img_data = grey_noise(len(filter_indices), size, seed)
     history = []
     for _ in range(steps):
         input_img_data, losses = ascent_step(layers, input_img_data, filter_indices, step)
@@ -222,12 +237,12 @@ def save_png(path, image, title=None, cmap="viridis"):
 
     height, width = image.shape[:2]
     scale = 1 / 100 * max(1.0, 400 / max(width, 1))          # at least 400 px wide
-    fig = plt.figure(figsize=(width * scale, height * scale + 0.6))
-    ax = fig.add_axes([0, 0, 1, height * scale / (height * scale + 0.6)])
+    fig = plt.figure(figsize=(width * scale, height * scale + 0.8))
+    ax = fig.add_axes([0, 0, 1, height * scale / (height * scale + 0.8)])   # 0.8 in for the title
     ax.imshow(image, aspect="equal", cmap=None if image.ndim == 3 else cmap)
     ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=9, y=0.995, va="top")
+        fig.suptitle(_wrapped(title, width * scale * 100), fontsize=9, y=0.995, va="top")
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
@@ -248,8 +263,23 @@ def save_grids(path, grids, titles, title=None, cmap="viridis", width=10.0):
         ax.set_title(name, fontsize=9)
         ax.axis("off")
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
+        fig.suptitle(_wrapped(title, width * 100), fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()))   # room for the suptitle
+    fig.savefig(path, dpi=80)
     plt.close(fig)
+    _to_palette(path)
     return path
+
+
+def _to_palette(path):
+    """Rewrite a PNG with 256 colours: a tall page of viridis grids shrinks about fourfold."""
+    from PIL import Image
+    with Image.open(path) as img:
+        small = img.convert("RGB").quantize(256)
+    small.save(path, optimize=True)
+
+
+def _wrapped(title, width_px, char_px=7.5):
+    """The title broken into lines that fit ``width_px`` (about 7.5 px a character at 9 pt)."""
+    import textwrap
+    return "\n".join(textwrap.fill(line, max(20, int(width_px / char_px))) for line in title.split("\n"))
