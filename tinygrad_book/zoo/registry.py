@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import difflib
 
-from . import chapter2, chapter3, chapter4, chapter5
+from . import chapter2, chapter3, chapter4, chapter5, chapter6
 from .entry import Data, Entry  # noqa: F401  (re-exported: zoo.registry.Entry)
 
-CHAPTERS = (chapter2, chapter3, chapter4, chapter5)
+CHAPTERS = (chapter2, chapter3, chapter4, chapter5, chapter6)
 
 
 def _collect(chapters) -> dict:

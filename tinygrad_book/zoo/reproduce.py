@@ -183,6 +183,8 @@ def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device=None, overri
     for entry_id in ids:
         entry = registry.get(entry_id)
         epochs, batch_size, reduced = overrides.get(entry_id, (None, None, None))
+        if reduced:
+            entry = entry.with_reduced_schedule()
         print(f"== {entry_id}: {entry.epochs if epochs is None else epochs} epochs, "
               f"batch {entry.batch_size if batch_size is None else batch_size}, seed {seed}", flush=True)
         start = time.perf_counter()
