@@ -174,8 +174,9 @@ def test_imdb_validation_split_is_the_last_fifth_and_reduced_keeps_the_first():
 def test_reduced_schedule_leaves_the_entry_alone():
     entry = zoo.get("ch6-jena-gru")
     reduced = entry.with_reduced_schedule()
-    assert reduced.extra["steps_per_epoch"] == 40 and "steps_per_epoch" not in entry.extra
-    assert zoo.get("ch6-jena-dense").with_reduced_schedule() is zoo.get("ch6-jena-dense")
+    assert reduced.extra["steps_per_epoch"] == 10 and "steps_per_epoch" not in entry.extra
+    assert reduced.extra["validation_steps"] == 4 and reduced.reduced[0] == 2
+    assert zoo.get("ch6-imdb-embedding-20words").with_reduced_schedule() is zoo.get("ch6-imdb-embedding-20words")
 
 
 def test_glove_matrix_holds_the_files_vectors():

@@ -693,16 +693,16 @@ def _imdb_rnn(id, section, listings, lines, build, book_result, check, reduced_e
 
 
 def _jena(id, section, listings, lines, build, epochs, book_result, check=None, extra=None, reduced=None,
-          notes=""):
+          notes="", recurrent=True):
     """A Jena entry: fit_generator, 500 steps of 128 windows an epoch."""
     kw = {}
     if reduced:
         epochs_reduced, steps, val_steps, full = reduced
         kw = dict(reduced=(epochs_reduced, f"{epochs_reduced} of {epochs} epochs of {steps} of 500 steps, "
                                            f"validated on {val_steps} of 128 batches; the book's schedule takes "
-                                           f"~{full} h on 2 idle cores with per-step recurrent kernels"),
+                                           f"~{full} h on 2 idle cores" + (" with per-step recurrent kernels" if recurrent else "")),
                   reduced_extra={"steps_per_epoch": steps, "validation_steps": val_steps})
-        notes = (notes + " " if notes else "") + PER_STEP
+        notes = (notes + " " if notes else "") + (PER_STEP if recurrent else "")
     _entry(id, section, listings, lines, "jena_climate (hourly subset)", build, _jena_data, epochs, 128,
            book_result, "min_val_mae", check=check, run=run_jena, extra=extra or {},
            notes=(notes + " " if notes else "") + JENA_NOTE, **kw)
@@ -760,19 +760,19 @@ _entry(NAIVE, "6.3.1-6.3.3", "6.28-6.36", "L10573-L10895", "jena_climate (hourly
              + JENA_NOTE)
 _jena("ch6-jena-dense", "6.3.4", "6.37-6.38", "L10897-L10980", jena_dense, 20,
       "no number: some validation losses approach the baseline, not reliably (L10963-L10966)",
-      notes="No criterion: the book states none.")
+      notes="No criterion: the book states none.", reduced=(8, 500, 128, 0.3), recurrent=False)
 _jena("ch6-jena-gru", "6.3.5", "6.39", "L10982-L11034", jena_gru, 20,
       "validation MAE ~0.265 = 2.35 °C, below the baseline's 0.29 (L11026-L11032)", BELOW_NAIVE,
-      reduced=(2, 20, 8, 3.5))
+      reduced=(2, 10, 4, 3.5))
 _jena("ch6-jena-gru-dropout", "6.3.6", "6.40", "L11037-L11102", jena_gru_dropout, 40,
       "no overfitting for 30 epochs; best scores not much lower than the GRU's (L11099-L11101)", BELOW_NAIVE,
-      reduced=(2, 20, 8, 7))
+      reduced=(2, 10, 4, 7))
 _jena("ch6-jena-stacked-gru", "6.3.7", "6.41", "L11104-L11168", jena_stacked_gru, 40,
       "slight, not significant improvement over the GRU with dropout (L11158-L11168)", BELOW_NAIVE,
       reduced=(1, 10, 4, 15))
 _jena("ch6-jena-gru-reversed", "6.3.8", "(unnumbered)", "L11196-L11216", jena_gru, 20,
       "the reversed-order GRU underperforms even the common-sense baseline (L11210-L11211)", ABOVE_NAIVE,
-      extra={"reverse": True}, reduced=(2, 20, 8, 3.5))
+      extra={"reverse": True}, reduced=(2, 10, 4, 3.5))
 _imdb_rnn("ch6-imdb-lstm-reversed", "6.3.8", "6.42", "L11223-L11270", imdb_lstm_128,
           "nearly identical to the chronological LSTM (L11261-L11263)", within("ch6-imdb-lstm", "max_val_acc", 0.02),
           2, 2.5, extra={"reverse": True}, notes="Criterion: within 0.02 of ch6-imdb-lstm's validation accuracy.")
@@ -781,18 +781,20 @@ _imdb_rnn("ch6-imdb-bidirectional-lstm", "6.3.8", "6.43", "L11300-L11322", imdb_
           not_worse_than("ch6-imdb-lstm", "max_val_acc", 0.01), 2, 5)
 _jena("ch6-jena-bidirectional-gru", "6.3.8", "6.44", "L11327-L11352", jena_bidirectional_gru, 40,
       "about as good as the regular GRU (L11347-L11352)",
-      not_worse_than("ch6-jena-gru", "min_val_mae", 0.01, higher_is_better=False), reduced=(1, 20, 8, 13))
+      not_worse_than("ch6-jena-gru", "min_val_mae", 0.01, higher_is_better=False), reduced=(1, 10, 4, 13))
 _entry("ch6-imdb-conv1d", "6.4.3", "6.45-6.46", "L11513-L11610", "imdb", imdb_conv1d, _imdb_data(IMDB_500), 10, 128,
        "validation accuracy somewhat lower than the LSTM's, much faster (L11592-L11598)", "max_val_acc",
        check=compared_with("ch6-imdb-lstm", "max_val_acc", "<"), run=run_imdb,
        extra={"maxlen": 500, "tiny": {"maxlen": 50}},
-       reduced=(3, "3 of 10 epochs (the full run is ~1 h on 2 busy cores)"),
+       reduced=(3, "3 of 10 epochs on 5,000 of 20,000 reviews, validated on 1,000 of 5,000 (the full run is "
+                   "~1-2 h on 2 busy cores)"), reduced_extra={"train_samples": 5000, "val_samples": 1000},
        notes="Dense(1) is linear as printed, under binary_crossentropy (outputs clipped to [1e-7, 1 - 1e-7] as "
              "in Keras); accuracy rounds the output as Keras' binary accuracy does.")
 _jena("ch6-jena-conv1d", "6.4.4", "6.47", "L11612-L11670", jena_conv1d, 20,
-      "validation MAE stays above 0.40: worse than the baseline (L11664-L11665)", ABOVE_NAIVE)
+      "validation MAE stays above 0.40: worse than the baseline (L11664-L11665)", ABOVE_NAIVE,
+      reduced=(4, 100, 128, 0.5), recurrent=False)
 _jena("ch6-jena-conv1d-gru", "6.4.4", "6.48-6.49", "L11700-L11793", jena_conv1d_gru, 20,
       "not as good as the regularised GRU alone, much faster (L11789-L11792)",
-      compared_with("ch6-jena-gru-dropout", "min_val_mae", ">"), reduced=(2, 40, 16, 1.2),
+      compared_with("ch6-jena-gru-dropout", "min_val_mae", ">"), reduced=(2, 20, 8, 1.2),
       notes="The book's step=3 (one point every 30 minutes, twice the data) needs the 10-minute file: "
             "our data are hourly, so step 1 with the same 240 h lookback.")
