@@ -17,7 +17,7 @@ from .results import format_value, machine, merge_result, read_json, write_json_
 from .runner import run
 
 # Numbers shown beside an entry's own metric in the table, when its result has them.
-_SHOWN = ("test_acc", "test_loss", "test_mae", "mean_val_mae", "best_epoch", "min_val_loss",
+_SHOWN = ("test_acc", "test_loss", "test_mae", "mean_val_mae", "naive_val_mae", "best_epoch", "min_val_loss",
           "final_val_acc", "max_val_acc", "best_epoch_smoothed", "min_val_mae",
           "min_val_loss_l1", "best_epoch_l1", "min_val_loss_l1_l2", "best_epoch_l1_l2")
 
