@@ -325,3 +325,10 @@ def test_pipeline_runs_on_tiny_data(entry_id):
 def test_naive_baseline_runs_on_tiny_data():
     result = zoo.run(zoo.get("ch6-jena-naive-baseline"), verbose=0, tiny=True)
     assert result["val_steps"] == 2 and result["val_mae"] > 0
+
+
+def test_zoo_show_of_an_entry_without_a_model_prints_its_listings(capsys):
+    from tinygrad_book.cli import main
+    assert main(["zoo", "show", "ch6-numpy-rnn"]) == 0
+    out = capsys.readouterr().out
+    assert "def run_numpy_rnn" in out and "listings 6.19-6.21" in out
