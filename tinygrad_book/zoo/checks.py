@@ -61,3 +61,72 @@ def stays_below(other_id, curve, from_epoch):
         late = range(from_epoch - 1, min(len(ours), len(other)))
         return all(ours[i] < other[i] for i in late), rule
     return _reads(None, check)
+
+
+def equal_to(expected: dict):
+    """Every number of ``expected`` equals ours exactly: the book's printed shapes and counts."""
+    first = next(iter(expected))
+
+    def check(result, _all):
+        rule = ", ".join(f"{k} == {v}" for k, v in expected.items())
+        if any(result.get(k) is None for k in expected):
+            return None, rule
+        return all(_plain(result[k]) == _plain(v) for k, v in expected.items()), rule
+    return _reads(first, check)
+
+
+def _plain(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def within(other_id, key, tolerance):
+    """|ours[key] - other's[key]| <= tolerance: "nearly identical to" another run."""
+    def check(result, all_results):
+        rule = f"|{key} - {other_id}'s {key}| <= {tolerance}"
+        other = (all_results.get(other_id) or {}).get(key)
+        value = result.get(key)
+        if other is None or value is None:
+            return None, rule + " (needs both runs)"
+        return abs(value - other) <= tolerance, rule
+    return _reads(key, check)
+
+
+def not_worse_than(other_id, key, tolerance, higher_is_better=True):
+    """Ours is better than the other run, or worse by at most ``tolerance``."""
+    def check(result, all_results):
+        sign = ">=" if higher_is_better else "<="
+        rule = f"{key} {sign} {other_id}'s {key} {'-' if higher_is_better else '+'} {tolerance}"
+        other = (all_results.get(other_id) or {}).get(key)
+        value = result.get(key)
+        if other is None or value is None:
+            return None, rule + " (needs both runs)"
+        passed = value >= other - tolerance if higher_is_better else value <= other + tolerance
+        return passed, rule
+    return _reads(key, check)
+
+
+def all_of(*checks):
+    """Every check passes (None if any cannot tell); the rules joined with 'and'."""
+    def check(result, all_results):
+        verdicts = [c(result, all_results) for c in checks]
+        passed = [v for v, _ in verdicts]
+        rule = " and ".join(r for _, r in verdicts)
+        return (None if None in passed else all(passed)), rule
+    return _reads(checks[0].key, check)
+
+
+def below(key, other_key):
+    """ours[key] < ours[other_key]: two numbers of the same run, e.g. a model's validation MAE
+    and the naive baseline's on the very same validation windows."""
+    def check(result, _all):
+        value, other = result.get(key), result.get(other_key)
+        return (None if value is None or other is None else value < other), f"{key} < {other_key}"
+    return _reads(key, check)
+
+
+def above(key, other_key):
+    """ours[key] > ours[other_key] (see ``below``)."""
+    def check(result, _all):
+        value, other = result.get(key), result.get(other_key)
+        return (None if value is None or other is None else value > other), f"{key} > {other_key}"
+    return _reads(key, check)

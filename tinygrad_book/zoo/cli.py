@@ -160,7 +160,10 @@ def cmd_show(args):
     print(f"\ncode ({inspect.getsourcefile(e.build_model).split('tinygrad_book')[-1].lstrip('/')}):\n")
     print(inspect.getsource(e.build_model))
     model = e.build_model()
-    model.summary()
+    if model is None:          # an entry that trains nothing: its listings are its run function
+        print(inspect.getsource(e.run))
+    else:
+        model.summary()
     return 0
 
 

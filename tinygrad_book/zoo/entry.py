@@ -66,6 +66,13 @@ class Entry:
     plot: Optional[Callable[..., None]] = None   # plot(history, path, title): this entry's figure
     compare_plot: Optional[tuple] = None         # (reference id, label): a variant-vs-reference figure
     reduced: Optional[tuple] = None              # (epochs, why): a shorter schedule, `reproduce --reduced`
+    reduced_extra: dict = field(default_factory=dict)   # what else the shorter schedule changes in `extra`
+                                                        # (fewer samples, shorter sequences)
+
+    def with_reduced_schedule(self) -> "Entry":
+        """This entry with ``reduced_extra`` laid over ``extra``: the run that `--reduced` makes."""
+        from dataclasses import replace
+        return replace(self, extra={**self.extra, **self.reduced_extra}) if self.reduced_extra else self
 
     def draw(self, history: dict, path) -> None:
         """This entry's curves as a PNG: its own `plot`, else loss/accuracy per epoch."""

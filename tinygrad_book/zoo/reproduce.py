@@ -18,7 +18,7 @@ from .results import format_value, machine, merge_result, read_json, write_json_
 from .runner import run
 
 # Numbers shown beside an entry's own metric in the table, when its result has them.
-_SHOWN = ("test_acc", "test_loss", "test_mae", "mean_val_mae", "best_epoch", "min_val_loss",
+_SHOWN = ("test_acc", "test_loss", "test_mae", "mean_val_mae", "naive_val_mae", "best_epoch", "min_val_loss",
           "final_val_acc", "max_val_acc", "best_epoch_smoothed", "min_val_mae",
           "min_val_loss_l1", "best_epoch_l1", "min_val_loss_l1_l2", "best_epoch_l1_l2")
 
@@ -199,6 +199,8 @@ def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device=None, overri
     for entry_id in ids:
         entry = registry.get(entry_id)
         epochs, batch_size, reduced = overrides.get(entry_id, (None, None, None))
+        if reduced:
+            entry = entry.with_reduced_schedule()
         print(f"== {entry_id}: {entry.epochs if epochs is None else epochs} epochs, "
               f"batch {entry.batch_size if batch_size is None else batch_size}, seed {seed}", flush=True)
         start = time.perf_counter()
