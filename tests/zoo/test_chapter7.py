@@ -25,10 +25,6 @@ IDS = ["ch7-functional-api-intro", "ch7-qa-two-input", "ch7-social-multi-output"
 PARAMS = {"ch7-functional-api-intro": 3_466, "ch7-qa-two-input": 1_000_052, "ch7-social-multi-output": 14_146_316,
           "ch7-siamese-lstm": 20_673, "ch7-callbacks": 160_305, "ch7-tensorboard-imdb-conv1d": 291_937,
           "ch7-residual-connections": 442_752}
-NEEDS_SAME_POOLING = pytest.mark.xfail(
-    raises=ValueError, strict=True,
-    reason="needs AveragePooling2D(padding='same') (issue 15 item 1, branch ch7-layers): remove this mark then")
-
 
 @pytest.fixture(autouse=True)
 def offline_tiny(tmp_path, monkeypatch):
@@ -72,7 +68,6 @@ def test_the_printed_inception_branches_do_not_concatenate():
         layers.concatenate(printed, axis=-1)
 
 
-@NEEDS_SAME_POOLING
 def test_the_fixed_inception_module_concatenates_to_512_channels():
     model = chapter7.inception_module()
     assert model.get_layer(index=-3).output_shape == (None, 14, 14, 512)
@@ -156,7 +151,6 @@ def test_social_reports_the_weighted_sum_of_its_losses():
                                            + 10 * scores["gender_loss"], rel=1e-5)
 
 
-@NEEDS_SAME_POOLING
 def test_inception_pipeline_runs():
     result = tiny_run("ch7-inception-module", epochs=2, batch_size=2)
     assert passes("ch7-inception-module", result)
