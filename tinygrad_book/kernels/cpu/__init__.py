@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous, prod
-from . import conv, elementwise as ew, indexing, matmul as mm, optim, reduce as rd, softmax
+from . import conv, elementwise as ew, indexing, matmul as mm, optim, recurrent, reduce as rd, softmax
 from ..vocabulary import BINARY_CODES, REDUCE_CODES, SUM, UNARY_CODES
 from .jit import coalesce, is_flat, run
 
@@ -287,6 +287,23 @@ class CpuBackend(Backend):
     # --- optional: fused optimizer updates (optim.py) ----------------------------------------
     def optimizer_update(self, rule, p, g, slots, hyper):
         optim.update(rule, _flat_run(p), self._dense(g), [_flat_run(s) for s in slots], hyper)
+
+    # --- fused recurrent sequences (recurrent.py) ---------------------------------------------
+    def _array(self, x: View):
+        """x's elements as a row-major array of x.shape (the storage slice, or a copy)."""
+        return self._dense(x).reshape(x.shape)
+
+    def rnn_forward(self, kind, gates_x, recurrent_kernel, state_masks, activations, go_backwards):
+        masks = None if state_masks is None else self._array(state_masks)
+        return recurrent.forward(kind, self._array(gates_x), self._array(recurrent_kernel), masks, activations,
+                                 go_backwards)
+
+    def rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations,
+                     go_backwards):
+        masks = None if state_masks is None else self._array(state_masks)
+        return recurrent.backward(kind, self._array(d_states), self._array(recurrent_kernel), masks,
+                                  self._array(states), self._array(gates),
+                                  None if cells is None else self._array(cells), activations, go_backwards)
 
 
 def warm_up(dtypes=(np.float32, np.float64)) -> float:
