@@ -20,6 +20,8 @@ from . import functional as F
 from .function import Function
 from .tensor import Tensor
 
+FUSED_ACTIVATIONS = GATE_ACTIVATIONS    # the activations the fused kernels compute (by name)
+
 
 class Recurrence(Function):
     """gates_x (B, T, G*u), recurrent_kernel (u, G*u) -> every state h_s, (B, T, u).

@@ -24,8 +24,7 @@ import numpy as np
 
 from ...autograd import Tensor
 from ...autograd import functional as F
-from ...autograd.ops_recurrent import recurrent_sequence
-from ...kernels.base import GATE_ACTIVATIONS
+from ...autograd.ops_recurrent import FUSED_ACTIVATIONS, recurrent_sequence
 from .. import activations, initializers
 from ..seeding import rng
 from .base import Layer, layer_class, not_implemented, positive_int
@@ -162,8 +161,8 @@ class Recurrent(Layer):
         return self.call_stepwise(x, self._masks(input_masks, self.kernel), self._masks(state_masks, self.kernel))
 
     def _fusable(self) -> bool:
-        """The fused kernels know the activations in GATE_ACTIVATIONS; a custom one runs the loop."""
-        return all(activations.name_of(a) in GATE_ACTIVATIONS
+        """The fused kernels know the activations in FUSED_ACTIVATIONS; a custom one runs the loop."""
+        return all(activations.name_of(a) in FUSED_ACTIVATIONS
                    for a in (self.activation, self.recurrent_activation))
 
     def call_stepwise(self, x, input_masks, state_masks):
