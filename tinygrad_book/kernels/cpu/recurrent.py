@@ -10,8 +10,9 @@ kernels/reference_recurrent.py. What this file demonstrates:
   own: no barrier per step (a per-step parallel matmul would wait for the slowest thread
   500 times per sequence). A row's step is a vector-matrix product h U (u x G*u: U stays
   in L1) and the gate arithmetic on a G*u vector.
-* Backward accumulates d U per thread (a private (u, G*u) slab, summed at the end:
-  no races, no atomics), and hands d gates_x back for the GEMMs outside (d x, d W).
+* Backward writes, per step, d gates_x and what multiplied each U_g (rin); d U is then
+  one GEMM over all B*T rows (CpuBackend.rnn_backward), and d x, d W are GEMMs outside
+  (MatMul's backward). A rank-1 update of d U per row and step was load/store bound.
 * Inner loops run over a gate's units with unit stride (a_g[j] += h[k] U[k, g*u + j];
   dh[k] += da_g[j] U^T[g*u + j, k]), so LLVM vectorises them without reassociating sums.
 """
