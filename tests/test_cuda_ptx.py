@@ -24,9 +24,9 @@ def test_every_kernel_module_is_listed():
     """A new @cuda.jit kernel must be added to ptx.kernel_signatures()."""
     from numba.cuda.dispatcher import CUDADispatcher
 
-    from tinygrad_book.kernels.cuda import batchnorm, conv, elementwise, indexing, reduce, softmax
+    from tinygrad_book.kernels.cuda import batchnorm, conv, elementwise, indexing, recurrent, reduce, softmax
     listed = {getattr(func, "__name__", "") for _, func, _ in SIGNATURES}
-    for module in (batchnorm, conv, elementwise, indexing, reduce, softmax):
+    for module in (batchnorm, conv, elementwise, indexing, recurrent, reduce, softmax):
         for name, value in vars(module).items():
             if isinstance(value, CUDADispatcher) and not value.targetoptions.get("device"):
                 assert name in listed, f"{module.__name__}.{name} is missing from ptx.kernel_signatures()"

@@ -343,3 +343,89 @@ def test_an_input_without_a_time_axis_or_without_steps_is_refused(kind):
         make(kind)(Tensor(np.zeros((2, 3), np.float32)))
     with pytest.raises(ValueError, match="0 steps"):
         make(kind)(Tensor(np.zeros((2, 0, 3), np.float32)))
+
+
+# --- the fused kernels against the readable loop -------------------------------------------
+def _fused_and_loop(kind, options, device, x, weights, training):
+    """Outputs and gradients (of x and every weight) of the layer, fused and as the loop."""
+    results = []
+    for fused in (True, False):
+        layer = make(kind, 3, **options)
+        layer(Tensor(np.zeros((1, x.shape[1], x.shape[2]), np.float32)))
+        layer.fused = fused
+        leaves = [Tensor(a, dtype=np.float64, device=device, requires_grad=True) for a in [x] + weights]
+        layer.kernel, layer.recurrent_kernel, layer.bias = leaves[1:]
+        set_seed(3)                                   # the same dropout masks on both paths
+        out = layer.call(leaves[0], training=training)
+        out.backward(Tensor(np.cos(np.arange(out.size)).reshape(out.shape), dtype=np.float64, device=device))
+        results.append((out.numpy(), [t.grad.numpy() for t in leaves]))
+    return results
+
+
+@pytest.mark.parametrize("device", ["numpy", "cpu"])
+@pytest.mark.parametrize("options", [{}, {"go_backwards": True, "return_sequences": True},
+                                     {"dropout": 0.3, "recurrent_dropout": 0.4, "return_sequences": True},
+                                     {"activation": "relu", "recurrent_activation": "sigmoid"}],
+                         ids=["last", "backwards", "dropout", "relu-sigmoid"])
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_fused_kernels_match_the_loop_in_values_and_gradients(kind, options, device):
+    if kind == "SimpleRNN" and "recurrent_activation" in options:
+        options = {"activation": "relu"}
+    x = R.standard_normal((3, 5, 2))
+    (fused_out, fused_grads), (loop_out, loop_grads) = _fused_and_loop(
+        kind, options, device, x, random_weights(kind, 2, 3, scale=0.5), training="dropout" in options)
+    np.testing.assert_allclose(fused_out, loop_out, rtol=1e-10, atol=1e-12)
+    for name, a, b in zip(["x", "kernel", "recurrent_kernel", "bias"], fused_grads, loop_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11, err_msg=f"{kind} gradient of {name}")
+
+
+def test_the_fused_path_is_the_default_and_a_custom_activation_runs_the_loop(monkeypatch):
+    from tinygrad_book.nn.layers import recurrent
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[0])
+        return fused(*args, **kwargs)
+    fused = recurrent.recurrent_sequence
+    monkeypatch.setattr(recurrent, "recurrent_sequence", counted)
+    x = Tensor(R.standard_normal((2, 4, 3)).astype(np.float32))
+    make("LSTM", 2)(x)
+    assert calls == ["lstm"]
+    make("GRU", 2, activation=lambda t: t.tanh() * 0.5)(x)      # not a kernel's activation: the loop
+    looped = make("SimpleRNN", 2)
+    looped.fused = False
+    looped(x)
+    assert calls == ["lstm"]
+
+
+def test_float32_fused_lstm_matches_the_float64_equations():
+    """float32 runs tanh as a rational approximation (kernels/cpu/recurrent.py): still Keras' numbers."""
+    x = R.standard_normal((4, 30, 3))
+    layer = make("LSTM", 5, return_sequences=True, recurrent_activation="sigmoid")
+    layer(Tensor(np.zeros((1, 30, 3), np.float32)))
+    weights = random_weights("LSTM", 3, 5)
+    layer.set_weights(weights)
+    from tinygrad_book.kernels import set_default_device as set_device, default_device as current
+    previous = current()
+    set_device("cpu")
+    try:
+        out = layer(Tensor(x.astype(np.float32))).numpy()
+    finally:
+        set_device(previous)
+    gates = np.split(np.arange(20), 4)
+    expected = _lstm_sigmoid(x, weights, gates)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=2e-6)
+
+
+def _lstm_sigmoid(x, weights, gates):
+    kernel, recurrent_kernel, bias = weights
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    h = c = np.zeros((x.shape[0], 5))
+    outs = []
+    for t in range(x.shape[1]):
+        a = x[:, t] @ kernel + h @ recurrent_kernel + bias
+        i, f, g, o = (a[:, idx] for idx in gates)
+        c = sig(f) * c + sig(i) * np.tanh(g)
+        h = sig(o) * np.tanh(c)
+        outs.append(h)
+    return np.stack(outs, axis=1)

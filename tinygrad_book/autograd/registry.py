@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..kernels.base import conv_output_size
+from ..kernels.base import RNN_GATES, conv_output_size
 from . import functional as F
 
 # A drawn axis (a letter in `dims`) is 1 to 4 long unless the spec's `sizes` says
@@ -190,6 +190,69 @@ def _chapter7_specs(add):
         notes="border windows average only the elements they cover")
 
 
+# --- fused recurrent sequences (autograd/ops_recurrent.py) ------------------------------------
+RECURRENT_UNITS = 2
+RECURRENT_SIZES = {"b": (1, 3), "t": (1, 4), "f": (1, 3)}
+
+
+def _dropout_masks(gates, n, size, seed, rate=0.3):
+    """Fixed inverted-dropout masks (gates, n, size): the same for every evaluation of a spec."""
+    return (np.random.default_rng(seed).random((gates, n, size)) >= rate) / (1 - rate)
+
+
+def _ref_recurrent(kind, x, kernel, recurrent_kernel, bias, activations, go_backwards, return_sequences,
+                   input_masks, state_masks):
+    """The fused op in numpy: the input projection, then kernels/reference_recurrent.py's loop."""
+    from ..kernels import reference_recurrent
+    gates, u = RNN_GATES[kind], recurrent_kernel.shape[0]
+    if input_masks is None:
+        gates_x = x @ kernel
+    else:
+        gates_x = np.concatenate([(x * input_masks[g][:, None]) @ kernel[:, g * u:(g + 1) * u]
+                                  for g in range(gates)], axis=2)
+    states = reference_recurrent.rnn_forward(kind, gates_x + bias, recurrent_kernel, state_masks, activations,
+                                             go_backwards)[0]
+    return states if return_sequences else states[:, -1]
+
+
+def _recurrent_specs(add):
+    """SimpleRNN, LSTM and GRU sequences (2 units; batch, steps and features drawn), with and
+    without dropout masks, go_backwards and return_sequences, over several activations."""
+    from .ops_recurrent import recurrent_sequence
+    cases = [  # kind, (activation, recurrent_activation), go_backwards, return_sequences, dropout
+        ("simple_rnn", ("tanh", "hard_sigmoid"), False, False, False),
+        ("simple_rnn", ("relu", "hard_sigmoid"), True, True, True),
+        ("lstm", ("tanh", "hard_sigmoid"), False, False, False),
+        ("lstm", ("tanh", "sigmoid"), True, True, True),
+        ("lstm", ("linear", "hard_sigmoid"), False, True, True),
+        ("gru", ("tanh", "hard_sigmoid"), False, False, False),
+        ("gru", ("sigmoid", "sigmoid"), True, True, True),
+        ("gru", ("relu", "hard_sigmoid"), False, True, True),
+    ]
+    u = RECURRENT_UNITS
+    for kind, acts, backwards, sequences, dropout in cases:
+        w = RNN_GATES[kind] * u
+
+        def masks(x, kind=kind, dropout=dropout):
+            if not dropout:
+                return None, None
+            n, g = x.shape[0], RNN_GATES[kind]
+            return _dropout_masks(g, n, x.shape[2], seed=1), _dropout_masks(g, n, u, seed=2)
+
+        def fn(x, k, r, b, kind=kind, acts=acts, backwards=backwards, sequences=sequences, masks=masks):
+            input_masks, state_masks = masks(x)
+            return recurrent_sequence(kind, x, k, r, b, *acts, go_backwards=backwards,
+                                      return_sequences=sequences, input_masks=input_masks, state_masks=state_masks)
+
+        def ref(x, k, r, b, kind=kind, acts=acts, backwards=backwards, sequences=sequences, masks=masks):
+            return _ref_recurrent(kind, x, k, r, b, acts, backwards, sequences, *masks(x))
+
+        name = "_".join([kind, *acts] + ["backwards"] * backwards + ["sequences"] * sequences + ["dropout"] * dropout)
+        add(name, fn, ref, ((2, 3, 2), (2, w), (u, w), (w,)), dims=f"b t f, f {w}, {u} {w}, {w}",
+            sizes=RECURRENT_SIZES, covers=("recurrent_sequence",),
+            notes="dropout: fixed masks, one per gate, for the inputs and for the state")
+
+
 def _registry():
     specs = []
 
@@ -332,6 +395,7 @@ def _registry():
     _chapter7_specs(add)
     _conv_transpose_specs(add)
     _fused_specs(add)
+    _recurrent_specs(add)
     return {s.name: s for s in specs}
 
 

@@ -192,6 +192,44 @@ def _check_batchnorm_backward(self, g, x, mean, inv_std, gamma):
     _same_shapes("batchnorm_backward", g, x)
 
 
+# --- the fused recurrent sequences (SimpleRNN, LSTM, GRU; kernels/*/recurrent.py) -------------
+# Gates per kind, in Keras' order (LSTM i f c o; GRU z r h), and the activations the
+# fused kernels know (by name; kernels take the index in GATE_ACTIVATIONS).
+RNN_GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+GATE_ACTIVATIONS = ("linear", "tanh", "sigmoid", "hard_sigmoid", "relu")
+
+
+def _check_rnn(what, kind, gates_x, recurrent_kernel, state_masks, activations):
+    _known(what, kind, tuple(RNN_GATES))
+    for name in activations:
+        _known(what, name, GATE_ACTIVATIONS)
+    _rank(what, gates_x, 3, "gates_x")
+    _rank(what, recurrent_kernel, 2, "recurrent_kernel")
+    n, _, width = gates_x.shape
+    units, gates = recurrent_kernel.shape[0], RNN_GATES[kind]
+    if tuple(recurrent_kernel.shape) != (units, gates * units) or width != gates * units:
+        _fail(what, f"a {kind} of {units} units needs gates_x (batch, steps, {gates * units}) and "
+                    f"recurrent_kernel ({units}, {gates * units}), got {tuple(gates_x.shape)} and "
+                    f"{tuple(recurrent_kernel.shape)}")
+    if state_masks is not None and tuple(state_masks.shape) != (gates, n, units):
+        _fail(what, f"state_masks must be (gates, batch, units) = {(gates, n, units)}, "
+                    f"got {tuple(state_masks.shape)}")
+
+
+def _check_rnn_forward(self, kind, gates_x, recurrent_kernel, state_masks, activations, go_backwards):
+    _check_rnn("rnn_forward", kind, gates_x, recurrent_kernel, state_masks, activations)
+
+
+def _check_rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells,
+                        activations, go_backwards):
+    _check_rnn("rnn_backward", kind, gates, recurrent_kernel, state_masks, activations)
+    _same_shapes("rnn_backward", d_states, states)
+    if tuple(states.shape) != tuple(gates.shape[:2]) + (recurrent_kernel.shape[0],):
+        _fail("rnn_backward", f"states {tuple(states.shape)} do not fit gates {tuple(gates.shape)}")
+    if (kind == "lstm") != (cells is not None):
+        _fail("rnn_backward", "cells are given exactly for an lstm")
+
+
 SHAPE_CHECKS = {
     "assign": lambda self, dst, src: _same_shapes("assign", dst, src),
     "unary": lambda self, op, x: _known("unary", op, UNARY_OPS),
@@ -210,6 +248,8 @@ SHAPE_CHECKS = {
     "optimizer_update": _check_optimizer_update,
     "batchnorm_forward": lambda self, x, gamma, beta, epsilon: _check_channels("batchnorm_forward", x, gamma, beta),
     "batchnorm_backward": _check_batchnorm_backward,
+    "rnn_forward": _check_rnn_forward,
+    "rnn_backward": _check_rnn_backward,
 }
 
 
@@ -419,3 +459,27 @@ class Backend(ABC):
         gradient g (rows, C): dz = g * act'(z), with act' written in y
         (linear 1, relu [y > 0], sigmoid y (1 - y), tanh 1 - y^2), and the bias
         gradient db[c] = sum_r dz[r, c]. Returns (dz (rows, C) storage, db (C,) storage)."""
+
+    # --- fused recurrent sequences (kernels/reference_recurrent.py has the equations) ------------
+    @abstractmethod
+    def rnn_forward(self, kind: str, gates_x: View, recurrent_kernel: View, state_masks, activations: tuple,
+                    go_backwards: bool):
+        """A whole SimpleRNN / LSTM / GRU sequence forward, the state starting at zero.
+
+        kind in RNN_GATES (G gates); gates_x (B, T, G*u): the projected inputs x_t W + b of
+        every step, gates side by side in Keras' order; recurrent_kernel U (u, G*u);
+        state_masks (G, B, u) recurrent-dropout masks, one per gate, or None;
+        activations (activation, recurrent_activation) names from GATE_ACTIVATIONS.
+        Step s reads input step t = s (or T-1-s when go_backwards). Returns storages
+        (states (B, T, u), gates (B, T, G*u), cells (B, T, u) or None), all indexed by the
+        step s as processed: states[:, s] = h_s; gates: the gate activations (LSTM i f g o,
+        GRU z r hh, SimpleRNN h); cells: the LSTM's c_s (None for the other kinds)."""
+
+    @abstractmethod
+    def rnn_backward(self, kind: str, d_states: View, recurrent_kernel: View, state_masks, states: View,
+                     gates: View, cells, activations: tuple, go_backwards: bool):
+        """Backpropagation through time for rnn_forward: d_states (B, T, u) is the gradient
+        of the loss with respect to every state h_s (zeros where unused). states, gates
+        and cells are rnn_forward's results (cells None unless lstm). Returns storages
+        (d_gates_x (B, T, G*u) indexed by input step t as gates_x is, d_recurrent_kernel
+        (u, G*u))."""

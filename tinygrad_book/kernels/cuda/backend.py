@@ -14,7 +14,7 @@ import numpy as np
 from numba import cuda
 
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous
-from . import batchnorm, bias_act, conv, elementwise, indexing, optim, reduce, softmax
+from . import batchnorm, bias_act, conv, elementwise, indexing, optim, recurrent, reduce, softmax
 from ..vocabulary import ACTIVATION_CODES, BINARY_CODES, UNARY_CODES
 from .availability import require_cuda
 from .launch import Launch
@@ -293,3 +293,30 @@ class CudaBackend(Backend):
                                       h["epsilon"], h["flush_below"], bool(h["amsgrad"]))
         else:
             raise ValueError(f"unknown optimizer rule {rule!r}")
+
+    # --- fused recurrent sequences (recurrent.py) ---------------------------------------------
+    def _compact(self, x):
+        """x as a View whose elements are row-major from storage index 0 (a copy if needed)."""
+        if is_contiguous(x) and x.offset == 0:
+            return x
+        return View(self.contiguous(x), x.shape, contiguous_strides(x.shape), 0)
+
+    def _masks(self, state_masks, gates, n, u, dtype):
+        if state_masks is None:
+            return recurrent.ones_masks(self, gates, n, u, dtype)
+        return self._compact(state_masks).storage
+
+    def rnn_forward(self, kind, gates_x, recurrent_kernel, state_masks, activations, go_backwards):
+        n, _, width = gates_x.shape
+        u = recurrent_kernel.shape[0]
+        masks = self._masks(state_masks, width // u, n, u, gates_x.dtype)
+        return recurrent.forward(self, kind, self._compact(gates_x), self._compact(recurrent_kernel), masks,
+                                 activations, go_backwards)
+
+    def rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations,
+                     go_backwards):
+        n, _, u = states.shape
+        masks = self._masks(state_masks, gates.shape[2] // u, n, u, states.dtype)
+        return recurrent.backward(self, kind, self._compact(d_states), self._compact(recurrent_kernel), masks,
+                                  self._compact(states), self._compact(gates),
+                                  None if cells is None else self._compact(cells), activations, go_backwards)

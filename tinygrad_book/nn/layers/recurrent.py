@@ -1,9 +1,14 @@
 """Recurrent layers as Keras 2.0 defines them: SimpleRNN, LSTM, GRU, and Bidirectional.
 
 Input (batch, steps, features), any number of steps. The state h (batch, units) starts
-at zero; each step reads one slice x_t and the previous state. This file is the
-*readable* path: one Python loop over the steps, each step a handful of Tensor ops,
-so autograd derives backpropagation through time by itself.
+at zero; each step reads one slice x_t and the previous state. Two ways to compute it:
+
+* fused (the default): the whole sequence is one op, autograd/ops_recurrent.py: one GEMM
+  projects every step's inputs, then the time loop (and, backward, the loop through time)
+  runs in one compiled backend primitive (kernels/*/recurrent.py);
+* the readable loop (`layer.fused = False`, and any custom activation): one Python loop
+  over the steps, each step a handful of Tensor ops (`step` below), so autograd derives
+  backpropagation through time by itself. The tests use it as the fused path's oracle.
 
 Weights are stored in Keras' layout, so `set_weights` with a Keras model's arrays gives
 Keras' outputs: kernel (features, g*units), recurrent_kernel (units, g*units), bias
@@ -19,6 +24,7 @@ import numpy as np
 
 from ...autograd import Tensor
 from ...autograd import functional as F
+from ...autograd.ops_recurrent import FUSED_ACTIVATIONS, recurrent_sequence
 from .. import activations, initializers
 from ..seeding import rng
 from .base import Layer, layer_class, not_implemented, positive_int
@@ -52,6 +58,8 @@ class Recurrent(Layer):
     """
     gates: tuple = ()
     n_states = 1
+    kind = ""            # the fused primitive's name for this layer (base.RNN_GATES)
+    fused = True         # False: the per-step loop of Tensor ops (set it on a layer to compare)
 
     def __init__(self, units, activation="tanh", recurrent_activation="hard_sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -107,13 +115,18 @@ class Recurrent(Layer):
         return (input_shape[0], self.units)
 
     # --- the loop -----------------------------------------------------------------------
-    def _masks(self, n, size, rate, training, like):
-        """One inverted-dropout mask (n, size) per gate, or None per gate when no dropout."""
+    def _mask_arrays(self, n, size, rate, training):
+        """Inverted-dropout masks (gates, n, size), one per gate, or None when no dropout."""
         if not training or rate == 0.0:
-            return [None] * len(self.gates)
+            return None
         scale = 1.0 / (1.0 - rate)
-        return [Tensor((rng().random((n, size)) >= rate) * scale, dtype=like.dtype, device=like.device)
-                for _ in self.gates]
+        return np.stack([(rng().random((n, size)) >= rate) * scale for _ in self.gates])
+
+    def _masks(self, arrays, like):
+        """The per-gate masks as Tensors for the loop (None per gate when no dropout)."""
+        if arrays is None:
+            return [None] * len(self.gates)
+        return [Tensor(m, dtype=like.dtype, device=like.device) for m in arrays]
 
     def _gate_slices(self, w):
         u = self.units
@@ -136,9 +149,26 @@ class Recurrent(Layer):
         n, steps, features = x.shape
         if steps == 0:
             raise ValueError(f"{self.name}: got a sequence of 0 steps, shape {x.shape}")
-        input_masks = self._masks(n, features, self.dropout, training, self.kernel)
-        state_masks = self._masks(n, self.units, self.recurrent_dropout, training, self.kernel)
-        projected = self.project_inputs(x.astype(self.kernel.dtype), input_masks)
+        # both paths draw the same masks in the same order: first the inputs', then the state's
+        input_masks = self._mask_arrays(n, features, self.dropout, training)
+        state_masks = self._mask_arrays(n, self.units, self.recurrent_dropout, training)
+        x = x.astype(self.kernel.dtype)
+        if self.fused and self._fusable():
+            return recurrent_sequence(self.kind, x, self.kernel, self.recurrent_kernel, self.bias,
+                                      activations.name_of(self.activation),
+                                      activations.name_of(self.recurrent_activation), self.go_backwards,
+                                      self.return_sequences, input_masks, state_masks)
+        return self.call_stepwise(x, self._masks(input_masks, self.kernel), self._masks(state_masks, self.kernel))
+
+    def _fusable(self) -> bool:
+        """The fused kernels know the activations in FUSED_ACTIVATIONS; a custom one runs the loop."""
+        return all(activations.name_of(a) in FUSED_ACTIVATIONS
+                   for a in (self.activation, self.recurrent_activation))
+
+    def call_stepwise(self, x, input_masks, state_masks):
+        """The readable path: a Python loop over the steps, each `step` a few Tensor ops."""
+        n, steps, _ = x.shape
+        projected = self.project_inputs(x, input_masks)
         recurrent = self._gate_slices(self.recurrent_kernel)
         states = [Tensor.zeros((n, self.units), dtype=self.kernel.dtype, device=self.kernel.device)
                   for _ in range(self.n_states)]
@@ -175,6 +205,7 @@ class Recurrent(Layer):
 class SimpleRNN(Recurrent):
     """h_t = activation(x_t W + b + (h_{t-1} * m) U): the output is the state."""
     gates = ("h",)
+    kind = "simple_rnn"
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
@@ -212,6 +243,7 @@ class LSTM(Recurrent):
     """
     gates = ("i", "f", "c", "o")
     n_states = 2
+    kind = "lstm"
 
     def __init__(self, units, activation="tanh", recurrent_activation="hard_sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -244,6 +276,7 @@ class GRU(Recurrent):
         h_t = z * h_{t-1} + (1 - z) * hh
     """
     gates = ("z", "r", "h")
+    kind = "gru"
 
     def __init__(self, units, activation="tanh", recurrent_activation="hard_sigmoid", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",

@@ -1,0 +1,80 @@
+"""The fused recurrent primitives (base.Backend.rnn_forward / rnn_backward) at the kernel
+level: every backend against the numpy reference on shapes the registry does not draw
+(float32, more units, long sequences), the activation vocabulary, and bad arguments."""
+import numpy as np
+import pytest
+
+from tinygrad_book.kernels import gate_math, get_backend, reference_recurrent
+from tinygrad_book.kernels.base import GATE_ACTIVATIONS, RNN_GATES, full_view
+
+BACKENDS = ["numpy", "cpu"]
+ACTS = [("tanh", "hard_sigmoid"), ("sigmoid", "sigmoid"), ("relu", "hard_sigmoid"), ("linear", "sigmoid")]
+
+
+def view(a):
+    a = np.ascontiguousarray(a)
+    return full_view(a.reshape(-1), a.shape)
+
+
+def case(kind, dtype, n=5, steps=23, units=7, masks=True, seed=0):
+    r = np.random.default_rng(seed)
+    g = RNN_GATES[kind]
+    gx = r.standard_normal((n, steps, g * units)).astype(dtype)
+    U = (r.standard_normal((units, g * units)) * 0.4).astype(dtype)
+    m = ((r.random((g, n, units)) >= 0.3) / 0.7).astype(dtype) if masks else None
+    d = r.standard_normal((n, steps, units)).astype(dtype)
+    return gx, U, m, d
+
+
+def test_activation_codes_are_the_positions_of_the_names():
+    assert [gate_math.ACTIVATION_CODES[a] for a in GATE_ACTIVATIONS] == list(range(len(GATE_ACTIVATIONS)))
+    x = np.linspace(-4, 4, 41)
+    for name, (f, df) in reference_recurrent.ACTIVATIONS.items():
+        code = gate_math.ACTIVATION_CODES[name]
+        y = np.array([gate_math.activate(code, v) for v in x])
+        np.testing.assert_allclose(y, f(x), rtol=1e-12, atol=1e-15, err_msg=name)
+        np.testing.assert_allclose([gate_math.slope(code, v) for v in y], df(y), rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("device", BACKENDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("acts", ACTS, ids=["-".join(a) for a in ACTS])
+@pytest.mark.parametrize("kind", list(RNN_GATES))
+def test_primitives_match_the_reference(kind, acts, dtype, device):
+    be = get_backend(device)
+    for masks, backwards in ((True, True), (False, False)):
+        gx, U, m, d = case(kind, dtype, masks=masks)
+        want = reference_recurrent.rnn_forward(kind, gx.astype(np.float64), U.astype(np.float64),
+                                               None if m is None else m.astype(np.float64), acts, backwards)
+        got = be.rnn_forward(kind, view(gx), view(U), None if m is None else view(m), acts, backwards)
+        tol = dict(rtol=2e-4, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+        for w, g_ in zip(want, got):
+            assert (w is None) == (g_ is None)
+            if w is not None:
+                np.testing.assert_allclose(np.asarray(g_).reshape(w.shape), w, **tol)
+        states, gates, cells = want
+        want_back = reference_recurrent.rnn_backward(kind, d.astype(np.float64), U.astype(np.float64),
+                                                     None if m is None else m.astype(np.float64), states, gates,
+                                                     cells, acts, backwards)
+        cast = [view(a.astype(dtype)) if a is not None else None for a in (states, gates, cells)]
+        got_back = be.rnn_backward(kind, view(d), view(U), None if m is None else view(m), *cast, acts, backwards)
+        for w, g_ in zip(want_back, got_back):
+            np.testing.assert_allclose(np.asarray(g_).reshape(w.shape), w, **tol)
+
+
+def _bad(what):
+    gx, U, m, d = case("lstm", np.float64, n=2, steps=3, units=2)
+    return {
+        "kind": (("rnn", view(gx), view(U), None, ("tanh", "tanh"), False), "unknown op 'rnn'"),
+        "activation": (("lstm", view(gx), view(U), None, ("tanh", "softmax"), False), "unknown op 'softmax'"),
+        "width": (("gru", view(gx), view(U), None, ("tanh", "tanh"), False), "a gru of 2 units needs"),
+        "masks": (("lstm", view(gx), view(U), view(m[:2]), ("tanh", "tanh"), False), "state_masks must be"),
+    }[what]
+
+
+@pytest.mark.parametrize("device", BACKENDS)
+@pytest.mark.parametrize("what", ["kind", "activation", "width", "masks"])
+def test_bad_arguments_are_refused_naming_the_primitive(device, what):
+    args, message = _bad(what)
+    with pytest.raises(ValueError, match="rnn_forward: " + message):
+        get_backend(device).rnn_forward(*args)
