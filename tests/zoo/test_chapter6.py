@@ -164,7 +164,9 @@ def test_the_glove_embedding_stays_frozen():
 def test_imdb_validation_split_is_the_last_fifth_and_reduced_keeps_the_first():
     data = ch6.imdb_sequences({"maxlen": 20}, tiny=True)
     assert (len(data.x_train), len(data.x_val)) == (64, 16)
-    settings = zoo.get("ch6-imdb-lstm").with_reduced_schedule().extra
+    settings = zoo.get("ch6-imdb-lstm").with_reduced_schedule().extra       # fused kernels: the book's 500 words
+    assert (settings["maxlen"], settings["train_samples"], settings["val_samples"]) == (500, 10000, 2500)
+    settings = zoo.get("ch6-imdb-lstm-reversed").with_reduced_schedule().extra
     assert settings["maxlen"] == 100 and settings["train_samples"] == 2000
     small = ch6.imdb_sequences({"maxlen": 20, "train_samples": 10, "val_samples": 5}, tiny=True)
     np.testing.assert_array_equal(small.x_train, data.x_train[:10])
