@@ -106,7 +106,7 @@ def test_batchnorm_entry_trains_and_evaluates_on_the_moving_averages():
 
 
 def test_separable_entry_runs_end_to_end():
-    entry = zoo.get("ch7-separable-conv-small")
+    entry = next(e for e in chapter7_layers.ENTRIES if e.id == "ch7-separable-conv-small")
     result = runner.run(entry, epochs=2, batch_size=16, verbose=0, tiny=True)
     assert len(result["history"]["val_acc"]) == 2 and result["params"] == 38_949
     data = entry.load_data(tiny=True)
@@ -135,3 +135,19 @@ def test_the_printed_siamese_listing_loses_its_right_input():
     assert model.input_shape[1] == (None, 3, 3, 2048)          # not an image any more
     fixed = chapter7_layers.siamese_xception((71, 71))
     assert fixed.input_shape == [(None, 71, 71, 3), (None, 71, 71, 3)]
+
+
+def test_the_reduced_separable_run_trains_on_the_declared_subset():
+    entry = next(e for e in chapter7_layers.ENTRIES if e.id == "ch7-separable-conv-small")
+    reduced = entry.with_reduced_schedule()
+    assert (entry.extra.get("train"), reduced.extra["train"], reduced.extra["test"]) == (None, 1000, 500)
+    asked = []
+
+    def load_data(tiny=False, **sizes):
+        asked.append(sizes)
+        return chapter7_layers.load_cifar_64(tiny=True)
+
+    from dataclasses import replace
+    result = chapter7_layers.run_separable(replace(reduced, load_data=load_data), epochs=1, batch_size=16, verbose=0)
+    assert asked == [{"train": 1000, "test": 500}]
+    assert 0.0 <= result["max_val_acc"] <= 1.0 and result["params"] == 38_949
