@@ -140,7 +140,7 @@ def test_the_printed_siamese_listing_loses_its_right_input():
 def test_the_reduced_separable_run_trains_on_the_declared_subset():
     entry = next(e for e in chapter7_layers.ENTRIES if e.id == "ch7-separable-conv-small")
     reduced = entry.with_reduced_schedule()
-    assert (entry.extra.get("train"), reduced.extra["train"], reduced.extra["test"]) == (None, 1000, 500)
+    assert (entry.extra.get("train"), reduced.extra["train"], reduced.extra["test"]) == (None, 2000, 500)
     asked = []
 
     def load_data(tiny=False, **sizes):
@@ -149,5 +149,5 @@ def test_the_reduced_separable_run_trains_on_the_declared_subset():
 
     from dataclasses import replace
     result = chapter7_layers.run_separable(replace(reduced, load_data=load_data), epochs=1, batch_size=16, verbose=0)
-    assert asked == [{"train": 1000, "test": 500}]
+    assert asked == [{"train": 2000, "test": 500}]
     assert 0.0 <= result["max_val_acc"] <= 1.0 and result["params"] == 38_949

@@ -220,8 +220,12 @@ ENTRIES.append(Entry(
     check=at_least("max_val_acc", 0.3),
     notes="The listing as printed (64x64x3, 10 classes, rmsprop, categorical cross-entropy); the book gives "
           "neither data nor fit settings. CIFAR-10 stands in (10 classes): the project's 5,000 training and "
-          "1,000 test images, upscaled to 64x64; 10 epochs of batch 32. Chance is 10 %.",
-    reduced=(1, "1 of 10 epochs on the first 1,000 of 5,000 training images, validated on 500: the "
-                "separable convolutions are composed of tensor ops (no fused kernel), 4-8 samples per second "
-                "on 2 CPU cores, so the full run takes ~2.5 h"),
-    reduced_extra={"train": 1000, "test": 500}))
+          "1,000 test images, upscaled to 64x64; 10 epochs of batch 32. Chance is 10 %. With Keras' "
+          "glorot_uniform depthwise and pointwise kernels the activations shrink about 8x per separable "
+          "layer at initialisation (mean |activation| 0.06 after the first, 8e-7 after the sixth, measured "
+          "on 16 images), so the loss leaves ln 10 = 2.303 only slowly: 2.301 -> 2.259 in 8 epochs of 128 "
+          "images. A short run stays at chance.",
+    reduced=(3, "3 of 10 epochs on the first 2,000 of 5,000 training images, validated on 500: the "
+                "separable convolutions are composed of tensor ops (no fused kernel), about 8 samples per "
+                "second on 2 CPU cores, so the full run takes ~1.5-2 h"),
+    reduced_extra={"train": 2000, "test": 500}))
