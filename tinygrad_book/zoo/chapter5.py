@@ -620,8 +620,8 @@ _ch5_2("ch5-catsdogs-small-convnet", "5.4-5.10", "L7009-L7446", small_convnet, 3
        "validation accuracy plateaus at 70-72 %, training accuracy near 100 % (L7434-L7435)",
        "final_val_acc", check=between("final_val_acc", 0.68, 0.76), book_value=0.71, run=run_generators,
        extra={"steps_per_epoch": 100, "validation_steps": 50, "save_as": "cats_and_dogs_small_1.h5"},
-       reduced=(1, "1 of the book's 30 epochs; an epoch is 8 min on 2 idle CPU cores "
-                  "(the full run ~4 h), far more on the shared machine"))
+       reduced=(1, "1 of the book's 30 epochs; an epoch took 186 s on 2 CPU cores shared with one "
+                  "other run (the full run ~1.5 h)"))
 ENTRIES.append(Entry(
     id="ch5-augmentation-preview", chapter=5, section="5.2.5", listings="5.11-5.12", lines="L7464-L7535",
     dataset="cats_and_dogs_small", build_model=small_convnet_dropout, load_data=image_generators,
@@ -632,8 +632,8 @@ _ch5_2("ch5-catsdogs-augment-dropout", "5.13-5.15", "L7554-L7650", small_convnet
        "82 % validation accuracy (L7630-L7631)", "final_val_acc", check=at_least("final_val_acc", 0.80),
        book_value=0.82, run=run_generators, extra={"steps_per_epoch": 100, "validation_steps": 50, "augment": True,
               "save_as": "cats_and_dogs_small_2.h5"},
-       reduced=(1, "1 of the book's 100 epochs; an epoch is 8 min on 2 idle CPU cores "
-                  "(the full run ~13 h), far more on the shared machine"))
+       reduced=(1, "1 of the book's 100 epochs; an epoch took 276 s on 2 CPU cores shared with "
+                  "one other run (the full run ~8 h)"))
 _vgg("ch5-vgg16-feature-extraction-fast", "5.16-5.19", "L7775-L7990", feature_classifier,
      run_feature_extraction, 30, "~90 % validation accuracy (L7984-L7990)", "max_val_acc", 0.90)
 _vgg("ch5-vgg16-feature-extraction-augment", "5.20-5.21", "L8006-L8124", vgg16_with_classifier,
