@@ -17,8 +17,8 @@ import sys
 import numpy as np
 import pytest
 
+from tests.zoo.steps import assert_one_step_matches_the_numpy_device, assert_steps_lower_the_loss
 from tinygrad_book import zoo
-from tinygrad_book.autograd import default_device, set_default_device
 from tinygrad_book.data.download import DatasetNotFoundError
 from tinygrad_book.nn import clear_session, set_seed
 from tinygrad_book.zoo import chapter5
@@ -113,39 +113,16 @@ STEP_CASES = {
 }
 
 
-def one_step(build, x, y, device):
-    before = default_device()
-    set_default_device(device)
-    try:
-        clear_session()
-        set_seed(0)
-        model = build()
-        loss = np.atleast_1d(model.train_on_batch(x, y))[0]
-        return float(loss), model.get_weights()
-    finally:
-        set_default_device(before)
-
-
 @pytest.mark.parametrize("entry_id", list(STEP_CASES))
 def test_one_step_matches_the_numpy_device(entry_id):
     build, x, y = STEP_CASES[entry_id]
-    loss_np, weights_np = one_step(build, x, y, "numpy")
-    loss_cpu, weights_cpu = one_step(build, x, y, "cpu")
-    assert loss_cpu == pytest.approx(loss_np, rel=1e-4)
-    for a, b in zip(weights_cpu, weights_np):
-        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-5)
+    assert_one_step_matches_the_numpy_device(build, x, y, entry_id)
 
 
 @pytest.mark.parametrize("entry_id", list(STEP_CASES))
 def test_steps_on_one_batch_lower_the_loss(entry_id):
     build, x, y = STEP_CASES[entry_id]
-    set_seed(0)
-    model = build()
-    loss = lambda: float(np.atleast_1d(model.evaluate(x, y, verbose=0))[0])  # noqa: E731 - without dropout's noise
-    before = loss()
-    for _ in range(4):
-        model.train_on_batch(x, y)
-    assert loss() < before
+    assert_steps_lower_the_loss(build, x, y, 4, entry_id)
 
 
 # --- the pipelines end to end on tiny data -------------------------------------------------------

@@ -20,9 +20,9 @@ Parameter counts: the book's summaries where it prints one, else arithmetic.
 import numpy as np
 import pytest
 
+from tests.zoo.steps import assert_one_step_matches_the_numpy_device, assert_steps_lower_the_loss
 from tinygrad_book import zoo
-from tinygrad_book.autograd import default_device, set_default_device
-from tinygrad_book.nn import clear_session, set_seed
+from tinygrad_book.nn import clear_session
 from tinygrad_book.preprocessing.timeseries import generator
 from tinygrad_book.zoo import chapter6 as ch6
 from tinygrad_book.zoo.checks import above, all_of, below, equal_to, not_worse_than, within
@@ -109,44 +109,16 @@ STEP_CASES = {   # (builder, x, y): the entries' models on short inputs
 }
 
 
-def one_step(build, x, y, device):
-    before = default_device()
-    set_default_device(device)
-    try:
-        clear_session()
-        set_seed(0)
-        model = build()
-        start = model.get_weights()
-        loss = np.atleast_1d(model.train_on_batch(x, y))[0]
-        return float(loss), start, model.get_weights()
-    finally:
-        set_default_device(before)
-
-
 @pytest.mark.parametrize("entry_id", list(STEP_CASES))
 def test_one_step_matches_the_numpy_device(entry_id):
     build, x, y = STEP_CASES[entry_id]
-    loss_np, start_np, weights_np = one_step(build, x, y, "numpy")
-    loss_cpu, start_cpu, weights_cpu = one_step(build, x, y, "cpu")
-    for a, b in zip(start_cpu, start_np):
-        np.testing.assert_array_equal(a, b)                     # the same starting point
-    assert loss_cpu == pytest.approx(loss_np, rel=1e-4)
-    moved = max(np.abs(a - b).max() for a, b in zip(weights_np, start_np))
-    assert moved > 1e-4, "the step must change the weights for the comparison to mean anything"
-    for i, (a, b) in enumerate(zip(weights_cpu, weights_np)):
-        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-5, err_msg=f"{entry_id}: weight {i}")
+    assert_one_step_matches_the_numpy_device(build, x, y, entry_id)
 
 
 @pytest.mark.parametrize("entry_id", list(STEP_CASES))
 def test_steps_on_one_batch_lower_the_loss(entry_id):
     build, x, y = STEP_CASES[entry_id]
-    set_seed(0)
-    model = build()
-    loss = lambda: float(np.atleast_1d(model.evaluate(x, y, verbose=0))[0])  # noqa: E731 - without dropout's noise
-    before = loss()
-    for _ in range(5):
-        model.train_on_batch(x, y)
-    assert loss() < before
+    assert_steps_lower_the_loss(build, x, y, 5, entry_id)
 
 
 def test_the_glove_embedding_stays_frozen():

@@ -14,14 +14,19 @@ cpu one, and every pipeline end to end on tiny data with its mechanics check.
 import numpy as np
 import pytest
 
+from tests.zoo.steps import assert_one_step_matches_the_numpy_device
 from tinygrad_book import zoo
-from tinygrad_book.autograd import default_device, set_default_device
-from tinygrad_book.nn import clear_session, set_seed
+from tinygrad_book.nn import clear_session
 from tinygrad_book.zoo import chapter7
 
 IDS = ["ch7-functional-api-intro", "ch7-qa-two-input", "ch7-social-multi-output", "ch7-inception-module",
        "ch7-residual-connections", "ch7-siamese-lstm", "ch7-callbacks", "ch7-tensorboard-imdb-conv1d",
        "ch7-hyperparameter-optimization", "ch7-ensembling"]
+LAYER_IDS = ["ch7-siamese-xception-vision", "ch7-batchnorm", "ch7-separable-conv-small"]  # test_chapter7_layers.py
+BOOK_ORDER = ["ch7-functional-api-intro", "ch7-qa-two-input", "ch7-social-multi-output", "ch7-inception-module",
+              "ch7-residual-connections", "ch7-siamese-lstm", "ch7-siamese-xception-vision", "ch7-callbacks",
+              "ch7-tensorboard-imdb-conv1d", "ch7-batchnorm", "ch7-separable-conv-small",
+              "ch7-hyperparameter-optimization", "ch7-ensembling"]
 PARAMS = {"ch7-functional-api-intro": 3_466, "ch7-qa-two-input": 1_000_052, "ch7-social-multi-output": 14_146_316,
           "ch7-siamese-lstm": 20_673, "ch7-callbacks": 160_305, "ch7-tensorboard-imdb-conv1d": 291_937,
           "ch7-residual-connections": 442_752}
@@ -33,10 +38,10 @@ def offline_tiny(tmp_path, monkeypatch):
     clear_session()
 
 
-def test_every_chapter_7_tool_id_is_in_the_zoo_in_book_order():
-    assert [e.id for e in chapter7.ENTRIES] == IDS
-    registered = [e.id for e in zoo.entries([7])]
-    assert [i for i in registered if i in IDS] == IDS
+def test_every_chapter_7_id_is_in_the_zoo_in_book_order():
+    assert sorted(BOOK_ORDER) == sorted(IDS + LAYER_IDS)
+    assert [e.id for e in chapter7.ENTRIES] == BOOK_ORDER
+    assert [e.id for e in zoo.entries([7])] == BOOK_ORDER
 
 
 def test_param_counts_agree_with_arithmetic():
@@ -99,27 +104,10 @@ STEP_CASES = {
 }
 
 
-def one_step(build, x, y, device):
-    before = default_device()
-    set_default_device(device)
-    try:
-        clear_session()
-        set_seed(0)
-        model = build()
-        loss = np.atleast_1d(model.train_on_batch(x, y))[0]
-        return float(loss), model.get_weights()
-    finally:
-        set_default_device(before)
-
-
 @pytest.mark.parametrize("entry_id", list(STEP_CASES))
 def test_one_step_matches_the_numpy_device(entry_id):
     build, x, y = STEP_CASES[entry_id]
-    loss_np, weights_np = one_step(build, x, y, "numpy")
-    loss_cpu, weights_cpu = one_step(build, x, y, "cpu")
-    assert loss_cpu == pytest.approx(loss_np, rel=1e-4)
-    for a, b in zip(weights_cpu, weights_np):
-        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-5)
+    assert_one_step_matches_the_numpy_device(build, x, y, entry_id)
 
 
 # --- the pipelines end to end on tiny data ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Chapter 7's layer entries (zoo/chapter7_layers.py): parameter counts by arithmetic, one
+"""Chapter 7's layer entries (zoo/chapter7.py): parameter counts by arithmetic, one
 training step the same on the numpy reference device as on the cpu one, every pipeline end
 to end on tiny data, and checks that fail on a wrong result.
 
@@ -12,11 +12,11 @@ Parameter counts:
 import numpy as np
 import pytest
 
+from tests.zoo.steps import assert_same_start_and_loss, one_step
 from tinygrad_book import Input, applications, layers, zoo
-from tinygrad_book.autograd import default_device, set_default_device
-from tinygrad_book.nn import clear_session, set_seed
+from tinygrad_book.nn import clear_session
 from tinygrad_book.nn.model import Model
-from tinygrad_book.zoo import chapter7_layers, runner
+from tinygrad_book.zoo import chapter7, runner
 
 IDS = ["ch7-siamese-xception-vision", "ch7-batchnorm", "ch7-separable-conv-small"]
 SEPARABLE = [(3, 32), (32, 64), (64, 64), (64, 128), (128, 64), (64, 128)]
@@ -39,7 +39,7 @@ def test_the_entries_are_in_the_zoo():
 @pytest.mark.parametrize("entry_id", IDS)
 def test_parameter_counts(entry_id):
     entry = zoo.get(entry_id)
-    model = entry.build_model(chapter7_layers.TINY_STEREO_SIZE) if entry_id.startswith("ch7-siamese") \
+    model = entry.build_model(chapter7.TINY_STEREO_SIZE) if entry_id.startswith("ch7-siamese") \
         else entry.build_model()
     assert model.count_params() == PARAMS[entry_id]
     if entry_id == "ch7-batchnorm":
@@ -47,45 +47,32 @@ def test_parameter_counts(entry_id):
 
 
 def test_separable_convnet_output_shapes():
-    model = chapter7_layers.separable_convnet()
+    model = chapter7.separable_convnet()
     assert [l.output_shape[1:3] for l in model.layers[:8]] == [(62, 62), (60, 60), (30, 30), (28, 28), (26, 26),
                                                                (13, 13), (11, 11), (9, 9)]
 
 
-def one_step(entry, data, device, n=8):
-    """(weights before, weights after, loss, indices of the biases that feed a batch norm)."""
-    previous = default_device()
-    set_default_device(device)
-    try:
-        clear_session()
-        set_seed(0)
-        model = entry.build_model()
-        before = [w.numpy().copy() for w in model.weights]
-        loss = model.train_on_batch(data.x_train[:n], data.y_train[:n])
-        ids = [id(w) for w in model.weights]
-        feeding_bn = [ids.index(id(layer.bias)) for layer, after in zip(model.layers, model.layers[1:])
-                      if isinstance(after, layers.BatchNormalization) and getattr(layer, "bias", None) is not None]
-        return before, [w.numpy() for w in model.weights], np.ravel(loss), feeding_bn
-    finally:
-        set_default_device(previous)
+def biases_feeding_a_batch_norm(model):
+    """Indices (in model.get_weights()) of the biases of layers right before a BatchNormalization."""
+    ids = [id(w) for w in model.weights]
+    return [ids.index(id(layer.bias)) for layer, after in zip(model.layers, model.layers[1:])
+            if isinstance(after, layers.BatchNormalization) and getattr(layer, "bias", None) is not None]
 
 
 @pytest.mark.parametrize("entry_id", ["ch7-batchnorm", "ch7-separable-conv-small"])
 def test_one_training_step_matches_the_numpy_device(entry_id):
     entry = zoo.get(entry_id)
     data = entry.load_data(tiny=True)
-    ref_before, ref_after, ref_loss, feeding_bn = one_step(entry, data, "numpy")
-    before, after, loss, _ = one_step(entry, data, "cpu")
-    for r, c in zip(ref_before, before):
-        np.testing.assert_array_equal(c, r)
-    np.testing.assert_allclose(loss, ref_loss, rtol=1e-5)
-    assert max(np.abs(a - b).max() for a, b in zip(ref_after, ref_before)) > 1e-4
-    for i, (r, c) in enumerate(zip(ref_after, after)):
+    x, y = data.x_train[:8], data.y_train[:8]
+    ref, step = one_step(entry.build_model, x, y, "numpy"), one_step(entry.build_model, x, y, "cpu")
+    assert_same_start_and_loss(ref, step, entry_id, loss_rtol=1e-5, rtol=1e-4, atol=1e-4)
+    feeding_bn = biases_feeding_a_batch_norm(ref.model)
+    for i, (r, c) in enumerate(zip(ref.end, step.end)):
         if i in feeding_bn:
             # a bias right before a batch norm has gradient 0 (the norm subtracts the mean): what
             # autograd gets is rounding noise, and RMSprop's first step, lr * g / sqrt(0.1 g^2),
             # turns any g into +-lr*sqrt(10). Only the size of that step is the same everywhere.
-            assert np.abs(c - ref_before[i]).max() <= 1e-3 * np.sqrt(10) * 1.001
+            assert np.abs(c - ref.start[i]).max() <= 1e-3 * np.sqrt(10) * 1.001
             continue
         # atol: RMSprop's first step is lr * g / sqrt(0.1 g^2), +-3.2e-3 for any g not tiny; float32
         # rounding of a near-cancelling gradient moves it by a few 1e-5, a wrong gradient by ~3e-3
@@ -106,7 +93,7 @@ def test_batchnorm_entry_trains_and_evaluates_on_the_moving_averages():
 
 
 def test_separable_entry_runs_end_to_end():
-    entry = next(e for e in chapter7_layers.ENTRIES if e.id == "ch7-separable-conv-small")
+    entry = next(e for e in chapter7.ENTRIES if e.id == "ch7-separable-conv-small")
     result = runner.run(entry, epochs=2, batch_size=16, verbose=0, tiny=True)
     assert len(result["history"]["val_acc"]) == 2 and result["params"] == 38_949
     data = entry.load_data(tiny=True)
@@ -133,21 +120,21 @@ def test_the_printed_siamese_listing_loses_its_right_input():
     merged_features = layers.concatenate([left_features, right_input], axis=-1)
     model = Model([left_input, right_input], merged_features)
     assert model.input_shape[1] == (None, 3, 3, 2048)          # not an image any more
-    fixed = chapter7_layers.siamese_xception((71, 71))
+    fixed = chapter7.siamese_xception((71, 71))
     assert fixed.input_shape == [(None, 71, 71, 3), (None, 71, 71, 3)]
 
 
 def test_the_reduced_separable_run_trains_on_the_declared_subset():
-    entry = next(e for e in chapter7_layers.ENTRIES if e.id == "ch7-separable-conv-small")
+    entry = next(e for e in chapter7.ENTRIES if e.id == "ch7-separable-conv-small")
     reduced = entry.with_reduced_schedule()
     assert (entry.extra.get("train"), reduced.extra["train"], reduced.extra["test"]) == (None, 2000, 500)
     asked = []
 
     def load_data(tiny=False, **sizes):
         asked.append(sizes)
-        return chapter7_layers.load_cifar_64(tiny=True)
+        return chapter7.load_cifar_64(tiny=True)
 
     from dataclasses import replace
-    result = chapter7_layers.run_separable(replace(reduced, load_data=load_data), epochs=1, batch_size=16, verbose=0)
+    result = chapter7.run_separable(replace(reduced, load_data=load_data), epochs=1, batch_size=16, verbose=0)
     assert asked == [{"train": 2000, "test": 500}]
     assert 0.0 <= result["max_val_acc"] <= 1.0 and result["params"] == 38_949

@@ -13,9 +13,8 @@ Parameter counts, by arithmetic (inputs * units + units per Dense layer):
 import numpy as np
 import pytest
 
-from tinygrad_book import set_default_device, zoo
-from tinygrad_book.kernels import default_device
-from tinygrad_book.nn import clear_session, set_seed
+from tests.zoo.steps import assert_one_step_matches_the_numpy_device
+from tinygrad_book import zoo
 from tinygrad_book.zoo import registry
 
 PARAMS = {
@@ -39,39 +38,15 @@ def test_model_has_the_books_parameter_count(entry_id):
     assert model.count_params() == PARAMS[entry_id]
 
 
-def one_step(entry, data, device):
-    """Build the entry's model on `device` from seed 0, take one training step on the
-    first 128 samples (the book's batch); (weights before, weights after, loss)."""
-    previous = default_device()
-    set_default_device(device)
-    try:
-        clear_session()
-        set_seed(0)
-        model = entry.build_model()
-        before = [w.numpy().copy() for w in model.weights]
-        loss = model.train_on_batch(data.x_train[:128], data.y_train[:128])
-        return before, [w.numpy() for w in model.weights], np.ravel(loss)
-    finally:
-        set_default_device(previous)
-
-
 @pytest.mark.parametrize("entry_id", list(PARAMS))
 def test_one_training_step_matches_the_numpy_device(entry_id):
     """The numpy backend is the readable reference: the default device (numba kernels,
-    fused optimizers) must take the same step from the same weights."""
+    fused optimizers) must take the same step from the same weights, on the first 128
+    samples (the book's batch)."""
     entry = zoo.get(entry_id)
     data = entry.load_data(tiny=True)
-    ref_before, ref_after, ref_loss = one_step(entry, data, "numpy")
-    before, after, loss = one_step(entry, data, "cpu")
-    for r, c in zip(ref_before, before):
-        np.testing.assert_array_equal(c, r)                    # the same starting point
-    np.testing.assert_allclose(loss, ref_loss, rtol=1e-5)
-    moved = max(np.abs(a - b).max() for a, b in zip(ref_after, ref_before))
-    assert moved > 1e-4, "the step must change the weights for the comparison to mean anything"
-    for i, (r, c) in enumerate(zip(ref_after, after)):
-        # atol: RMSprop divides by sqrt(a) + 1e-7, so where a gradient is ~1e-7 float32
-        # rounding moves the step by up to ~lr * 1e-3; a wrong gradient moves it by ~lr
-        np.testing.assert_allclose(c, r, rtol=1e-4, atol=1e-5, err_msg=f"{entry_id}: weight {i}")
+    assert_one_step_matches_the_numpy_device(entry.build_model, data.x_train[:128], data.y_train[:128],
+                                             entry_id, loss_rtol=1e-5, rtol=1e-4, atol=1e-5)
 
 
 STANDARD = [i for i in PARAMS if not i.startswith("ch3-boston") and i != "ch4-imdb-l1-l1l2"]

@@ -11,13 +11,11 @@ session, and model.layers is in Keras' order, so Keras' released weight files lo
 """
 from __future__ import annotations
 
-from ..nn.layers import (Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, GlobalAveragePooling2D,
-                         GlobalMaxPooling2D, Input, MaxPooling2D, concatenate)
-from ..nn.model import Model
+from ..nn.layers import Activation, AveragePooling2D, BatchNormalization, Conv2D, Input, MaxPooling2D, concatenate
 from . import imagenet_utils
 from .imagenet_utils import obtain_input_shape
-from .keras_order import load_keras_weights, released_weights, use_keras_layer_order
-from .vgg import _check_arguments, source_inputs
+from .common import check_arguments, finish_application, pooled_classifier_or_pooling
+from .keras_order import released_weights
 
 _RELEASES = "https://github.com/fchollet/deep-learning-models/releases/download/v0.5/"
 # (file name, md5) of Keras' released weights (keras/applications/inception_v3.py, Keras 2.0.8).
@@ -39,7 +37,7 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     least 75x75, default (299, 299, 3) with the classifier; pooling None, 'avg' or 'max'.
     Inputs are preprocessed with `preprocess_input` (x / 127.5 - 1).
     """
-    _check_arguments(weights, include_top, classes, pooling, input_tensor)
+    check_arguments(weights, include_top, classes, pooling, input_tensor)
     input_shape = obtain_input_shape(input_shape, default_size=299, min_size=MIN_SIZE,
                                      require_flatten=include_top, weights=weights)
     weights_path = _imagenet_path(include_top) if weights == "imagenet" else weights
@@ -48,18 +46,8 @@ def InceptionV3(include_top=True, weights="imagenet", input_tensor=None, input_s
     x = _modules_35x35(x)
     x = _modules_17x17(x)
     x = _modules_8x8(x)
-    if include_top:
-        x = GlobalAveragePooling2D(name="avg_pool")(x)
-        x = Dense(classes, activation="softmax", name="predictions")(x)
-    elif pooling == "avg":
-        x = GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = GlobalMaxPooling2D()(x)
-    inputs = img_input if input_tensor is None else source_inputs(input_tensor)
-    model = use_keras_layer_order(Model(inputs, x, name="inception_v3"))
-    if weights_path is not None:
-        load_keras_weights(model, weights_path)
-    return model
+    x = pooled_classifier_or_pooling(x, include_top, pooling, classes)
+    return finish_application(img_input, input_tensor, x, "inception_v3", weights_path, keras_order=True)
 
 
 def conv2d_bn(x, filters, num_row, num_col, padding="same", strides=(1, 1), name=None):

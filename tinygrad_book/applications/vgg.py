@@ -8,13 +8,9 @@ fc2, predictions), so Keras' released ImageNet weight files load by layer order.
 """
 from __future__ import annotations
 
-import os
-
 from ..data.download import DatasetNotFoundError, data_home, get_file
-from ..nn import keras_h5
-from ..nn.layers import (Conv2D, Dense, Flatten, GlobalAveragePooling2D, GlobalMaxPooling2D, Input,
-                         InputLayer, MaxPooling2D, SymbolicTensor)
-from ..nn.model import Model
+from ..nn.layers import Conv2D, Dense, Flatten, Input, MaxPooling2D
+from .common import check_arguments, finish_application, global_pooling
 from .imagenet_utils import MODELS_SUBDIR, obtain_input_shape
 
 _RELEASES = "https://github.com/fchollet/deep-learning-models/releases/download/v0.1/"
@@ -49,7 +45,7 @@ def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
 
 
 def build_vgg(name, include_top, weights, input_tensor, input_shape, pooling, classes):
-    _check_arguments(weights, include_top, classes, pooling, input_tensor)
+    check_arguments(weights, include_top, classes, pooling, input_tensor)
     input_shape = obtain_input_shape(input_shape, default_size=224, min_size=48,
                                      require_flatten=include_top, weights=weights)
     # the file first: offline, say so before spending seconds on 138 M random weights
@@ -65,43 +61,9 @@ def build_vgg(name, include_top, weights, input_tensor, input_shape, pooling, cl
         x = Dense(4096, activation="relu", name="fc1")(x)
         x = Dense(4096, activation="relu", name="fc2")(x)
         x = Dense(classes, activation="softmax", name="predictions")(x)
-    elif pooling == "avg":
-        x = GlobalAveragePooling2D()(x)
-    elif pooling == "max":
-        x = GlobalMaxPooling2D()(x)
-    inputs = img_input if input_tensor is None else source_inputs(input_tensor)
-    model = Model(inputs, x, name=name)
-    if weights_path is not None:
-        keras_h5.load_weights(model, weights_path)
-    return model
-
-
-def _check_arguments(weights, include_top, classes, pooling, input_tensor):
-    if not (weights in (None, "imagenet") or os.path.exists(weights)):
-        raise ValueError(f"weights must be None (random initialisation), 'imagenet' or the path of a "
-                         f"weight file; {weights!r} is none of these (no such file)")
-    if weights == "imagenet" and include_top and classes != 1000:
-        raise ValueError(f"the ImageNet classifier has 1000 classes; got classes={classes} "
-                         "(use include_top=False, or weights=None)")
-    if pooling not in (None, "avg", "max"):
-        raise ValueError(f"pooling must be None, 'avg' or 'max', got {pooling!r}")
-    if input_tensor is not None and not isinstance(input_tensor, SymbolicTensor):
-        raise TypeError("input_tensor must be a symbolic tensor (from Input or a layer), "
-                        f"got {type(input_tensor).__name__}")
-
-
-def source_inputs(tensor) -> list:
-    """The Input tensors a symbolic tensor is computed from (Keras' get_source_inputs)."""
-    found, stack, seen = [], [tensor], set()
-    while stack:
-        t = stack.pop()
-        if id(t.node) in seen:
-            continue
-        seen.add(id(t.node))
-        if isinstance(t.node.layer, InputLayer):
-            found.append(t)
-        stack.extend(reversed(t.node.inputs))
-    return found if len(found) > 1 else found[0]
+    else:
+        x = global_pooling(x, pooling)
+    return finish_application(img_input, input_tensor, x, name, weights_path, keras_order=False)
 
 
 def imagenet_weights_on_disk(name, include_top):

@@ -6,7 +6,10 @@
 * 7.2: callbacks (early stopping, checkpoints, a custom one) and TensorBoard;
 * 7.3: hyperparameter search and ensembles.
 
-(BatchNormalization, separable convolutions and the siamese Xception: chapter7_layers.py.)
+* 7.1.6 and 7.3.1: the siamese Xception, batch normalisation and depthwise separable
+  convolution, whose data the book does not give: what stands in is said in each entry's notes
+  (BatchNormalization in chapter 5's MNIST convnet; CIFAR-10 upscaled 2x for the separable
+  convnet's 64x64 input; one synthetic stereo pair).
 
 The book gives no data for most of these: where its listings make random arrays, so do we,
 as printed; where it names data it does not give (social-media posts, sentence pairs), a
@@ -21,8 +24,9 @@ import time
 
 import numpy as np
 
+from .checks import at_least, at_most
 from .entry import Data, Entry
-from .runner import history_numbers, or_default, plain_history
+from .runner import fit_and_evaluate, history_numbers, or_default, plain_history
 
 ENTRIES: list[Entry] = []   # this chapter's experiments, in book order (the registry collects them)
 
@@ -734,6 +738,168 @@ def run_ensemble(entry, epochs=None, batch_size=None, verbose=2, tiny=False, mod
     return _finish(result, model, start, model_out, data.source)
 
 
+# --- 7.1.6 the siamese Xception (ch7-siamese-xception-vision) -------------------------------------------------------
+STEREO_SIZE = (250, 250)
+TINY_STEREO_SIZE = (71, 71)      # Xception's smallest input
+
+
+def siamese_xception(size=STEREO_SIZE):
+    """The book's listing (L12688-L12705) with its typo fixed. As printed,
+
+        right_input = xception_base(right_input)
+        merged_features = layers.concatenate([left_features, right_input], axis=-1)
+
+    overwrites the right *Input* with its features, so the model's second input is lost
+    (`Model([left_input, right_input], ...)` would be given a feature tensor as an input).
+    Fixed: the features get their own name, `right_features`."""
+    from .. import Input, applications, layers
+    from ..nn.model import Model
+
+    xception_base = applications.Xception(weights=None, include_top=False)
+    left_input = Input(shape=size + (3,))
+    right_input = Input(shape=size + (3,))
+    left_features = xception_base(left_input)
+    right_features = xception_base(right_input)          # the book: right_input = xception_base(right_input)
+    merged_features = layers.concatenate([left_features, right_features], axis=-1)
+    return Model([left_input, right_input], merged_features)
+
+
+def stereo_pair(size, seed=0):
+    """A synthetic stereo pair in 'tf' preprocessing (-1..1): one random scene, the right view
+    shifted 4 pixels (the book has no data: "stereo camera" images, L12663)."""
+    rng = np.random.default_rng(seed)
+    scene = rng.uniform(0, 255, (1, size[0], size[1] + 4, 3)).astype(np.float32)
+    from ..applications.xception import preprocess_input
+    return preprocess_input(scene[:, :, 4:]), preprocess_input(scene[:, :, :-4])
+
+
+def run_siamese_xception(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out=None):
+    """One forward pass of the pair, and the check that the two branches share one network:
+    with the views swapped, the two halves of the features swap exactly."""
+    start = time.perf_counter()
+    size = TINY_STEREO_SIZE if tiny else STEREO_SIZE
+    model = siamese_xception(size)
+    left, right = stereo_pair(size)
+    features = model.predict([left, right])
+    swapped = model.predict([right, left])
+    half = features.shape[-1] // 2
+    swap_error = float(np.abs(np.concatenate([features[..., half:], features[..., :half]], -1) - swapped).max())
+    if model_out is not None:
+        model_out.append(model)
+    return {"source": "synthetic", "input_size": list(size), "feature_shape": list(features.shape[1:]),
+            "params": model.count_params(), "swap_error": swap_error, "history": {},
+            "wall_time": time.perf_counter() - start}
+
+
+# --- 7.3.1 batch normalisation (ch7-batchnorm) ---------------------------------------------------------------------
+def load_mnist(tiny=False):
+    """MNIST as chapter 5 prepares it (listing 5.3): (n, 28, 28, 1) in [0, 1], one-hot labels."""
+    from ..datasets import mnist
+    from ..utils import to_categorical
+
+    if tiny:
+        rng = np.random.RandomState(0)
+        (x_train, y_train), (x_test, y_test), source = (
+            (rng.randint(0, 256, (64, 28, 28), dtype=np.uint8), rng.randint(0, 10, 64)),
+            (rng.randint(0, 256, (32, 28, 28), dtype=np.uint8), rng.randint(0, 10, 32)), "synthetic")
+    else:
+        ((x_train, y_train), (x_test, y_test)), source = mnist.load_data_or_sample()
+    prepare = lambda x: x.reshape((len(x), 28, 28, 1)).astype("float32") / 255   # noqa: E731
+    return Data(prepare(x_train), to_categorical(y_train, 10), x_test=prepare(x_test),
+                y_test=to_categorical(y_test, 10), source=source)
+
+
+def mnist_convnet_batchnorm():
+    """Listing 5.1's convnet with the book's pattern of 7.3.1 (L13276-L13300): every Conv2D and
+    the Dense followed by BatchNormalization(). 93,322 + 4 * (32 + 64 + 64 + 64) = 94,218
+    parameters, of which 2 * 224 = 448 (the moving means and variances) are non-trainable."""
+    from .. import layers, models
+
+    model = models.Sequential()
+    model.add(layers.Conv2D(32, (3, 3), activation='relu', input_shape=(28, 28, 1)))
+    model.add(layers.BatchNormalization())
+    model.add(layers.MaxPooling2D((2, 2)))
+    model.add(layers.Conv2D(64, (3, 3), activation='relu'))
+    model.add(layers.BatchNormalization())
+    model.add(layers.MaxPooling2D((2, 2)))
+    model.add(layers.Conv2D(64, (3, 3), activation='relu'))
+    model.add(layers.BatchNormalization())
+    model.add(layers.Flatten())
+    model.add(layers.Dense(64, activation='relu'))
+    model.add(layers.BatchNormalization())
+    model.add(layers.Dense(10, activation='softmax'))
+    model.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['accuracy'])
+    return model
+
+
+# --- 7.3.1 depthwise separable convolution (ch7-separable-conv-small) ------------------------------------------------------------
+def separable_convnet():
+    """Listing of L13362-L13393, as printed: 38,949 parameters (arithmetic: each
+    SeparableConv2D has 9*in + in*out + out)."""
+    from .. import layers, models
+
+    height = 64
+    width = 64
+    channels = 3
+    num_classes = 10
+
+    model = models.Sequential()
+    model.add(layers.SeparableConv2D(32, 3, activation='relu', input_shape=(height, width, channels,)))
+    model.add(layers.SeparableConv2D(64, 3, activation='relu'))
+    model.add(layers.MaxPooling2D(2))
+
+    model.add(layers.SeparableConv2D(64, 3, activation='relu'))
+    model.add(layers.SeparableConv2D(128, 3, activation='relu'))
+    model.add(layers.MaxPooling2D(2))
+
+    model.add(layers.SeparableConv2D(64, 3, activation='relu'))
+    model.add(layers.SeparableConv2D(128, 3, activation='relu'))
+    model.add(layers.GlobalAveragePooling2D())
+
+    model.add(layers.Dense(32, activation='relu'))
+    model.add(layers.Dense(num_classes, activation='softmax'))
+
+    model.compile(optimizer='rmsprop', loss='categorical_crossentropy', metrics=['acc'])
+    return model
+
+
+def load_cifar_64(tiny=False, train=5000, test=1000):
+    """CIFAR-10 (the project's copy: its first 5,000 training and 1,000 test images) in [0, 1],
+    upscaled 2x to 64x64 by repeating pixels; one-hot labels over the 10 classes."""
+    from ..utils import to_categorical
+
+    if tiny:
+        rng = np.random.RandomState(0)
+        (x_train, y_train), (x_test, y_test), source = (
+            (rng.randint(0, 256, (32, 32, 32, 3), dtype=np.uint8), rng.randint(0, 10, (32, 1))),
+            (rng.randint(0, 256, (16, 32, 32, 3), dtype=np.uint8), rng.randint(0, 10, (16, 1))), "synthetic")
+    else:
+        import warnings
+
+        from ..datasets import cifar10
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")        # the subset warning: the notes say so
+            (x_train, y_train), (x_test, y_test) = cifar10.load_data()
+        source = f"cifar10 (first {min(train, len(x_train))} train / {min(test, len(x_test))} test, 2x upscaled)"
+        x_train, y_train, x_test, y_test = x_train[:train], y_train[:train], x_test[:test], y_test[:test]
+    upscale = lambda x: x.repeat(2, axis=1).repeat(2, axis=2).astype("float32") / 255   # noqa: E731
+    return Data(upscale(x_train), to_categorical(y_train.ravel(), 10), x_val=upscale(x_test),
+                y_val=to_categorical(y_test.ravel(), 10), source=source)
+
+
+def run_separable(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out=None):
+    sizes = {k: entry.extra[k] for k in ("train", "test") if k in entry.extra}   # the reduced run's subset
+    data = entry.load_data(tiny=tiny, **sizes)
+    model = entry.build_model()
+    start = time.perf_counter()
+    result = fit_and_evaluate(model, data, entry.epochs if epochs is None else epochs,
+                              entry.batch_size if batch_size is None else batch_size, verbose)
+    result.update(wall_time=time.perf_counter() - start, source=data.source, params=model.count_params())
+    if model_out is not None:
+        model_out.append(model)
+    return result
+
+
 # --- the entries, in book order --------------------------------------------------------------
 def _ch7(id, section, listings, lines, dataset, build, load, run, epochs, batch_size, book_result, metric, check,
          **kw):
@@ -770,7 +936,7 @@ _ch7("ch7-inception-module", "7.1.4", "(unnumbered)", "L12382-L12475", "syntheti
                   "14x14x512 and trains", lambda r: bool(r["printed_concatenate_error"])
                   and r["module_output_shape"] == [14, 14, 512] and r["final_loss"] < r["first_loss"]),
      notes="As printed the four branches end at 14, 13, 11 and 12 pixels; we add padding='same' to every "
-           "convolution and to the pooling (Keras' InceptionV3 does). Needs AveragePooling2D(padding='same').")
+           "convolution and to the pooling (Keras' InceptionV3 does).")
 _ch7("ch7-residual-connections", "7.1.4", "(unnumbered)", "L12488-L12594", "synthetic", lambda: residual_blocks()[0],
      random_images, run_residual, 0, 32, "n/a; residual connections help models of more than 10 layers (L12500)",
      "gradient_ratio",
@@ -788,6 +954,18 @@ _ch7("ch7-siamese-lstm", "7.1.5", "(unnumbered)", "L12596-L12656", "synthetic st
            "stay at chance, because Dense(1) on concatenate([left, right]) adds one score per sentence and so "
            "cannot compare them (training pairs are memorized); a similarity needs an interaction (e.g. a "
            "product or |left - right|) before the classifier.")
+ENTRIES.append(Entry(
+    id="ch7-siamese-xception-vision", chapter=7, section="7.1.6", listings="(code in 7.1.6)",
+    lines="L12658-L12708", dataset="synthetic stereo pair (250x250 RGB)", build_model=siamese_xception,
+    load_data=lambda tiny=False: Data(*stereo_pair(TINY_STEREO_SIZE if tiny else STEREO_SIZE), source="synthetic"),
+    epochs=0, batch_size=1, book_result="n/a (no result printed)", metric="swap_error", run=run_siamese_xception,
+    check=at_most("swap_error", 1e-5),
+    notes="The printed code assigns `right_input = xception_base(right_input)` and concatenates "
+          "`right_input`: the right Input is overwritten by its features and the model loses its second "
+          "input. Fixed as `right_features = xception_base(right_input)`. Nothing is trained (the book "
+          "trains nothing); one Xception (20,861,480 parameters, weights=None) serves both views, so "
+          "swapping the views must swap the two halves of the 8x8x4096 features exactly.",
+    extra={"weights": None, "feature_shape": "(8, 8, 4096) at 250x250"}))
 _ch7("ch7-callbacks", "7.2.1", "(unnumbered)", "L12744-L12945", "imdb", imdb_dense, imdb_split, run_callbacks,
      10, 32, "n/a (mechanics)", "epochs_run",
      demonstrates("EarlyStopping stopped before epoch 10; my_model.h5 holds the epoch of lowest val_loss; "
@@ -803,6 +981,33 @@ _ch7("ch7-tensorboard-imdb-conv1d", "7.2.2", "7.7-7.9", "L12946-L13208", "imdb (
      reduced=(2, "2 of the book's 20 epochs on the first 5,000 of 25,000 reviews: a batch of 128 takes "
                  "4 s on 2 busy cores, the full run ~3 h"),
      notes="The curves (docs/img) are the event file's scalars read back with TensorBoard's EventAccumulator.")
+ENTRIES.append(Entry(
+    id="ch7-batchnorm", chapter=7, section="7.3.1", listings="(snippets in 7.3.1)", lines="L13243-L13300",
+    dataset="MNIST", build_model=mnist_convnet_batchnorm, load_data=load_mnist, epochs=5, batch_size=64,
+    book_result="n/a (no result printed); chapter 5's convnet without it: test_acc 0.9908 (L6610)",
+    metric="test_acc", check=at_least("test_acc", 0.985),
+    notes="The book shows BatchNormalization only as two snippets; they stand here in chapter 5's MNIST "
+          "convnet (after each Conv2D and the Dense), trained as listing 5.3 (rmsprop, 5 epochs, batch 64). "
+          "Evaluation runs in inference mode, on the moving averages: a broken update or mode switch "
+          "fails the check. The check is meant for the full MNIST: offline the run falls back to the "
+          "shipped 2,000-digit sample, where 98.5 % is out of reach.",
+    extra={"metric_name": "acc"}))
+ENTRIES.append(Entry(
+    id="ch7-separable-conv-small", chapter=7, section="7.3.1", listings="(code in 7.3.1)", lines="L13320-L13395",
+    dataset="CIFAR-10 subset, upscaled 2x", build_model=separable_convnet, load_data=load_cifar_64, epochs=10,
+    batch_size=32, book_result="n/a (no data, no result printed)", metric="max_val_acc", run=run_separable,
+    check=at_least("max_val_acc", 0.3),
+    notes="The listing as printed (64x64x3, 10 classes, rmsprop, categorical cross-entropy); the book gives "
+          "neither data nor fit settings. CIFAR-10 stands in (10 classes): the project's 5,000 training and "
+          "1,000 test images, upscaled to 64x64; 10 epochs of batch 32. Chance is 10 %. With Keras' "
+          "glorot_uniform depthwise and pointwise kernels the activations shrink about 8x per separable "
+          "layer at initialisation (mean |activation| 0.06 after the first, 8e-7 after the sixth, measured "
+          "on 16 images), so the loss leaves ln 10 = 2.303 only slowly: 2.301 -> 2.259 in 8 epochs of 128 "
+          "images. A short run stays at chance.",
+    reduced=(3, "3 of 10 epochs on the first 2,000 of 5,000 training images, validated on 500: the "
+                "separable convolutions are composed of tensor ops (no fused kernel), about 8 samples per "
+                "second on 2 CPU cores, so the full run takes ~1.5-2 h"),
+    reduced_extra={"train": 2000, "test": 500}))
 _ch7("ch7-hyperparameter-optimization", "7.3.2", "(unnumbered)", "L13400-L13500", "imdb", imdb_model, imdb_split,
      run_search, 3, 512, "n/a (process; warns that choosing on validation overfits it)", "best_val_acc",
      demonstrates("the winner's val_acc - test_acc <= 0.02 (how much choosing on validation flattered it)",

@@ -9,11 +9,11 @@ from __future__ import annotations
 import difflib
 
 from . import chapter2, chapter3, chapter4, chapter5, chapter6
-from . import chapter7, chapter7_layers  # chapter7_layers: the entries that need chapter 7's new layers
+from . import chapter7
 from . import chapter8
 from .entry import Data, Entry  # noqa: F401  (re-exported: zoo.registry.Entry)
 
-CHAPTERS = (chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, chapter7_layers, chapter8)
+CHAPTERS = (chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, chapter8)
 
 
 def _collect(chapters) -> dict:
