@@ -1,0 +1,45 @@
+"""`matmul.choose` at the edges of its rule (found by mutation testing: every path computes
+the same product, so only a test of the choice itself sees a wrong threshold).
+
+The rule: "small_k" when K < SMALL_K and N >= SMALL_K_MIN_N; otherwise "by_tile" when the
+packed B (N rounded up to whole NR panels, times K, in bytes) fits in BY_TILE_BYTES or the
+output has at most FEW_TILES MC x NC tiles; otherwise "by_slab". The sizes below are built
+from the machine's own blocking, so the tests hold for any vector width.
+"""
+import pytest
+
+from tinygrad_book.kernels.cpu import matmul as mm
+
+ITEM = 4      # float32
+
+
+def blocking():
+    _, nr, mc, _, nc = mm._blocking(ITEM)
+    return nr, mc, nc
+
+
+@pytest.mark.parametrize("dk,dn,want", [(-1, 0, "small_k"), (0, 0, "by_tile"), (-1, -1, "by_tile")])
+def test_small_k_needs_k_below_and_n_at_least_the_thresholds(dk, dn, want):
+    assert mm.choose(4, mm.SMALL_K_MIN_N + dn, mm.SMALL_K + dk, ITEM) == want
+
+
+@pytest.mark.parametrize("last_panel", ["1 column", "2 columns", "full"])   # a partial panel is rounded up
+def test_by_tile_while_the_packed_b_fits(monkeypatch, last_panel):
+    nr, mc, nc = blocking()
+    n, k = 2 * nr + {"1 column": 1, "2 columns": 2, "full": nr}[last_panel], 100
+    packed_b = 3 * nr * k * ITEM                        # 3 whole panels of nr columns, K rows
+    monkeypatch.setattr(mm, "FEW_TILES", 0)
+    monkeypatch.setattr(mm, "BY_TILE_BYTES", packed_b)
+    assert mm.choose(10 * mc, n, k, ITEM) == "by_tile"
+    monkeypatch.setattr(mm, "BY_TILE_BYTES", packed_b - 1)
+    assert mm.choose(10 * mc, n, k, ITEM) == "by_slab"
+
+
+def test_by_tile_when_the_output_has_few_tiles(monkeypatch):
+    nr, mc, nc = blocking()
+    monkeypatch.setattr(mm, "BY_TILE_BYTES", 0)
+    m, n = mc + 1, nc + 1                              # 2 x 2 partial tiles
+    monkeypatch.setattr(mm, "FEW_TILES", 4)
+    assert mm.choose(m, n, 64, ITEM) == "by_tile"
+    monkeypatch.setattr(mm, "FEW_TILES", 3)
+    assert mm.choose(m, n, 64, ITEM) == "by_slab"
