@@ -70,10 +70,13 @@ def vector_registers(features: str = TARGET_FEATURES) -> int:
     return 32 if "+avx512f" in set(features.split(",")) else 16
 
 
-def cache_bytes(level: int, default: int) -> int:
-    """Size of this core's data cache at `level` (1, 2, 3), read from Linux's sysfs;
+SYSFS_CACHE = "/sys/devices/system/cpu/cpu0/cache"
+
+
+def cache_bytes(level: int, default: int, base: str = SYSFS_CACHE) -> int:
+    """Size of this core's data cache at `level` (1, 2, 3), read from Linux's sysfs
+    (`base`: one folder per cache, index0, index1, ..., each with files level, type, size);
     `default` where that is unavailable (another OS, a container hiding it)."""
-    base = "/sys/devices/system/cpu/cpu0/cache"
     try:
         for index in sorted(os.listdir(base)):
             path = os.path.join(base, index)
