@@ -42,7 +42,7 @@ def test_cache_bytes_falls_back_to_the_default(tmp_path, caches):
 
 
 MACHINES = [(32, 32 << 10, 512 << 10), (32, 64 << 10, 1 << 20), (64, 32 << 10, 1 << 20), (64, 48 << 10, 2 << 20),
-            (16, 16 << 10, 128 << 10), (32, 8 << 10, 64 << 20)]
+            (16, 16 << 10, 128 << 10), (32, 8 << 10, 64 << 20), (32, 32 << 10, 32 << 10)]   # the last: MC = MR
 
 
 @pytest.mark.parametrize("item", [4, 8])
