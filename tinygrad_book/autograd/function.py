@@ -55,7 +55,13 @@ class Function:
         self.needs_input_grad = tuple(t.requires_grad for t in parents)
 
     def save(self, *values):
-        """Keep what backward will need (inputs, outputs, masks...)."""
+        """Keep what backward will need (inputs, outputs, masks...).
+
+        A saved output is kept as a detached alias (same data, no graph; see apply):
+        the output itself would make a cycle, output -> its Function -> output, which
+        Python frees only when its cyclic garbage collector happens to run. That collector
+        counts objects, not bytes, so the activations of many training steps (gigabytes
+        for a convnet on 150x150 images) would pile up waiting for it."""
         self.saved = values
 
     @classmethod
@@ -72,6 +78,7 @@ class Function:
         if recording and any(fn.needs_input_grad):
             out.requires_grad = True
             out._ctx = fn
+            fn.saved = tuple(out.detach() if value is out else value for value in fn.saved)
         return out
 
     @property
