@@ -1,0 +1,55 @@
+"""kernels/cpu/jit.py's host-side glue, tested directly (found by mutation testing: the
+value tests reach it only through whole kernels, and the decorators run at import).
+
+coalesce merges the axes every operand walks as one; is_flat says when the result is a
+single unit-stride run (the fast loop). The decorators give every kernel numba's cache,
+numpy's error model (x / 0 = inf, not an exception) and released GIL.
+"""
+import numpy as np
+import pytest
+
+from tinygrad_book.kernels.cpu import jit
+
+
+def as_lists(result):
+    shape, strides = result
+    assert shape.dtype == np.int64 and all(s.dtype == np.int64 for s in strides)
+    return shape.tolist(), [s.tolist() for s in strides]
+
+
+@pytest.mark.parametrize("shape,strides,want", [
+    ((2, 3, 4), [(12, 4, 1)], ([24], [[1]])),                      # contiguous: one run
+    ((2, 1, 3), [(3, 3, 1), (0, 0, 1)], ([2, 3], [[3, 1], [0, 1]])),  # size 1 dropped; a broadcast axis stays apart
+    ((4, 5), [(1, 4)], ([4, 5], [[1, 4]])),                       # transposed: nothing merges
+    ((3, 2, 5), [(20, 10, 2)], ([30], [[2]])),                     # a strided run still merges
+    ((2, 3, 4), [(12, 4, 1), (1, 2, 6)], ([2, 3, 4], [[12, 4, 1], [1, 2, 6]])),  # merges only if all operands agree
+    ((1, 1), [(5, 1), (0, 0)], ([1], [[0], [0]])),                 # all size 1: one element
+])
+def test_coalesce(shape, strides, want):
+    assert as_lists(jit.coalesce(shape, *strides)) == want
+
+
+@pytest.mark.parametrize("shape,strides,flat", [
+    ([7], [1], True), ([1], [9], True), ([7], [2], False), ([2, 3], [3, 1], False), ([2], [0], False)])
+def test_is_flat(shape, strides, flat):
+    assert bool(jit.is_flat(np.array(shape), np.array(strides))) is flat
+
+
+def double(x):
+    return x * 2.0
+
+
+@pytest.mark.parametrize("make,parallel,fastmath", [
+    (lambda: jit.kernel(), False, False),
+    (lambda: jit.kernel(parallel=True, fastmath={"contract"}), True, {"contract"}),
+    (lambda: jit.helper(), None, False),
+    (lambda: jit.helper(fastmath=True), None, True),
+])
+def test_decorators_set_numbas_options(make, parallel, fastmath):
+    compiled = make()(double)
+    options = compiled.targetoptions
+    assert options.get("parallel", None if parallel is None else False) == parallel
+    assert options.get("fastmath", False) == fastmath
+    assert options["nogil"] is True and options["error_model"] == "numpy"
+    assert type(compiled._cache).__name__ == "FunctionCache"      # cache=True (NullCache without)
+    assert compiled(np.float64(1.5)) == 3.0
