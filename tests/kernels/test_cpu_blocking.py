@@ -17,7 +17,8 @@ def fake_sysfs(root, caches):
         (folder / "level").write_text(f"{level}\n")
         (folder / "type").write_text(f"{kind}\n")
         (folder / "size").write_text(f"{size}\n")
-    (root / "uevent").write_text("")                  # not a cache folder: skipped
+    (root / "id").write_text("")                      # not cache folders (sorted before and after
+    (root / "uevent").write_text("")                  # the index folders): skipped
     return str(root)
 
 
