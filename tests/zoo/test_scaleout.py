@@ -1,4 +1,5 @@
-"""zoo/scaleout.py: reproduce as tasks (entry x seed), serially or on a Dask LocalCluster.
+"""zoo/scaleout.py: reproduce as tasks (entry x seed, or one fold of a K-fold entry), serially
+or on a Dask LocalCluster.
 
 Tiny entries (the loaders' synthetic data, two epochs), so a cluster test takes seconds of
 training; most of its time is starting the worker processes."""
@@ -13,8 +14,9 @@ import pytest
 from tinygrad_book.zoo import scaleout
 from tinygrad_book.zoo.results import read_json
 
-IDS = ["ch3-boston-final", "ch3-boston-kfold-100", "ch3-imdb-dense-final"]
-FAST = {i: (2, None, "2 epochs (test)") for i in IDS}
+IDS = ["ch3-boston-final", "ch3-boston-kfold-500", "ch3-imdb-dense-final"]   # K-fold: 4 fold tasks
+FAST = dict({i: (2, None, "2 epochs (test)") for i in IDS},
+            **{"ch3-boston-kfold-500": (12, 8, "12 epochs (test)")})   # its metric reads epochs 11+
 
 
 def reproduce(tmp_path, name, **kw):
@@ -54,6 +56,49 @@ def test_serial_tasks_give_what_run_one_gives(serial, tmp_path):
     assert set(serial) == set(IDS)
 
 
+def test_the_serial_k_fold_run_gives_what_its_fold_tasks_give(serial):
+    """The serial loop (runner.run) and the tasks (one per fold, combined) agree bit for bit."""
+    from tinygrad_book.zoo import registry
+    from tinygrad_book.zoo.reproduce import run_one
+
+    entry = registry.get("ch3-boston-kfold-500")
+    direct = run_one(entry, 0, *FAST[entry.id][:2], verbose=0, reduced=FAST[entry.id][2], tiny=True)
+    assert comparable({"k": direct})["k"] == {k: v for k, v in serial[entry.id].items() if k != "seed_spread"}
+    assert len(direct["all_scores"]) == 4 and len(direct["history"]["val_mae"]) == 12
+
+
+def test_a_fold_run_alone_gives_its_number_of_the_whole_run():
+    """Each fold seeds itself from (seed, fold): alone, or after the others, the same bits;
+    and another seed gives other numbers."""
+    from tinygrad_book.zoo import registry
+    from tinygrad_book.zoo.runner import run, run_fold
+
+    entry = registry.get("ch3-boston-kfold-100")
+    whole = run(entry, epochs=1, verbose=0, tiny=True, seed=3)
+    alone = run_fold(entry, 2, epochs=1, tiny=True, seed=3)
+    assert alone["score"] == whole["all_scores"][2]
+    assert run_fold(entry, 2, epochs=1, tiny=True, seed=4)["score"] != alone["score"]
+
+
+def test_a_failing_fold_names_the_entry_the_seed_and_the_fold():
+    import dataclasses
+
+    from tinygrad_book.zoo import chapter3, registry
+    from tinygrad_book.zoo.folds import FoldFailed, Folds
+    from tinygrad_book.zoo.runner import run
+
+    def fails_on_fold_2(entry, i, *args):
+        if i == 2:
+            raise ValueError("the loss went up in smoke")
+        return chapter3.train_fold(entry, i, *args)
+
+    entry = dataclasses.replace(registry.get("ch3-boston-kfold-100"),
+                                folds=Folds(4, fails_on_fold_2, chapter3.mean_of_folds))
+    with pytest.raises(FoldFailed, match=r"ch3-boston-kfold-100, seed 5, fold 2 of 4 failed: "
+                                         r"ValueError: the loss went up in smoke"):
+        run(entry, epochs=1, verbose=0, tiny=True, seed=5)
+
+
 def test_a_crash_keeps_every_finished_task_and_resume_runs_only_the_rest(serial, tmp_path, monkeypatch):
     ran = []
     real = scaleout.run_task
@@ -69,13 +114,15 @@ def test_a_crash_keeps_every_finished_task_and_resume_runs_only_the_rest(serial,
         reproduce(tmp_path, "crash")
     out = tmp_path / "crash"
     assert list(read_json(out / "results.json")) == ["ch3-boston-final"]      # both its seeds done
-    assert list(read_json(out / "results.tasks.json")) == ["ch3-boston-kfold-100@0"]
+    assert list(read_json(out / "results.tasks.json")) == ["ch3-boston-kfold-500@0/fold0"]
     assert (out / "results.md").exists()
 
     ran.clear()
     monkeypatch.setattr(scaleout, "run_task", lambda task, n=None: (ran.append(task.key), real(task, n))[1])
     resumed = reproduce(tmp_path, "crash", resume=True)
-    assert sorted(ran) == ["ch3-boston-kfold-100@1", "ch3-imdb-dense-final@0", "ch3-imdb-dense-final@1"]
+    assert sorted(ran) == ([f"ch3-boston-kfold-500@0/fold{i}" for i in (1, 2, 3)]     # fold 0 was done
+                           + [f"ch3-boston-kfold-500@1/fold{i}" for i in range(4)]
+                           + ["ch3-imdb-dense-final@0", "ch3-imdb-dense-final@1"])
     assert comparable(resumed) == serial
     assert not (out / "results.tasks.json").exists()
 
@@ -129,6 +176,21 @@ def test_a_killed_worker_s_task_runs_again_and_nothing_is_lost(serial, tmp_path,
     assert task.startswith("train-")
     assert comparable(outcome["results"]) == serial      # every task, the killed one included
     assert pid not in client.run(os.getpid).values()     # the worker was really gone
+
+
+def test_train_on_a_cluster_runs_each_fold_as_a_task(cluster):
+    """`train ch3-boston-kfold-100 --scheduler ...`: 4 fold tasks, the serial run's numbers."""
+    from tinygrad_book.zoo import registry
+    from tinygrad_book.zoo.reproduce import run_one
+
+    cluster, client = cluster
+    lines = []
+    results = scaleout.train_tasks("ch3-boston-kfold-100", [0], cluster.scheduler_address, epochs=2,
+                                   log=lines.append, tiny=True)
+    serial_run = run_one(registry.get("ch3-boston-kfold-100"), 0, 2, verbose=0, tiny=True)
+    assert comparable(results) == comparable({0: serial_run})
+    assert sorted(line.split(":")[0] for line in lines if "/fold" in line) == \
+        [f"ch3-boston-kfold-100@0/fold{i}" for i in range(4)]
 
 
 def _set_env(name, value):

@@ -13,6 +13,7 @@ import numpy as np
 
 from .checks import at_most, between, compared_with, at_least
 from .entry import Data, Entry
+from .folds import Folds
 from .runner import curve, plain_history
 from .shared import synthetic_multi_hot, imdb_vectors, smooth_curve, vectorize_sequences
 
@@ -222,45 +223,48 @@ def build_model():
     return model
 
 
-def k_fold(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out=None,
-           k=4, record_curves=False):
-    """Listings 3.27-3.29: K-fold validation; a fresh model per fold, the mean of the K scores."""
+def train_fold(entry, i, k, num_epochs, batch_size, verbose=0, tiny=False, model_out=None,
+               record_curves=False):
+    """Listing 3.27, one pass of its loop: fold ``i`` of ``k`` validates, the others train a
+    fresh model. The loop itself is ``runner.run``, which seeds each fold on its own (zoo/folds.py),
+    so the K folds can also run in parallel, as tasks on a Dask cluster."""
     data = entry.load_data(tiny=tiny)
     train_data, train_targets = data.x_train, data.y_train
-    num_epochs, batch_size = epochs or entry.epochs, batch_size or entry.batch_size
-    start = time.perf_counter()
-
     num_val_samples = len(train_data) // k
-    all_scores, all_mae_histories = [], []
-    for i in range(k):
-        if verbose:
-            print('processing fold #', i, flush=True)
-        # the validation data: the i-th slice
-        val_data = train_data[i * num_val_samples: (i + 1) * num_val_samples]
-        val_targets = train_targets[i * num_val_samples: (i + 1) * num_val_samples]
-        # the training data: all the other slices
-        partial_train_data = np.concatenate(
-            [train_data[:i * num_val_samples], train_data[(i + 1) * num_val_samples:]], axis=0)
-        partial_train_targets = np.concatenate(
-            [train_targets[:i * num_val_samples], train_targets[(i + 1) * num_val_samples:]], axis=0)
+    start = time.perf_counter()
+    if verbose:
+        print('processing fold #', i, flush=True)
+    # the validation data: the i-th slice
+    val_data = train_data[i * num_val_samples: (i + 1) * num_val_samples]
+    val_targets = train_targets[i * num_val_samples: (i + 1) * num_val_samples]
+    # the training data: all the other slices
+    partial_train_data = np.concatenate(
+        [train_data[:i * num_val_samples], train_data[(i + 1) * num_val_samples:]], axis=0)
+    partial_train_targets = np.concatenate(
+        [train_targets[:i * num_val_samples], train_targets[(i + 1) * num_val_samples:]], axis=0)
 
-        model = entry.build_model()
-        history = model.fit(partial_train_data, partial_train_targets,
-                            validation_data=(val_data, val_targets) if record_curves else None,
-                            epochs=num_epochs, batch_size=batch_size, verbose=0)
-        val_mse, val_mae = model.evaluate(val_data, val_targets, verbose=0)
-        all_scores.append(float(val_mae))
-        if record_curves:   # listing 3.28: the validation MAE of every epoch
-            all_mae_histories.append(curve(history.history, 'val_mean_absolute_error', 'val_mae'))
-        if verbose:
-            print(f'fold #{i}: val_mae {val_mae:.4f}', flush=True)
-
+    model = entry.build_model()
+    history = model.fit(partial_train_data, partial_train_targets,
+                        validation_data=(val_data, val_targets) if record_curves else None,
+                        epochs=num_epochs, batch_size=batch_size, verbose=0)
+    val_mse, val_mae = model.evaluate(val_data, val_targets, verbose=0)
+    if verbose:
+        print(f'fold #{i}: val_mae {val_mae:.4f}', flush=True)
     if model_out is not None:   # --save keeps the last fold's model (K-fold trains K of them)
         model_out.append(model)
-    result = {"all_scores": all_scores, "mean_val_mae": float(np.mean(all_scores)), "folds": k,
-              "source": data.source}
-    if record_curves:
-        # Listing 3.29: the per-epoch average over folds; 3.31: drop 10 points, smooth, read
+    result = {"score": float(val_mae), "source": data.source, "wall_time": time.perf_counter() - start}
+    if record_curves:   # listing 3.28: the validation MAE of every epoch
+        result["val_mae_history"] = curve(history.history, 'val_mean_absolute_error', 'val_mae')
+    return result
+
+
+def mean_of_folds(folds, num_epochs):
+    """Listing 3.27's ``np.mean(all_scores)``; with curves (3.29), the per-epoch average over
+    folds, and (3.31) the epoch where the smoothed average is lowest, first 10 points dropped."""
+    all_scores = [f["score"] for f in folds]
+    result = {"all_scores": all_scores, "mean_val_mae": float(np.mean(all_scores))}
+    if "val_mae_history" in folds[0]:
+        all_mae_histories = [f["val_mae_history"] for f in folds]
         average_mae_history = [float(np.mean([x[i] for x in all_mae_histories]))
                                for i in range(num_epochs)]
         smooth_mae_history = smooth_curve(average_mae_history[10:])
@@ -269,12 +273,11 @@ def k_fold(entry, epochs=None, batch_size=None, verbose=2, tiny=False, model_out
         result["best_epoch"] = int(np.argmin(average_mae_history)) + 1
         if smooth_mae_history:
             result["best_epoch_smoothed"] = int(np.argmin(smooth_mae_history)) + 11
-    result["wall_time"] = time.perf_counter() - start
     return result
 
 
-def k_fold_curves(entry, **kw):
-    return k_fold(entry, record_curves=True, **kw)
+K_FOLD = Folds(4, train_fold, mean_of_folds)                          # listing 3.27
+K_FOLD_CURVES = Folds(4, functools.partial(train_fold, record_curves=True), mean_of_folds)   # 3.28-3.29
 
 
 def plot_mean_mae(history, path, title=""):
@@ -303,17 +306,18 @@ def final_boston(entry, epochs=None, batch_size=None, verbose=2, tiny=False, mod
 ENTRIES.append(Entry(
     id="ch3-boston-kfold-100", chapter=3, section="3.6.1-3.6.4", listings="3.24-3.27",
     lines="L4826-L5025", dataset="boston_housing",
-    build_model=build_model, load_data=load_boston, run=k_fold,
+    build_model=build_model, load_data=load_boston, folds=K_FOLD,
     epochs=100, batch_size=1,
     book_result="all_scores [2.59, 3.13, 3.19, 3.08], mean 2.995 (L5014-L5017)",
     metric="mean_val_mae", book_value=2.9948, check=at_most("mean_val_mae", 3.2),
     extra={"folds": 4, "metric_name": "mae"},
-    notes="4 folds of 101 samples; each fold trains 303 samples, batch 1 (303 updates/epoch)."))
+    notes="4 folds of 101 samples; each fold trains 303 samples, batch 1 (303 updates/epoch). "
+          "Each fold is seeded from (seed, fold index), so the folds can run in parallel."))
 
 ENTRIES.append(Entry(
     id="ch3-boston-kfold-500", chapter=3, section="3.6.4", listings="3.28-3.31",
     lines="L5029-L5170", dataset="boston_housing",
-    build_model=build_model, load_data=load_boston, run=k_fold_curves,
+    build_model=build_model, load_data=load_boston, folds=K_FOLD_CURVES,
     epochs=500, batch_size=1,
     book_result="smoothed val MAE best after ~80 epochs, overfits afterwards (L5128-L5129)",
     metric="best_epoch_smoothed", book_value=80,

@@ -11,7 +11,8 @@ An entry holds everything needed to re-run an experiment as the book does it:
 * how its results are shown (``plot``, ``compare_plot``) and its shorter schedule (``reduced``).
 
 Most entries run with the generic ``runner.run_standard`` (load -> build -> fit -> evaluate).
-Experiments with their own protocol (Boston K-fold, the chapter-4 comparisons) set ``run``.
+Experiments with their own protocol (the chapter-4 comparisons) set ``run``; K-fold validation
+(Boston) sets ``folds``: K runs, each seeded on its own, that may run in parallel (zoo/folds.py).
 """
 from __future__ import annotations
 
@@ -68,6 +69,8 @@ class Entry:
     reduced: Optional[tuple] = None              # (epochs, why): a shorter schedule, `reproduce --reduced`
     reduced_extra: dict = field(default_factory=dict)   # what else the shorter schedule changes in `extra`
                                                         # (fewer samples, shorter sequences)
+    folds: Optional[Any] = None                  # a zoo.folds.Folds: K independent folds (K-fold
+                                                 # validation), each a task on a cluster
 
     def with_reduced_schedule(self) -> "Entry":
         """This entry with ``reduced_extra`` laid over ``extra``: the run that `--reduced` makes."""

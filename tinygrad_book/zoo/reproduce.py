@@ -54,6 +54,11 @@ def run_one(entry, seed=0, epochs=None, batch_size=None, verbose=2, device=None,
     """Train one entry; the result carries everything the table shows. ``tiny``: the loader's
     synthetic data (tests of zoo/scaleout.py)."""
     result = run(entry, epochs=epochs, batch_size=batch_size, verbose=verbose, seed=seed, tiny=tiny)
+    return stamp(result, device, reduced)
+
+
+def stamp(result, device=None, reduced=None):
+    """``result`` with the date, device and machine of the run (and its reduced schedule)."""
     result.update(date=datetime.date.today().isoformat(), device=device or default_device(), machine=machine())
     if reduced:
         result["reduced"] = reduced

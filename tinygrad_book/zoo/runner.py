@@ -105,18 +105,47 @@ def run_standard(entry, epochs=None, batch_size=None, verbose=2, tiny=False, mod
     return result
 
 
-def run(entry, epochs=None, batch_size=None, verbose=2, tiny=False, seed=0, model_out=None):
-    """Run one entry with the book's settings (or the given overrides); returns its result."""
-    if epochs is not None or entry.epochs:     # before any data is loaded; epochs=0 marks an
-        check_fit_arguments(or_default(epochs, entry.epochs), batch_size)   # entry that trains nothing
+def check_settings(entry, epochs=None, batch_size=None):
+    """Bad epochs or batch size fail before any data is loaded (epochs=0 marks an entry that
+    trains nothing)."""
+    if epochs is not None or entry.epochs:
+        check_fit_arguments(or_default(epochs, entry.epochs), batch_size)
     elif batch_size is not None:
         check_fit_arguments(1, batch_size)
-    set_seed(seed)
-    fn = entry.run or run_standard
-    result = fn(entry, epochs=epochs, batch_size=batch_size, verbose=verbose, tiny=tiny,
-                model_out=model_out)
+
+
+def with_settings(entry, result, epochs, batch_size, seed):
+    """``result`` with the settings that ran and ``value`` (the entry's metric)."""
     result.setdefault("epochs", or_default(epochs, entry.epochs))
     result.setdefault("batch_size", or_default(batch_size, entry.batch_size))
     result["seed"] = seed
     result["value"] = result.get(entry.metric)
     return result
+
+
+def run(entry, epochs=None, batch_size=None, verbose=2, tiny=False, seed=0, model_out=None):
+    """Run one entry with the book's settings (or the given overrides); returns its result.
+    A K-fold entry (``entry.folds``) runs its folds one after the other, each seeded on its own
+    (zoo/folds.py), exactly as the folds of a Dask run do."""
+    check_settings(entry, epochs, batch_size)
+    if entry.folds:
+        folds = [run_fold(entry, i, epochs, batch_size, verbose, tiny, seed, model_out)
+                 for i in range(entry.folds.count)]    # --save keeps the last fold's model
+        return combine_folds(entry, folds, epochs, batch_size, seed)
+    set_seed(seed)
+    fn = entry.run or run_standard
+    result = fn(entry, epochs=epochs, batch_size=batch_size, verbose=verbose, tiny=tiny,
+                model_out=model_out)
+    return with_settings(entry, result, epochs, batch_size, seed)
+
+
+def run_fold(entry, index, epochs=None, batch_size=None, verbose=0, tiny=False, seed=0, model_out=None):
+    """Fold ``index`` of a K-fold entry alone (a task of zoo/scaleout.py): the fold's numbers."""
+    check_settings(entry, epochs, batch_size)
+    result = entry.folds.run_fold(entry, index, seed, epochs, batch_size, verbose, tiny, model_out)
+    return with_settings(entry, result, epochs, batch_size, seed)
+
+
+def combine_folds(entry, fold_results, epochs=None, batch_size=None, seed=0):
+    """The result of a K-fold entry from its folds' results (in fold order)."""
+    return with_settings(entry, entry.folds.result(entry, fold_results, epochs), epochs, batch_size, seed)

@@ -1,13 +1,15 @@
 """Scale-out: ``reproduce`` as independent tasks, in this process or on a Dask cluster.
 
-One task is one entry trained with one seed (the table's seed, or one of ``--other-seeds``).
-A task seeds everything it uses (``runner.run`` calls ``set_seed``), so it gives the same
+One task is one entry trained with one seed (the table's seed, or one of ``--other-seeds``),
+or, for a K-fold entry, one fold of it. A task seeds everything it uses (``runner.run`` calls
+``set_seed``; a fold seeds itself from (seed, fold index), zoo/folds.py), so it gives the same
 numbers wherever it runs: in this process, in a ``LocalCluster`` worker, on another machine.
 The driver (this process) writes every finished task at once, atomically:
 
-* ``results.tasks.json`` (beside ``results.json``): the tasks done so far, key ``id@seed``;
-* ``results.json`` / ``results.md``: an entry, once all its seeds are done (its tasks then
-  leave the tasks file).
+* ``results.tasks.json`` (beside ``results.json``): the tasks done so far, key ``id@seed``
+  (``id@seed/fold2`` for a fold);
+* ``results.json`` / ``results.md``: an entry, once all its seeds (and folds) are done (its
+  tasks then leave the tasks file).
 
 A crash or Ctrl-C therefore loses only the tasks that were running; ``--resume`` skips every
 entry and task already done with the same settings.
@@ -22,15 +24,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Optional
 
 from . import registry
-from .reproduce import headline, rewrite, run_one
+from .reproduce import headline, rewrite, run_one, stamp
 from .results import merge_result, read_json, write_json_atomic
-from .runner import or_default
+from .runner import combine_folds, or_default, run_fold
 
 
 class DataMissingOnWorker(FileNotFoundError):
@@ -86,7 +89,8 @@ def numba_threads_by_worker(client) -> dict:
 
 @dataclass(frozen=True)
 class Task:
-    """One entry trained with one seed. ``tiny`` (tests): the loaders' synthetic data."""
+    """One entry trained with one seed, or (``fold``) one fold of a K-fold entry.
+    ``tiny`` (tests): the loaders' synthetic data."""
     entry_id: str
     seed: int
     epochs: Optional[int] = None
@@ -94,10 +98,18 @@ class Task:
     reduced: Optional[str] = None
     device: Optional[str] = None
     tiny: bool = False
+    fold: Optional[int] = None
 
     @property
     def key(self) -> str:
-        return f"{self.entry_id}@{self.seed}"
+        return f"{self.entry_id}@{self.seed}" + ("" if self.fold is None else f"/fold{self.fold}")
+
+
+def tasks_for(entry_id, seed, epochs=None, batch_size=None, reduced=None, device=None, tiny=False):
+    """The tasks of one entry x seed: one, or one per fold of a K-fold entry."""
+    folds = registry.get(entry_id).folds
+    return [Task(entry_id, seed, epochs, batch_size, reduced, device, tiny, fold)
+            for fold in (range(folds.count) if folds else [None])]
 
 
 def run_task(task: Task, numba_threads=None) -> dict:
@@ -109,15 +121,36 @@ def run_task(task: Task, numba_threads=None) -> dict:
         _set_numba_threads(numba_threads)
     if task.device:
         set_default_device(task.device)
+    entry = registry.get(task.entry_id)
+    if task.reduced:
+        entry = entry.with_reduced_schedule()
     try:
-        result = run_one(registry.get(task.entry_id), task.seed, task.epochs, task.batch_size,
-                         verbose=0, device=task.device, reduced=task.reduced, tiny=task.tiny)
+        if task.fold is None:
+            result = run_one(entry, task.seed, task.epochs, task.batch_size, verbose=0, device=task.device,
+                             reduced=task.reduced, tiny=task.tiny)
+        else:
+            result = stamp(run_fold(entry, task.fold, task.epochs, task.batch_size, tiny=task.tiny,
+                                    seed=task.seed), task.device, task.reduced)
     except (DatasetNotFoundError, FolderLayoutError, CorruptFileError) as e:
         raise DataMissingOnWorker(
-            f"worker {_worker_name()} cannot read the data of {task.entry_id}: {e}\n"
+            f"worker {_worker_name()} cannot read the data of {task.entry_id}"
+            + ("" if task.fold is None else f" (fold {task.fold})") + f": {e}\n"
             "Every worker needs the data cache (or TINYGRAD_BOOK_DATA) on its own disk.") from None
     result["task"] = asdict(task)
     return result
+
+
+def seed_result(tasks, done) -> dict:
+    """The result of one entry x seed from its finished ``tasks``: the task's own, or the
+    folds' results combined (runner.combine_folds, as the serial run combines them)."""
+    first = tasks[0]
+    if first.fold is None:
+        result = dict(done[first.key])
+        result.pop("task", None)
+        return result
+    entry = registry.get(first.entry_id)
+    result = combine_folds(entry, [done[t.key] for t in tasks], first.epochs, first.batch_size, first.seed)
+    return stamp(result, first.device, first.reduced)
 
 
 def _set_numba_threads(count):
@@ -137,42 +170,58 @@ def _worker_name() -> str:
 # --------------------------------------------------------------------------- the driver
 
 def plan(ids, seed=0, other_seeds=0, overrides=None, device=None, tiny=False) -> dict:
-    """{entry id: [its tasks, the table's seed first]}."""
+    """{entry id: [its tasks, the table's seed's first]}."""
     overrides = overrides or {}
     tasks = {}
     for entry_id in ids:
         epochs, batch_size, reduced = overrides.get(entry_id, (None, None, None))
-        tasks[entry_id] = [Task(entry_id, s, epochs, batch_size, reduced, device, tiny)
-                           for s in range(seed, seed + 1 + other_seeds)]
+        tasks[entry_id] = [t for s in range(seed, seed + 1 + other_seeds)
+                           for t in tasks_for(entry_id, s, epochs, batch_size, reduced, device, tiny)]
     return tasks
 
 
+def by_seed(tasks) -> dict:
+    """{seed: its tasks}, in the order of ``tasks``."""
+    seeds = {}
+    for task in tasks:
+        seeds.setdefault(task.seed, []).append(task)
+    return seeds
+
+
 def same_settings(task: Task, result: dict) -> bool:
-    """Did ``result`` come from a run of ``task`` (seed, epochs, batch size, reduced)?"""
+    """Did ``result`` come from a run of ``task`` (seed, epochs, batch size, reduced, fold)?"""
     entry = registry.get(task.entry_id)
     return (result.get("seed") == task.seed
             and result.get("epochs") == or_default(task.epochs, entry.epochs)
             and result.get("batch_size") == or_default(task.batch_size, entry.batch_size)
-            and result.get("reduced") == task.reduced)
+            and result.get("reduced") == task.reduced
+            and result.get("fold") == task.fold)
 
 
 def entry_done(tasks, result) -> bool:
     """Is ``result`` (from results.json) the entry's result for exactly ``tasks``?"""
-    if not result or not same_settings(tasks[0], result):
+    if not result or not same_settings(dataclasses.replace(tasks[0], fold=None), result):
         return False
     spread = result.get("seed_spread")
-    return (spread["seeds"] if spread else []) == [t.seed for t in tasks[1:]]
+    return (spread["seeds"] if spread else []) == list(by_seed(tasks))[1:]
 
 
 def assemble(entry_id, tasks, done) -> dict:
     """The entry's result: its first seed's, with the spread of the metric over the others."""
-    result = dict(done[tasks[0].key])
-    result.pop("task", None)
-    if len(tasks) > 1:
+    results = [seed_result(seed_tasks, done) for seed_tasks in by_seed(tasks).values()]
+    result = results[0]
+    if len(results) > 1:
         metric = registry.get(entry_id).metric
-        result["seed_spread"] = {"metric": metric, "seeds": [t.seed for t in tasks[1:]],
-                                 "values": [done[t.key][metric] for t in tasks[1:]]}
+        result["seed_spread"] = {"metric": metric, "seeds": [r["seed"] for r in results[1:]],
+                                 "values": [r[metric] for r in results[1:]]}
     return result
+
+
+def progress(task, result) -> str:
+    """One line for a finished task: the entry's numbers, or a fold's score."""
+    numbers = (headline(registry.get(task.entry_id), result) if task.fold is None
+               else f"fold score={result['score']:.4f}")
+    return f"{task.key}: {numbers} [{result.get('wall_time', 0):.1f} s]"
 
 
 def reproduce_tasks(ids, out="docs/results.md", seed=0, device=None, overrides=None, other_seeds=0,
@@ -202,8 +251,7 @@ def reproduce_tasks(ids, out="docs/results.md", seed=0, device=None, overrides=N
         done[task.key] = result
         write_json_atomic(tasks_path, done)
         entry_tasks = plans[task.entry_id]
-        log(f"== {task.key}: {headline(registry.get(task.entry_id), result)} "
-            f"[{result.get('wall_time', 0):.0f} s]")
+        log(f"== {progress(task, result)}")
         if all(t.key in done for t in entry_tasks):
             all_results = merge_result(json_path, task.entry_id, assemble(task.entry_id, entry_tasks, done))
             for t in entry_tasks:
@@ -236,7 +284,7 @@ def run_on_cluster(todo, scheduler, finished, stored, log):
         count = min(threads.values()) if threads else 1
         futures = {}
         for task in todo:
-            priority = int((stored.get(task.entry_id) or {}).get("wall_time", 0))
+            priority = int(expected_time(task, stored))
             future = client.submit(run_task, task, count, key=f"train-{task.key}-{os.getpid()}",
                                    priority=priority, pure=False)
             futures[future] = task
@@ -244,19 +292,32 @@ def run_on_cluster(todo, scheduler, finished, stored, log):
             finished(futures[future], future.result())
 
 
-def train_tasks(entry_id, seeds, scheduler=None, epochs=None, batch_size=None, device=None, log=print):
-    """``train ID --scheduler S --other-seeds N``: the entry with each of ``seeds`` as tasks;
-    {seed: result}, in the order the seeds were given."""
-    tasks = [Task(entry_id, s, epochs, batch_size, None, device) for s in seeds]
-    done = {}
+def expected_time(task, stored) -> float:
+    """Seconds ``task`` took last time: its entry's stored wall time (a fold: its share)."""
+    folds = registry.get(task.entry_id).folds
+    return (stored.get(task.entry_id) or {}).get("wall_time", 0) / (1 if task.fold is None else folds.count)
+
+
+def train_tasks(entry_id, seeds, scheduler=None, epochs=None, batch_size=None, device=None, log=print,
+                tiny=False):
+    """``train ID --scheduler S --other-seeds N``: the entry with each of ``seeds`` as tasks (a
+    K-fold entry: each fold of each seed); {seed: result}, in the order the seeds were given."""
+    tasks = [t for s in seeds for t in tasks_for(entry_id, s, epochs, batch_size, None, device, tiny)]
+    seed_tasks = by_seed(tasks)
+    done, results = {}, {}
 
     def finished(task, result):
-        done[task.seed] = result
-        log(f"seed {task.seed}: {headline(registry.get(entry_id), result)} [{result['wall_time']:.1f} s]")
+        done[task.key] = result
+        if task.fold is not None:
+            log(progress(task, result))
+        if all(t.key in done for t in seed_tasks[task.seed]):
+            results[task.seed] = seed_result(seed_tasks[task.seed], done)
+            log(f"seed {task.seed}: {headline(registry.get(entry_id), results[task.seed])} "
+                f"[{results[task.seed]['wall_time']:.1f} s]")
 
     if scheduler is None:
         for task in tasks:
             finished(task, run_task(task))
     else:
         run_on_cluster(tasks, scheduler, finished, {}, log)
-    return {s: done[s] for s in seeds}
+    return {s: results[s] for s in seeds}
