@@ -13,6 +13,7 @@ The architectures match in sizes, not in every detail: Keras 2.0's gates use har
 and its GRU applies the reset gate before U_h; torch uses sigmoid and the cuDNN GRU.
 Each result line names the CPU model.
 """
+import os
 import time
 
 import numba
@@ -85,6 +86,11 @@ def torch_run(name, x, y):
     return run
 
 
+def torch_threads():
+    import torch
+    return torch.get_num_threads()
+
+
 def _timed(fn):
     start = time.perf_counter()
     fn()
@@ -110,9 +116,13 @@ def test_recurrent_training_throughput(benchmark, name):
     ours_rate = samples / min(min(p[0] for p in pairs), benchmark.stats.stats.min)
     torch_rate = samples / min(p[1] for p in pairs)
     paired = float(np.median([t / o for o, t in pairs]))
+    threads = (numba.get_num_threads(), torch_threads())
+    load = os.getloadavg()[0]
     benchmark.extra_info.update({"batch": batch, "steps": steps, "sequence_length": length, "cpu": cpu_model(),
+                                 "threads_ours_torch": threads, "load_average_1min": round(load, 1),
                                  "ours_samples_per_s": round(ours_rate, 1), "torch_samples_per_s": round(torch_rate, 1),
                                  "ratio_ours_over_torch": round(ours_rate / torch_rate, 3),
                                  "median_paired_ratio": round(paired, 3)})
-    print(f"\n{name} ({cpu_model()}): ours {ours_rate:.1f} samples/s, torch {torch_rate:.1f} samples/s, "
+    print(f"\n{name} ({cpu_model()}, threads ours/torch {threads[0]}/{threads[1]}, load {load:.1f}): "
+          f"ours {ours_rate:.1f} samples/s, torch {torch_rate:.1f} samples/s, "
           f"ratio {ours_rate / torch_rate:.3f} (best of each), median paired ratio {paired:.3f}")

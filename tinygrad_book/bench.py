@@ -335,6 +335,100 @@ def _workloads():
 WORKLOADS = _workloads()
 
 
+# --- recurrent training steps (issue 14; benchmarks/test_recurrent.py times the same) ---------
+# One training batch of the book's IMDB LSTM (Embedding(10000, 32) + LSTM(32) + Dense(1),
+# 500 steps, RMSprop) and of the Jena GRU(32) (240 steps of 6 features, MAE): ours against
+# torch.nn.LSTM / nn.GRU at the same sizes. "GFLOP/s" counts the recurrent layer's matrix
+# products only, forward and backward: 3 x 2 T (F + u) G u per sample.
+RECURRENT_TRAIN = {  # name: (kind, batch, steps, features, units, vocabulary or None)
+    "train_imdb_lstm": ("lstm", 128, 500, 32, 32, 10000),
+    "train_jena_gru": ("gru", 128, 240, 6, 32, None),
+}
+
+
+def recurrent_batch(name):
+    """(x, y) of one batch of the named RECURRENT_TRAIN workload (random, seeded)."""
+    _, batch, steps, features, _, vocab = RECURRENT_TRAIN[name]
+    r = _rng()
+    if vocab:
+        return r.integers(1, vocab, (batch, steps)), r.integers(0, 2, (batch, 1)).astype(np.float32)
+    return (r.standard_normal((batch, steps, features), dtype=np.float32),
+            r.standard_normal((batch, 1), dtype=np.float32))
+
+
+def torch_recurrent_step(name, x, y):
+    """A zero-argument callable: one PyTorch training step on (x, y), the same network."""
+    torch = _torch()
+    kind, _, _, features, units, vocab = RECURRENT_TRAIN[name]
+    nn = torch.nn
+    rnn = (nn.LSTM if kind == "lstm" else nn.GRU)(features, units, batch_first=True)
+    layers = [nn.Embedding(vocab, features)] if vocab else []
+    net = nn.ModuleList(layers + [rnn, nn.Linear(units, 1)])
+    opt = torch.optim.RMSprop(net.parameters(), lr=0.001, alpha=0.9, eps=1e-7)
+    loss_fn = nn.BCEWithLogitsLoss() if vocab else nn.L1Loss()
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        h = net[0](xt) if vocab else xt
+        out, _ = rnn(h)
+        opt.zero_grad()
+        loss = loss_fn(net[-1](out[:, -1]), yt)
+        loss.backward()
+        opt.step()
+        return loss.item()
+    return step
+
+
+def our_recurrent_step(name, device, x, y):
+    """A zero-argument callable: one of our training steps (train_on_batch) on `device`."""
+    from . import layers, models, optimizers
+    from .kernels import default_device, set_default_device
+    kind, _, _, features, units, vocab = RECURRENT_TRAIN[name]
+    previous = default_device()
+    set_default_device(device)
+    try:
+        rnn = (layers.LSTM if kind == "lstm" else layers.GRU)(units, input_shape=(None, features))
+        if vocab:
+            model = models.Sequential([layers.Embedding(vocab, features), rnn, layers.Dense(1, activation="sigmoid")])
+            model.compile(optimizers.RMSprop(), "binary_crossentropy")
+        else:
+            model = models.Sequential([rnn, layers.Dense(1)])
+            model.compile(optimizers.RMSprop(), "mae")
+    finally:
+        set_default_device(previous)
+
+    def step():
+        set_default_device(device)
+        try:
+            return model.train_on_batch(x, y)
+        finally:
+            set_default_device(previous)
+    return step
+
+
+def _recurrent_train(name):
+    def build(impl):
+        x, y = recurrent_batch(name)
+        if impl == "numpy":
+            raise Unavailable("no plain-numpy recurrent layer")
+        if impl == "torch":
+            return torch_recurrent_step(name, x, y)
+        return our_recurrent_step(name, "numpy" if impl == "reference" else impl, x, y)
+    return build
+
+
+def _recurrent_workloads():
+    out = {}
+    for name, (kind, batch, steps, features, units, _) in RECURRENT_TRAIN.items():
+        flops = 3 * 2.0 * batch * steps * (features + units) * units * (4 if kind == "lstm" else 3)
+        out[name] = Workload(name, "recurrent", _recurrent_train(name), flops, "GFLOP/s",
+                             f"train step b{batch}, {steps} steps, {kind.upper()}({units})")
+    return out
+
+
+WORKLOADS.update(_recurrent_workloads())
+
+
 def time_callable(fn, repeat=5, window_s=0.05):
     """(first-call seconds, median per-call seconds over `repeat` windows)."""
     first, per_call = time_alternating({"fn": fn}, repeat, window_s)

@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from ..base import RNN_GATES, Backend, View, contiguous_strides, conv_output_size, is_contiguous, prod
+from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous, prod
 from . import batchnorm as bn, bias_act as ba, conv, elementwise as ew, indexing, matmul as mm, optim, recurrent, reduce as rd, softmax
 from ..vocabulary import ACTIVATION_CODES, BINARY_CODES, REDUCE_CODES, SUM, UNARY_CODES
 from .jit import PARALLEL_MIN_WORK, coalesce, get_num_threads, is_flat, run
@@ -344,23 +344,9 @@ class CpuBackend(Backend):
     def rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations,
                      go_backwards):
         masks = None if state_masks is None else self._array(state_masks)
-        d_gx, rin = recurrent.backward(kind, self._array(d_states), self._array(recurrent_kernel), masks,
-                                       self._array(states), self._array(gates),
-                                       None if cells is None else self._array(cells), activations, go_backwards)
-        n, steps, width = d_gx.shape
-        u = width // RNN_GATES[kind]
-        rows = n * steps
-        flat_gx, flat_rin = d_gx.reshape(-1), rin.reshape(-1)
-        if recurrent.shared_recurrent_input(kind, state_masks):      # d U = h^T @ d gates_x, every gate at once
-            blocks = [(0, width)]
-        else:                                                          # d U_g = rin_g^T @ d gates_x_g
-            blocks = [(g * u, u) for g in range(RNN_GATES[kind])]
-        d_kernel = np.empty((u, width), d_gx.dtype)
-        for start, cols in blocks:
-            rin_t = View(flat_rin, (1, u, rows), (0, 1, width), start)          # (u, B*T): a transposed view
-            d_g = View(flat_gx, (1, rows, cols), (0, width, 1), start)
-            d_kernel[:, start:start + cols] = self.matmul(rin_t, d_g).reshape(u, cols)
-        return flat_gx, d_kernel.reshape(-1)
+        return recurrent.backward(kind, self._array(d_states), self._array(recurrent_kernel), masks,
+                                  self._array(states), self._array(gates),
+                                  None if cells is None else self._array(cells), activations, go_backwards)
 
 
 def warm_up(dtypes=(np.float32, np.float64)) -> float:
