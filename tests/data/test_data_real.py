@@ -79,6 +79,20 @@ def test_cifar10_local_subset(real_data):
     assert x[0, 0, :3].tolist() == [[59, 62, 63], [43, 46, 45], [50, 48, 43]]
 
 
+def test_cifar10_frogs_are_the_training_frogs_in_keras_order(real_data):
+    """The DCGAN's data (listing 8.32): all 5,000 frogs; those among the first 5,000 training
+    images of the subset are its first ones, in the same order."""
+    need(real_data, "cifar10/cifar10_frogs_train.npz")
+    need(real_data, "cifar10/cifar10.npz")
+    frogs = cifar10.load_frogs()
+    assert frogs.shape == (5000, 32, 32, 3) and frogs.dtype == np.uint8
+    with pytest.warns(UserWarning, match="subset"):
+        (x, y), _ = cifar10.load_data()
+    subset_frogs = x[y.flatten() == 6]
+    assert len(subset_frogs) == 519
+    np.testing.assert_array_equal(frogs[:519], subset_frogs)
+
+
 def test_jena_hourly_subset(real_data):
     need(real_data, f"jena_climate/{jena_climate.HOURLY}")
     header, data = jena_climate.load_data(variant="hourly")

@@ -1,61 +1,17 @@
 """What chapter 8 asks of the model API: Keras 2 custom layers (call without `training`,
 add_loss), compile(loss=None), Lambda with inferred outputs, Conv2DTranspose, the GAN's
-freezing semantics, save_img. The VAE listing (8.23-8.27) runs with only the imports changed."""
+freezing semantics, save_img. The VAE listing (8.23-8.27) runs with only the imports changed:
+the zoo's copy (zoo/chapter8.py) is the one listing, built here at small image sizes."""
 import numpy as np
 import pytest
 
 import tinygrad_book as keras
-from tinygrad_book import Tensor, layers, models, optimizers
+from tinygrad_book import Tensor, layers, optimizers
 from tinygrad_book import backend as K
 from tinygrad_book.autograd import functional as F
 from tinygrad_book.models import Model
 from tinygrad_book.nn.seeding import set_seed
-
-
-def vae_listing(img_shape=(28, 28, 1), batch_size=16, latent_dim=2):
-    """Listings 8.23-8.26 as printed, `keras` imports swapped for tinygrad_book."""
-    input_img = keras.Input(shape=img_shape)
-    x = layers.Conv2D(32, 3, padding='same', activation='relu')(input_img)
-    x = layers.Conv2D(64, 3, padding='same', activation='relu', strides=(2, 2))(x)
-    x = layers.Conv2D(64, 3, padding='same', activation='relu')(x)
-    x = layers.Conv2D(64, 3, padding='same', activation='relu')(x)
-    shape_before_flattening = K.int_shape(x)
-    x = layers.Flatten()(x)
-    x = layers.Dense(32, activation='relu')(x)
-    z_mean = layers.Dense(latent_dim)(x)
-    z_log_var = layers.Dense(latent_dim)(x)
-
-    def sampling(args):
-        z_mean, z_log_var = args
-        epsilon = K.random_normal(shape=(K.shape(z_mean)[0], latent_dim), mean=0., stddev=1.)
-        return z_mean + K.exp(z_log_var) * epsilon
-
-    z = layers.Lambda(sampling)([z_mean, z_log_var])
-    decoder_input = layers.Input(K.int_shape(z)[1:])
-    x = layers.Dense(np.prod(shape_before_flattening[1:]), activation='relu')(decoder_input)
-    x = layers.Reshape(shape_before_flattening[1:])(x)
-    x = layers.Conv2DTranspose(32, 3, padding='same', activation='relu', strides=(2, 2))(x)
-    x = layers.Conv2D(1, 3, padding='same', activation='sigmoid')(x)
-    decoder = Model(decoder_input, x)
-    z_decoded = decoder(z)
-
-    class CustomVariationalLayer(keras.layers.Layer):
-        def vae_loss(self, x, z_decoded):
-            x = K.flatten(x)
-            z_decoded = K.flatten(z_decoded)
-            xent_loss = keras.metrics.binary_crossentropy(x, z_decoded)
-            kl_loss = -5e-4 * K.mean(1 + z_log_var - K.square(z_mean) - K.exp(z_log_var), axis=-1)
-            return K.mean(xent_loss + kl_loss)
-
-        def call(self, inputs):
-            x = inputs[0]
-            z_decoded = inputs[1]
-            loss = self.vae_loss(x, z_decoded)
-            self.add_loss(loss, inputs=inputs)
-            return x
-
-    y = CustomVariationalLayer()([input_img, z_decoded])
-    return input_img, y, decoder, z
+from tinygrad_book.zoo.chapter8 import vae_listing   # listings 8.23-8.26 as printed, imports swapped
 
 
 def blobs(n, size, rng):

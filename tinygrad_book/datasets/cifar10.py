@@ -60,3 +60,17 @@ def load_data():
         archive = fetch("cifar10", "cifar-10-python.tar.gz", ORIGIN, SHA256)
         folder = unpack_once(archive, cache_home() / "cifar10") / "cifar-10-batches-py"
     return _from_batches(folder)
+
+
+def load_frogs():
+    """CIFAR-10's 5,000 training frogs, uint8 (5000, 32, 32, 3): ``x_train[y_train.flatten() == 6]``
+    of the book's DCGAN (listing 8.32), in Keras' order.
+
+    Sources, first found wins: ``<data_home>/cifar10/cifar10_frogs_train.npz`` (key ``x``, the
+    frogs alone, exact); else the frogs of ``load_data()`` (fewer than 5,000 from the local subset).
+    """
+    npz = first_existing("cifar10/cifar10_frogs_train.npz")
+    if npz is not None:
+        return load_npz(npz, ["x"], shapes={"x": (None, 32, 32, 3)})["x"]
+    (x_train, y_train), _ = load_data()
+    return x_train[y_train.flatten() == 6]
