@@ -33,7 +33,7 @@ def png_size(path):
 def test_both_entries_are_in_the_zoo_after_chapter_8s_others():
     ids = [e.id for e in zoo.entries([8])]
     assert ids[-2:] == IDS
-    assert zoo.get(IDS[1]).reduced[0] == 3 and zoo.get(IDS[1]).with_reduced_schedule().extra["img_height"] == 100
+    assert zoo.get(IDS[1]).reduced[0] == 1 and zoo.get(IDS[1]).with_reduced_schedule().extra["img_height"] == 64
 
 
 # --- DeepDream --------------------------------------------------------------------------------

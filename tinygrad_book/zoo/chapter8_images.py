@@ -483,10 +483,11 @@ ENTRIES.append(Entry(
     epochs=20, batch_size=3, book_result="images only (fig 8.8)", metric="final_loss",
     run=run_style_transfer, check=below("final_loss", "start_loss"),
     extra={"img_height": 400, "maxfun": 20},
-    reduced=(3, "img_height 100 (133x100 pixels, the book 400) and 3 of the book's 20 L-BFGS iterations: "
-                "one evaluation of loss and gradient took ~11 s at height 100 on 2 CPU cores under a load "
-                "average of 9-14; the book's 20 x ~21 evaluations at height 400 (16x the pixels) are ~20 h here"),
-    reduced_extra={"img_height": 100},
+    reduced=(1, "img_height 64 (85x64 pixels, the book 400) and 1 of the book's 20 L-BFGS iterations (maxfun=20): "
+                "at height 100 one evaluation of loss and gradient took ~43 s on 2 CPU cores under a load average "
+                "of 9-14 (iteration 0: 897 s for ~21 evaluations); the book's 20 x ~21 evaluations at height 400 "
+                "(16x the pixels of height 100) would take days here"),
+    reduced_extra={"img_height": 64},
     notes=("epochs = L-BFGS iterations (maxfun=20 each). Offline: " + RANDOM_STYLE + "; with Keras' "
            "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 in <data>/models/ it runs on the ImageNet "
            "weights as the book. Images: docs/img/ch8-style*.png.")))
