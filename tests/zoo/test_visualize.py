@@ -1,6 +1,7 @@
-"""Section 5.4's visualisations (zoo/visualize.py) on a tiny convnet: the sizes of what they
-draw, that gradient ascent raises the filter's activation, that Grad-CAM's gradient is the one
-worked out by hand, and the three zoo entries end to end on synthetic images."""
+"""Section 5.4's visualisations (zoo/visualize.py, written with the book's K code) on a tiny
+convnet: the sizes of what they draw, the K graphs against eager code and central differences,
+that gradient ascent raises the filter's activation, that Grad-CAM's gradient is the one worked
+out by hand, and the three zoo entries end to end on synthetic images."""
 import numpy as np
 import pytest
 from PIL import Image
@@ -64,64 +65,86 @@ def test_channel_image_standardises_and_a_blank_channel_is_flat_grey():
 
 
 # --- 5.4.2 ----------------------------------------------------------------------------------
-def test_filter_means_is_the_mean_of_each_images_own_filter():
-    model = tiny_convnet()
-    layers_, _ = visualize.split_at(model, "conv2d_2")
-    images = np.random.RandomState(2).rand(3, 32, 32, 3).astype("float32")
-    means = visualize.filter_means(layers_, Tensor(images), [5, 0, 5]).numpy()
-    activation = model.layers[2](model.layers[1](model.layers[0](images))).numpy()
-    np.testing.assert_allclose(means, activation[[0, 1, 2], :, :, [5, 0, 5]].mean(axis=(1, 2)), rtol=1e-5)
+def eager_filter_mean(model, layer_name, image, f, dtype=np.float32):
+    """The eager side: the layers up to ``layer_name`` on a Tensor, the filter's mean, backward."""
+    layers_, _ = visualize.split_at(model, layer_name)
+    x = Tensor(image, dtype=dtype, requires_grad=True)
+    y = x
+    for layer in layers_:
+        y = layer.call(y, training=False)
+    loss = y[:, :, :, f].mean()
+    loss.backward()
+    return float(loss.numpy()), x.grad.numpy()
 
 
 def alive_filter(model, layer_name, image):
-    layers_, _ = visualize.split_at(model, layer_name)
-    means = visualize.filter_means(layers_, Tensor(np.repeat(image, 20, axis=0)), list(range(20))).numpy()
+    means = visualize.layer_means(model, layer_name, image)[0]
     assert means.max() > 0, "no filter responds to the test image"
     return int(np.argmax(means))
+
+
+def test_pattern_iterate_replays_the_eager_loss_and_normalised_gradient():
+    """Listings 5.32-5.35: K.mean(layer_output[:, :, :, f]) and its gradient, normalised."""
+    model = tiny_convnet()
+    image = IMAGE * 20 + 128
+    f = alive_filter(model, "conv2d_2", image)
+    loss_value, grads_value = visualize.pattern_iterate(model, "conv2d_2", f)([image])
+    assert all(w.grad is None for w in model.weights)       # K.function leaves the weights alone
+    loss, grads = eager_filter_mean(model, "conv2d_2", image, f)
+    assert float(loss_value) == pytest.approx(loss, rel=1e-5) and loss > 0
+    np.testing.assert_allclose(grads_value, grads / (np.sqrt(np.mean(grads ** 2)) + 1e-5), rtol=1e-4, atol=1e-5)
+
+
+def test_layer_means_are_each_filters_mean_activation():
+    model = tiny_convnet()
+    images = np.random.RandomState(2).rand(3, 32, 32, 3).astype("float32")
+    activation = model.layers[2](model.layers[1](model.layers[0](images))).numpy()
+    np.testing.assert_allclose(visualize.layer_means(model, "conv2d_2", images), activation.mean(axis=(1, 2)),
+                               rtol=1e-5, atol=1e-7)
 
 
 def test_an_ascent_step_raises_the_filters_mean_activation():
     model = tiny_convnet()
     image = IMAGE * 20 + 128
     f = alive_filter(model, "conv2d_2", image)
-    layers_, _ = visualize.split_at(model, "conv2d_2")
-    stepped, before = visualize.ascent_step(layers_, image, [f], step=1.)
-    after = visualize.filter_means(layers_, Tensor(stepped), [f]).numpy()
-    assert after[0] > before[0] > 0
-    # the step is the gradient divided by its root mean square + 1e-5 (listing 5.34)
-    x = Tensor(image, requires_grad=True)
-    visualize.filter_means(layers_, x, [f]).sum().backward()
-    grads = x.grad.numpy()
-    expected = image + grads / (np.sqrt(np.mean(grads ** 2)) + 1e-5)
-    np.testing.assert_allclose(stepped, expected, rtol=1e-6, atol=1e-4)
-    assert np.abs(stepped - image).max() > 0.05
+    losses = []
+    visualize.generate_pattern(model, "conv2d_2", f, steps=1, input_img_data=image.copy(), losses=losses)
+    assert len(losses) == 2 and losses[1] > losses[0] > 0
 
 
-def test_the_input_gradient_matches_central_differences():
-    model = tiny_convnet(size=12)
-    layers_, _ = visualize.split_at(model, "conv2d_2")
-    image = np.random.RandomState(3).rand(1, 12, 12, 3)
-    f = alive_filter(model, "conv2d_2", image.astype("float32"))
-    x = Tensor(image.astype("float32"), requires_grad=True)
-    visualize.filter_means(layers_, x, [f]).sum().backward()
-    grad = x.grad.numpy()
+def test_the_input_gradient_matches_central_differences_in_float64():
+    """Every element: the K gradient of listing 5.33 against central differences."""
+    set_seed(5)
+    model = models.Sequential([layers.Conv2D(3, (3, 3), activation='relu', input_shape=(6, 6, 2), dtype="float64"),
+                               layers.Conv2D(2, (2, 2), activation='tanh')])
+    image = np.random.RandomState(3).rand(1, 6, 6, 2)
+    from tinygrad_book import backend as K
+    loss = K.mean(model.layers[1].output[:, :, :, 1])
+    grads = K.function([model.input], [K.gradients(loss, model.input)[0]])([image])[0]
 
-    def loss(img):
-        return float(visualize.filter_means(layers_, Tensor(img.astype("float32")), [f]).numpy()[0])
-    eps, rng = 1e-2, np.random.RandomState(4)
-    for index in [tuple(rng.randint(0, s) for s in image.shape) for _ in range(12)]:
-        plus, minus = image.copy(), image.copy()
-        plus[index] += eps
-        minus[index] -= eps
-        assert grad[index] == pytest.approx((loss(plus) - loss(minus)) / (2 * eps), abs=2e-3)
+    def f(img):
+        return float(K.function([model.input], [loss])([img])[0])
+    numeric = np.zeros_like(image)
+    for i in np.ndindex(*image.shape):
+        up, down = image.copy(), image.copy()
+        up[i] += 1e-6
+        down[i] -= 1e-6
+        numeric[i] = (f(up) - f(down)) / 2e-6
+    np.testing.assert_allclose(grads, numeric, rtol=1e-6, atol=1e-9)
+    assert np.abs(numeric).max() > 1e-3
 
 
-def test_patterns_grown_together_equal_patterns_grown_alone():
-    model = tiny_convnet()
+def test_patterns_grow_on_a_smaller_image_than_the_model_was_built_for():
+    model = tiny_convnet()                       # built for 32x32, as ours is for 150x150
     together, history = visualize.generate_patterns(model, "conv2d_2", [3, 7], size=24, steps=4)
-    alone = visualize.generate_pattern(model, "conv2d_2", 3, size=24, steps=4)
+    start = visualize.grey_noise(2, 24)[:1].copy()
+    alone = visualize.generate_pattern(model, "conv2d_2", 3, size=24, steps=4, input_img_data=start)
     assert together.shape == (2, 24, 24, 3) and together.dtype == np.uint8 and history.shape == (5, 2)
-    assert np.abs(together[0].astype(int) - alone.astype(int)).max() <= 1
+    np.testing.assert_array_equal(together[0], alone)
+    rebuilt = visualize.any_size_model(model, "conv2d_2")
+    assert rebuilt.input.shape == (None, None, None, 3)
+    for a, b in zip(rebuilt.get_weights(), model.get_weights()[:4]):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_deprocess_image_centres_on_grey():
@@ -216,10 +239,10 @@ def test_viz_entries_use_the_saved_convnet(monkeypatch):
 
 def test_responding_filters_are_those_above_zero_on_the_grey_noise():
     model = tiny_convnet()
-    layers_, _ = visualize.split_at(model, "conv2d_2")
     noise = visualize.grey_noise(1, 32)
     assert noise.shape == (1, 32, 32, 3) and 128 <= noise.min() and noise.max() < 148
-    means = visualize.filter_means(layers_, Tensor(np.repeat(noise, 20, axis=0)), list(range(20))).numpy()
+    activation = model.layers[2](model.layers[1](model.layers[0](noise))).numpy()
+    means = activation[0].mean(axis=(0, 1))
     responding = visualize.responding_filters(model, "conv2d_2", size=32)
     assert responding == [i for i in range(20) if means[i] > 0] and 0 < len(responding) < 20
     _, history = visualize.generate_patterns(model, "conv2d_2", [responding[0]], size=32, steps=3)

@@ -11,9 +11,10 @@ import difflib
 from . import chapter2, chapter3, chapter4, chapter5, chapter6
 from . import chapter7
 from . import chapter8
+from . import chapter8_images  # DeepDream and style transfer (listings 8.8-8.22)
 from .entry import Data, Entry  # noqa: F401  (re-exported: zoo.registry.Entry)
 
-CHAPTERS = (chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, chapter8)
+CHAPTERS = (chapter2, chapter3, chapter4, chapter5, chapter6, chapter7, chapter8, chapter8_images)
 
 
 def _collect(chapters) -> dict:

@@ -1,14 +1,13 @@
-"""Section 5.4's three ways to see inside a convnet, written with the eager autograd engine.
+"""Section 5.4's three ways to see inside a convnet.
 
 * what each layer makes of one image: its activations, channel by channel (listings 5.25-5.31);
 * what each filter responds to: an input image grown by gradient ascent (listings 5.32-5.39);
 * where the network looks for a class: a Grad-CAM heatmap (listings 5.40-5.44).
 
-The book writes the last two with Keras' backend ``K`` (``K.gradients``, ``K.function``).
-Here a gradient is what it is in the engine: make a Tensor that requires a gradient, run the
-layers on it, call ``backward()`` on a scalar, read ``.grad``. For Grad-CAM the model runs in
-two parts, the convolutions and then the classifier, so the gradient is taken with respect to
-the last convolution's output, a leaf of the second part.
+The last two are written as the book writes them, with Keras' backend ``K``
+(``K.mean(layer_output[:, :, :, filter_index])``, ``K.gradients``, ``K.function``): the
+symbolic code records a small graph on the model's tensors and ``K.function`` replays it on
+our eager engine, the gradient by one backward pass (docs/backend.md).
 
 The functions take a model whose layers form a chain (a ``Sequential``, or VGG16 as Keras
 builds it). Images are numpy arrays; what comes back is numpy too.
@@ -17,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import Tensor, no_grad
+from .. import backend as K
 
 
-# --- running a chain of layers on a Tensor ----------------------------------------------------
+# --- the layers of a chain ----------------------------------------------------------------------
 def chain_layers(model) -> list:
     """The model's layers in order, without its Input layer."""
     from ..nn.layers.base import InputLayer
@@ -37,15 +36,25 @@ def split_at(model, layer_name):
     return layers[:cut], layers[cut:]
 
 
-def run_layers(layers, x: Tensor) -> Tensor:
-    """Apply ``layers`` in turn, in inference mode; autograd records every step.
+def any_size_model(model, layer_name):
+    """The model up to ``layer_name``, taking images of any size: the book grows 64x64
+    patterns with VGG16, built without an input size, but a convnet built for 150x150 (ours)
+    checks its input. Such a model's layers up to ``layer_name`` are rebuilt on an input of
+    any size (``Input(shape=(None, None, channels))``) with copies of their weights."""
+    from ..nn.layers.base import Input
+    from ..nn.model import Model
 
-    ``layer.call`` is the computation without the check of the input shape the layer was built
-    for: a convolution slides over an image of any size (the book grows 64x64 patterns with
-    VGG16, built without an input size)."""
+    layers, _ = split_at(model, layer_name)
+    if tuple(model.input.shape[1:3]) == (None, None):
+        return model
+    inputs = Input(shape=(None, None, model.input.shape[-1]))
+    x = inputs
     for layer in layers:
-        x = layer.call(x, training=False)
-    return x
+        config = {k: v for k, v in layer.get_config().items() if k != "batch_input_shape"}
+        copy = type(layer).from_config(config)
+        x = copy(x)
+        copy.set_weights(layer.get_weights())
+    return Model(inputs, x)
 
 
 def conv_layer_names(model) -> list:
@@ -98,29 +107,16 @@ def blank_channels(layer_activation) -> int:
 
 
 # --- 5.4.2 filter patterns by gradient ascent -------------------------------------------------
-def filter_means(layers, images: Tensor, filter_indices) -> Tensor:
-    """Listing 5.32 for a batch: image i's loss is the mean of filter ``filter_indices[i]``'s
-    activation over its own output map, ``K.mean(layer_output[:, :, :, filter_index])``.
-    Returns the (n,) losses; their sum is a scalar whose gradient, for image i, is image i's
-    own gradient (the images never meet in a convnet in inference mode)."""
-    activation = run_layers(layers, images)             # (n, h, w, channels)
-    n, h, w, channels = activation.shape
-    pick = np.zeros((n, 1, 1, channels), dtype=np.float32)
-    pick[np.arange(n), 0, 0, list(filter_indices)] = 1.0 / (h * w)   # one filter per image, averaged
-    return (activation * Tensor(pick, device=activation.device)).sum(axis=(1, 2, 3))
-
-
-def ascent_step(layers, input_img_data, filter_indices, step=1.):
-    """One step of listings 5.33-5.36: the gradient of each image's loss with respect to the
-    image, divided by its root mean square (+1e-5, "gradient normalisation"), times ``step``,
-    added to the image. Returns (new images, the losses before the step)."""
-    images = Tensor(input_img_data, requires_grad=True)
-    losses = filter_means(layers, images, filter_indices)
-    losses.sum().backward()
-    grads = images.grad.numpy()
-    rms = np.sqrt(np.mean(np.square(grads), axis=(1, 2, 3), keepdims=True))
-    grads = grads / (rms + 1e-5)
-    return input_img_data + grads * step, losses.numpy()
+def pattern_iterate(model, layer_name, filter_index):
+    """Listings 5.32-5.35 as printed: the mean activation of one filter, its gradient with
+    respect to the input image divided by its root mean square (+1e-5, "gradient
+    normalisation"), as one K.function: image batch -> [loss, normalised gradient]."""
+    layer_output = model.get_layer(layer_name).output
+    loss = K.mean(layer_output[:, :, :, filter_index])
+    grads = K.gradients(loss, model.input)[0]
+    grads /= (K.sqrt(K.mean(K.square(grads))) + 1e-5)
+    iterate = K.function([model.input], [loss, grads])
+    return iterate
 
 
 def deprocess_image(x) -> np.ndarray:
@@ -140,40 +136,58 @@ def grey_noise(n, size, seed=0) -> np.ndarray:
     return (rng.random_sample((n, size, size, 3)) * 20 + 128.).astype('float32')
 
 
+def layer_means(model, layer_name, images) -> np.ndarray:
+    """Each filter's mean activation over each image: (n, filters)."""
+    model = any_size_model(model, layer_name)
+    activation = K.function([model.input], [model.get_layer(layer_name).output])([images])[0]
+    return activation.mean(axis=(1, 2))
+
+
 def responding_filters(model, layer_name, size=150, seed=0) -> list:
     """The filters of ``layer_name`` whose mean activation on the starting grey noise is above
     zero. A filter that is zero there (a ReLU below its threshold everywhere) has a zero
     gradient: its pattern never leaves the noise."""
-    layers, _ = split_at(model, layer_name)
-    with no_grad():
-        activation = run_layers(layers, Tensor(grey_noise(1, size, seed))).numpy()
-    return [int(i) for i in np.flatnonzero(activation[0].mean(axis=(0, 1)) > 0)]
+    means = layer_means(model, layer_name, grey_noise(1, size, seed))[0]
+    return [int(i) for i in np.flatnonzero(means > 0)]
+
+
+def generate_pattern(model, layer_name, filter_index, size=150, steps=40, step=1., input_img_data=None,
+                     losses=None):
+    """Listing 5.38 as printed (its 40 steps: ``steps``): the image that maximally activates
+    one filter, as uint8 (size, size, 3). ``input_img_data``: the starting image (default the
+    book's grey noise); ``losses`` (a list, optional) gets the loss before each step and after
+    the last. As in the book, the noise goes to the network without the network's own input
+    scaling (VGG16's mean subtraction, our convnet's /255): the gradient of a filter's mean
+    activation is then large beside the 1e-5 of the normalisation, and every step moves the
+    image by about ``step``."""
+    model = any_size_model(model, layer_name)
+    iterate = pattern_iterate(model, layer_name, filter_index)
+    if input_img_data is None:
+        input_img_data = np.random.random((1, size, size, 3)) * 20 + 128.
+    for i in range(steps):
+        loss_value, grads_value = iterate([input_img_data])
+        input_img_data += grads_value * step
+        if losses is not None:
+            losses.append(float(loss_value))
+    if losses is not None:
+        losses.append(float(iterate([input_img_data])[0]))
+    img = input_img_data[0]
+    return deprocess_image(img)
 
 
 def generate_patterns(model, layer_name, filter_indices, size=150, steps=40, step=1., seed=0):
-    """Listings 5.36 and 5.38 for several filters at once, one image per filter: from grey
-    noise, ``steps`` gradient-ascent steps of ``step``. As in the book, the noise goes to the
-    network as it is, without the network's own input scaling (VGG16's mean subtraction there,
-    our convnet's /255 here): the gradient of a filter's mean activation is then large beside
-    the 1e-5 of the normalisation, and every step moves the image by about ``step``. Returns (patterns (n, size, size, 3)
+    """Listing 5.38 for several filters, each from its own grey noise (drawn together,
+    ``grey_noise``, so a seed gives the same starts). Returns (patterns (n, size, size, 3)
     uint8, losses (steps + 1, n): each filter's mean activation before every step and after
     the last)."""
-    layers, _ = split_at(model, layer_name)
-    input_img_data = grey_noise(len(filter_indices), size, seed)
-    history = []
-    for _ in range(steps):
-        input_img_data, losses = ascent_step(layers, input_img_data, filter_indices, step)
+    starts = grey_noise(len(filter_indices), size, seed)
+    patterns, history = [], []
+    for start, filter_index in zip(starts, filter_indices):
+        losses = []
+        patterns.append(generate_pattern(model, layer_name, filter_index, size, steps, step,
+                                         input_img_data=start[None].copy(), losses=losses))
         history.append(losses)
-    with no_grad():
-        history.append(filter_means(layers, Tensor(input_img_data), filter_indices).numpy())
-    patterns = np.stack([deprocess_image(img) for img in input_img_data])
-    return patterns, np.array(history)
-
-
-def generate_pattern(model, layer_name, filter_index, size=150, steps=40, step=1., seed=0):
-    """Listing 5.38: the image that maximally activates one filter, as uint8 (size, size, 3)."""
-    patterns, _ = generate_patterns(model, layer_name, [filter_index], size, steps, step, seed)
-    return patterns[0]
+    return np.stack(patterns), np.array(history).T
 
 
 def pattern_grid(patterns, per_row=8, margin=5) -> np.ndarray:
@@ -191,23 +205,23 @@ def pattern_grid(patterns, per_row=8, margin=5) -> np.ndarray:
 
 # --- 5.4.3 Grad-CAM --------------------------------------------------------------------------
 def grad_cam(model, x, class_score, last_conv_layer_name) -> np.ndarray:
-    """Listings 5.42-5.43: a class activation map of one image ``x`` (1, h, w, 3).
+    """Listings 5.42-5.43 as printed: a class activation map of one image ``x`` (1, h, w, 3).
 
-    ``class_score(predictions) -> Tensor`` picks the score of the class from the model's output
-    (the book: ``model.output[:, 386]``, African elephant). The model runs in two parts: the
-    layers up to ``last_conv_layer_name``, then the rest, started from that layer's output as a
-    leaf Tensor, so that ``backward`` gives the gradient of the class score with respect to each
-    channel of the feature map. Each channel is weighted by the mean of its gradient, the
-    channels are averaged, and the map is kept positive and scaled to a maximum of 1.
-    Returns the heatmap (h', w') of the feature map's size."""
-    features, classifier = split_at(model, last_conv_layer_name)
-    with no_grad():
-        conv_layer_output = run_layers(features, Tensor(x)).numpy()
-    conv_output = Tensor(conv_layer_output, requires_grad=True)
-    class_score(run_layers(classifier, conv_output)).sum().backward()
-    grads = conv_output.grad.numpy()
-    pooled_grads = grads.mean(axis=(0, 1, 2))            # (channels,): K.mean(grads, axis=(0, 1, 2))
-    heatmap = np.mean(conv_layer_output[0] * pooled_grads, axis=-1)
+    ``class_score(model.output)`` picks the class's output (the book: ``model.output[:, 386]``,
+    African elephant; it may be any K expression, e.g. ``1 - model.output[:, 0]``). Its
+    gradient with respect to the last convolution's output (an intermediate activation), averaged
+    per channel, weights each channel of that output; the channels are averaged, and the map is
+    kept positive and scaled to a maximum of 1. Returns the heatmap (h', w') of the feature map's size."""
+    class_output = class_score(model.output)
+    last_conv_layer = model.get_layer(last_conv_layer_name)
+    grads = K.gradients(class_output, last_conv_layer.output)[0]
+    pooled_grads = K.mean(grads, axis=(0, 1, 2))
+    iterate = K.function([model.input],
+                         [pooled_grads, last_conv_layer.output[0]])
+    pooled_grads_value, conv_layer_output_value = iterate([x])
+    for i in range(pooled_grads_value.shape[0]):       # the book: range(512), block5_conv3's channels
+        conv_layer_output_value[:, :, i] *= pooled_grads_value[i]
+    heatmap = np.mean(conv_layer_output_value, axis=-1)
     heatmap = np.maximum(heatmap, 0)
     peak = np.max(heatmap)
     return heatmap / peak if peak > 0 else heatmap       # the book divides by the max (NaN if 0)
