@@ -1,7 +1,12 @@
 """Where a training step's time goes: numba kernels vs everything else (Python: autograd
 graph, views, allocation, layer and optimizer code), per batch, for the benchmark networks.
 
-    PYTHONPATH=. python benchmarks/profile_fit.py [mlp convnet catsdogs]
+    PYTHONPATH=. python benchmarks/profile_fit.py [--cpu-time] [mlp convnet catsdogs]
+
+--cpu-time counts this thread's CPU time (time.thread_time) instead of wall time: on a
+machine loaded by other jobs the wall time of a step swings by 50% from run to run,
+the CPU time of a one-thread run (NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1) hardly at all
+(with more threads it would miss the worker threads' share).
 
 Every cpu kernel is launched through `jit.run` (the backend glue and the fused optimizer
 call it), so wrapping that one function times all kernel work; the rest of `fit`'s wall
@@ -25,6 +30,9 @@ from tinygrad_book.kernels import set_default_device
 from tinygrad_book.kernels.cpu import jit, optim
 
 
+clock = time.perf_counter
+
+
 def profile(name):
     """(ms per batch total, ms per batch in kernels, {kernel: ms per batch}, Functions per batch)."""
     build, _, batch, steps, loss = CASES[name]
@@ -36,11 +44,11 @@ def profile(name):
     spent = defaultdict(float)
 
     def timed_run(kernel, work, *args):
-        t0 = time.perf_counter()
+        t0 = clock()
         try:
             return jit.run(kernel, work, *args)
         finally:
-            spent[getattr(kernel, "__name__", str(kernel))] += time.perf_counter() - t0
+            spent[getattr(kernel, "__name__", str(kernel))] += clock() - t0
     applied = [0]
     plain_apply = Function.__dict__["apply"]
 
@@ -50,9 +58,9 @@ def profile(name):
     cpu_backend.run, optim.run = timed_run, timed_run
     Function.apply = classmethod(counted_apply)
     try:
-        t0 = time.perf_counter()
+        t0 = clock()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-        total = time.perf_counter() - t0
+        total = clock() - t0
     finally:
         cpu_backend.run, optim.run = jit.run, jit.run
         Function.apply = plain_apply
@@ -61,7 +69,10 @@ def profile(name):
 
 
 def main(names):
-    print(f"CPU: {cpu_model()}\n")
+    global clock
+    if "--cpu-time" in names:
+        names, clock = [n for n in names if n != "--cpu-time"], time.thread_time
+    print(f"CPU: {cpu_model()}; {'CPU time of this thread' if clock is time.thread_time else 'wall time'}\n")
     print("| network | batch | ms/batch | kernels ms | other (Python) ms | kernel share | Functions/batch "
           "| top kernels (ms) |")
     print("|---|---|---|---|---|---|---|---|")
@@ -73,4 +84,4 @@ def main(names):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or list(CASES))
+    main(sys.argv[1:] if [a for a in sys.argv[1:] if a != "--cpu-time"] else sys.argv[1:] + list(CASES))

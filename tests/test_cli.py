@@ -78,3 +78,20 @@ def test_every_bench_workload_computes_what_numpy_computes():
             for g, w in zip(got, want):
                 scale = np.abs(w).max() if w.size else 0.0   # float32 sums of many terms: relative to the largest
                 np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4 * scale, err_msg=f"{name} on {impl}")
+
+
+def test_bench_machine_line_names_each_sides_threads_and_flags_unequal_ones(monkeypatch):
+    """A ratio to numpy compares like with like only if OpenBLAS runs as many threads as we
+    do: the table's first line says both, and warns when they differ."""
+    import numba
+
+    from tinygrad_book import bench
+    ours = numba.config.NUMBA_NUM_THREADS
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", str(ours))
+    assert bench.thread_counts() == {"ours": ours, "torch": ours, "openblas": ours}
+    assert "UNEQUAL" not in bench.machine_line() and f"numpy/OpenBLAS {ours}" in bench.machine_line()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", str(ours + 1))
+    assert f"UNEQUAL: set OPENBLAS_NUM_THREADS={ours}" in bench.thread_line()
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setenv("OMP_NUM_THREADS", str(ours + 2))
+    assert bench.thread_counts()["openblas"] == ours + 2

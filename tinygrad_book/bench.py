@@ -477,7 +477,30 @@ def machine_line() -> str:
     from .kernels.cpu import jit
     return (f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, {jit.vector_bytes() * 8}-bit vectors; "
             f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
-            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; {thread_line()}")
+
+
+def thread_counts() -> dict:
+    """Threads each side computes with: ours (numba), torch (set equal to ours in `_torch`)
+    and numpy's OpenBLAS, which reads its count from the environment when it loads
+    (OPENBLAS_NUM_THREADS, then OMP_NUM_THREADS; else one per core)."""
+    import os
+
+    import numba
+    env = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS")
+    openblas = int(env) if env and env.isdigit() else os.cpu_count()
+    ours = numba.config.NUMBA_NUM_THREADS
+    return {"ours": ours, "torch": ours, "openblas": openblas}
+
+
+def thread_line() -> str:
+    """The thread counts, and a warning when numpy's differ from ours (ratios then compare
+    unequal machines: NUMBA_NUM_THREADS=1 alone leaves OpenBLAS on every core)."""
+    t = thread_counts()
+    line = f"threads: ours {t['ours']}, torch {t['torch']}, numpy/OpenBLAS {t['openblas']}"
+    if t["openblas"] != t["ours"]:
+        line += f" (UNEQUAL: set OPENBLAS_NUM_THREADS={t['ours']} for a fair ratio to numpy)"
+    return line
 
 
 def run(kernels=None, device="cpu", vs=("numpy", "torch"), repeat=5, window_s=0.05):

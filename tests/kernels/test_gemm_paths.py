@@ -93,6 +93,32 @@ def test_every_path_every_layout(force_path, path, dtype, case, ta, tb):
     assert_gemm_close(got.reshape(B, M, N), as_array(a) @ as_array(b), dtype, K)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_micro_kernel_adds_its_block_into_a_strided_output(dtype):
+    """outer_block's contract: c[c_off + i*ldc + j] += (A panel^T @ B panel)[i, j] for the
+    MR x NR block only; what was in c stays added to, every element around the block
+    (row padding between ldc and NR, rows before and after) untouched. Compared with
+    outer_block_py, the contract in numpy; the paths above run it inside whole GEMMs."""
+    from numba import njit
+    mr, nr, _, _, _ = mm.tiles(dtype)
+    kc, ldc, c_off = 37, nr + 5, 3
+    rng = np.random.default_rng(11)
+    ap, bp = rng.uniform(-1, 1, kc * mr).astype(dtype), rng.uniform(-1, 1, kc * nr).astype(dtype)
+    before = rng.uniform(-1, 1, c_off + mr * ldc + 4).astype(dtype)
+    got, want = before.copy(), before.copy()
+    njit(lambda a, b, k, c, o, ld: mm.outer_block(a, b, k, c, o, ld))(ap, bp, kc, got, c_off, ldc)
+    mm.outer_block_py(ap, bp, kc, want, c_off, ldc)
+    block = (ap.reshape(kc, mr).T.astype(np.float64) @ bp.reshape(kc, nr))
+    rows = [before[c_off + i * ldc:c_off + i * ldc + nr] + block[i] for i in range(mr)]
+    for c in (got, want):
+        assert_gemm_close(np.array([c[c_off + i * ldc:c_off + i * ldc + nr] for i in range(mr)]),
+                          np.array(rows), dtype, kc)
+        inside = np.zeros(c.size, bool)
+        for i in range(mr):
+            inside[c_off + i * ldc:c_off + i * ldc + nr] = True
+        np.testing.assert_array_equal(c[~inside], before[~inside])
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_mnist_mlp_shapes(force_path, path):
     """The book's MLP layer and both of its gradients, (128,784)@(784,512) and friends:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import no_grad
+
 from . import saving
 from .weights_check import check_weights
 from .layers.base import Input, InputLayer, Layer, SymbolicTensor, is_symbolic, unique_name
@@ -323,7 +325,9 @@ class Sequential(Model):
         if logits_for and getattr(last, "activation_name", None) in ("softmax", "sigmoid"):
             last._ensure_built(x.shape)
             logits = last.pre_activation(x, training)
-            return [last.activation(logits)], [logits]
+            with no_grad():   # the loss reads the logits; the probabilities only feed the metrics:
+                probs = last.activation(logits)   # no graph (softmax: 7 Functions and their backward per step)
+            return [probs], [logits]
         return [last(x, training=training)], [logits]
 
     def get_config(self):
