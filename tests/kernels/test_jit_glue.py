@@ -5,6 +5,7 @@ coalesce merges the axes every operand walks as one; is_flat says when the resul
 single unit-stride run (the fast loop). The decorators give every kernel numba's cache,
 numpy's error model (x / 0 = inf, not an exception) and released GIL.
 """
+import numba
 import numpy as np
 import pytest
 
@@ -53,3 +54,23 @@ def test_decorators_set_numbas_options(make, parallel, fastmath):
     assert options["nogil"] is True and options["error_model"] == "numpy"
     assert type(compiled._cache).__name__ == "FunctionCache"      # cache=True (NullCache without)
     assert compiled(np.float64(1.5)) == 3.0
+
+
+@numba.njit
+def threads_inside():
+    return numba.get_num_threads()
+
+
+def test_run_keeps_small_work_on_one_thread_and_restores_the_count():
+    """Below PARALLEL_MIN_WORK a kernel runs with one thread (a parallel launch costs more
+    than the work); at the threshold and above with all of them; the count is restored."""
+    most = numba.config.NUMBA_NUM_THREADS
+    numba.set_num_threads(most)
+    try:
+        assert jit.run(threads_inside, jit.PARALLEL_MIN_WORK - 1) == 1
+        assert numba.get_num_threads() == most
+        assert jit.run(threads_inside, jit.PARALLEL_MIN_WORK) == most
+        numba.set_num_threads(1)
+        assert jit.run(threads_inside, 1) == 1 and numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(most)
