@@ -115,6 +115,19 @@ def test_assign_into_strided_region(cpu, ref, layout, dtype):
     np.testing.assert_array_equal(dst_cpu.storage, dst_ref.storage)
 
 
+@pytest.mark.parametrize("shape", [(1,), (1, 1), (0,), (3, 0)])
+def test_assign_of_one_element_or_none(cpu, ref, shape):
+    """The edge sizes: one element is copied like any other, an empty view is a no-op
+    (mutation testing: `size == 0` -> `size == 1` survived the strided tests)."""
+    n = int(np.prod(shape))
+    src = View(np.full(max(n, 1), 7.0), shape, contiguous_strides(shape), 0)
+    got, want = np.arange(6.0), np.arange(6.0)
+    cpu.assign(View(got, shape, contiguous_strides(shape), 2), src)
+    ref.assign(View(want, shape, contiguous_strides(shape), 2), src)
+    np.testing.assert_array_equal(got, want)
+    assert (got != np.arange(6.0)).sum() == n
+
+
 def test_assign_overlapping_source(cpu, ref):
     st_ = np.arange(20, dtype=np.float64)
     a, b = st_.copy(), st_.copy()

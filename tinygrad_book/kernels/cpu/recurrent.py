@@ -140,7 +140,8 @@ def gate_products(ap, up, gx, b0, rows, t, g0, g1, one_pack, a, cbuf):
     for g in range(g0, g1):
         src = ap[g0] if one_pack else ap[g]
         for q in range(ppg):
-            outer_block(src, up[g * ppg + q], u, cbuf)
+            cbuf[:] = 0                      # outer_block adds into its block
+            outer_block(src, up[g * ppg + q], u, cbuf, 0, nr)
             base = g * u + q * nr
             cols = min(nr, u - q * nr)
             for i in range(rows):
@@ -224,7 +225,8 @@ def back_products(ap, utp, g0, g1, one_gate, masks, b0, rows, out, cbuf):
     for g in range(g0, g1):
         span = g1 - g0 if one_gate else 1
         for q in range(utp.shape[0]):
-            outer_block(ap[g * u * MR:(g + span) * u * MR], utp[q][g * u * nr:(g + span) * u * nr], span * u, cbuf)
+            cbuf[:] = 0
+            outer_block(ap[g * u * MR:(g + span) * u * MR], utp[q][g * u * nr:(g + span) * u * nr], span * u, cbuf, 0, nr)
             cols = min(nr, u - q * nr)
             for i in range(rows):
                 for j in range(cols):
@@ -277,7 +279,8 @@ def flush_grad_u(a_u, b_d, kc, du, cbuf):
         p = 0 if a_u.shape[0] == 1 else g
         for mp in range(a_u.shape[1]):
             for q in range(ppg):
-                outer_block(a_u[p, mp], b_d[g * ppg + q], kc, cbuf)
+                cbuf[:] = 0
+                outer_block(a_u[p, mp], b_d[g * ppg + q], kc, cbuf, 0, nr)
                 for i in range(min(MR, u - mp * MR)):
                     for j in range(min(nr, u - q * nr)):
                         du[mp * MR + i, g * u + q * nr + j] += cbuf[i * nr + j]
