@@ -434,3 +434,40 @@ def test_every_primitive_is_implemented(cpu):
     from tinygrad_book.kernels.base import Backend
     abstract = {n for n in dir(Backend) if getattr(getattr(Backend, n), "__isabstractmethod__", False)}
     assert abstract and all(not getattr(getattr(type(cpu), n), "__isabstractmethod__", False) for n in abstract)
+
+
+# --- argmax over any axis --------------------------------------------------------------
+@pytest.mark.parametrize("shape,axis", [((5,), 0), ((3, 4), 0), ((3, 4), 1), ((2, 3, 4), 0),
+                                        ((2, 3, 4), 1), ((2, 3, 4), 2), ((1, 6, 1), 1)])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_argmax_of_every_axis_equals_numpys(cpu, shape, axis, layout):
+    """Every axis of 1-3-D views, contiguous or transposed (the other axes then do not
+    coalesce and the kernel first copies the axis last); int64 indices; first of ties."""
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 4, size=shape).astype(np.float64)          # ties on purpose
+    if layout == "transposed":
+        storage = np.ascontiguousarray(values.T).ravel()
+        view = View(storage, shape, tuple(reversed(contiguous_strides(tuple(reversed(shape))))), 0)
+    else:
+        view = View(values.ravel().copy(), shape, contiguous_strides(shape), 0)
+    got = cpu.argmax(view, axis)
+    want = values.argmax(axis)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got.reshape(want.shape), want)
+
+
+def test_argmax_of_empty_inputs(cpu):
+    none_left = cpu.argmax(View(np.zeros(1), (0, 3), (3, 1), 0), 1)
+    assert none_left.shape == (0,) and none_left.dtype == np.int64
+    with pytest.raises(ValueError, match="^attempt to get argmax of an empty sequence$"):
+        cpu.argmax(View(np.zeros(1), (3, 0), (1, 1), 0), 1)
+
+
+@pytest.mark.parametrize("a_dtype,b_dtype", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_where_of_two_dtypes_takes_the_wider_one(cpu, ref, a_dtype, b_dtype):
+    cond = View(np.array([1.0, 0.0, 1.0, 0.0]), (4,), (1,), 0)
+    a = View(np.array([1.1, 2.2, 3.3, 4.4], a_dtype), (4,), (1,), 0)
+    b = View(np.array([-1.1, -2.2, -3.3, -4.4], b_dtype), (4,), (1,), 0)
+    got, want = cpu.where(cond, a, b), ref.where(cond, a, b)
+    assert np.asarray(got).dtype == np.float64 == np.asarray(want).dtype
+    np.testing.assert_array_equal(got, want)
