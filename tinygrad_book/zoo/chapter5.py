@@ -620,8 +620,8 @@ _ch5_2("ch5-catsdogs-small-convnet", "5.4-5.10", "L7009-L7446", small_convnet, 3
        "validation accuracy plateaus at 70-72 %, training accuracy near 100 % (L7434-L7435)",
        "final_val_acc", check=between("final_val_acc", 0.68, 0.76), book_value=0.71, run=run_generators,
        extra={"steps_per_epoch": 100, "validation_steps": 50, "save_as": "cats_and_dogs_small_1.h5"},
-       reduced=(1, "1 of the book's 30 epochs; an epoch took 186 s on 2 CPU cores shared with one "
-                  "other run (the full run ~1.5 h)"))
+       reduced=(15, "15 of the book's 30 epochs; an epoch took 176-370 s on 2 CPU cores shared with "
+                   "other runs, ~180 s on a quiet core (the full run ~1.5 h)"))
 ENTRIES.append(Entry(
     id="ch5-augmentation-preview", chapter=5, section="5.2.5", listings="5.11-5.12", lines="L7464-L7535",
     dataset="cats_and_dogs_small", build_model=small_convnet_dropout, load_data=image_generators,
