@@ -259,13 +259,16 @@ def test_reproduce_records_a_missing_download_and_keeps_an_earlier_result(tmp_pa
            "ImageNet weights of VGG16" in table
 
 
-def test_reproduce_copies_the_images_a_run_drew(tmp_path):
+def test_reproduce_copies_the_images_a_run_drew_only_for_the_entries_that_ran(tmp_path, monkeypatch):
     from tinygrad_book.zoo.plots import figures_folder
     from tinygrad_book.zoo.reproduce import write_plots
+    monkeypatch.setenv("TINYGRAD_BOOK_CACHE", str(tmp_path / "cache"))    # never the user's cache
     (figures_folder() / "ch5-gradcam-elephant.png").write_bytes(b"png")
     results = {"ch5-gradcam-elephant": {"figures": ["ch5-gradcam-elephant.png", "ch5-gradcam-elephant-gone.png"],
                                         "history": {"loss": [0.7]}}}    # drawn images, not curves
-    write_plots(results, tmp_path / "img")
+    write_plots(results, tmp_path / "img")                               # re-rendering: nothing copied
+    assert not (tmp_path / "img" / "ch5-gradcam-elephant.png").exists()
+    write_plots(results, tmp_path / "img", fresh={"ch5-gradcam-elephant"})
     assert (tmp_path / "img" / "ch5-gradcam-elephant.png").read_bytes() == b"png"
     assert not (tmp_path / "img" / "ch5-gradcam-elephant-gone.png").exists()
 

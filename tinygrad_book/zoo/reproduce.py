@@ -170,15 +170,18 @@ def render_markdown(all_results: dict) -> str:
     return "\n".join(lines)
 
 
-def write_plots(all_results: dict, img_dir: Path):
+def write_plots(all_results: dict, img_dir: Path, fresh=()):
     """One PNG per entry with curves (the entry draws it), plus each comparison an entry
-    asks for in ``compare_plot`` (the chapter-4 figures 4.4-4.9)."""
+    asks for in ``compare_plot`` (the chapter-4 figures 4.4-4.9). The images a visualisation
+    drew are copied from the cache only for the entries in ``fresh`` (those that just ran):
+    the cache may hold other runs' images of the same names (a tiny test run, an older run)."""
     from . import plots
 
     img_dir.mkdir(parents=True, exist_ok=True)
     for entry in registry.entries():
         figures = (all_results.get(entry.id) or {}).get("figures")
-        plots.copy_figures(figures, img_dir)       # the images a visualisation drew, instead of curves
+        if entry.id in fresh:
+            plots.copy_figures(figures, img_dir)   # the images a visualisation drew, instead of curves
         history = (all_results.get(entry.id) or {}).get("history")
         if history and not figures:
             entry.draw(history, img_dir / f"{entry.id}.png")
@@ -214,23 +217,24 @@ def reproduce(ids, out="docs/results.md", seed=0, verbose=2, device=None, overri
         except DatasetNotFoundError as e:    # e.g. ImageNet weights: the row says what is missing
             print(f"== {entry_id}: not run: {e}", flush=True)
             if entry_id not in read_json(json_path):   # never hide an earlier result
-                rewrite(merge_result(json_path, entry_id, not_run(e)), out, img_dir)
+                rewrite(merge_result(json_path, entry_id, not_run(e)), out, img_dir, fresh={entry_id})
             continue
         if other_seeds:
             result["seed_spread"] = seed_spread(entry, range(seed + 1, seed + 1 + other_seeds), epochs, batch_size)
         all_results = merge_result(json_path, entry_id, result)
         print(f"== {entry_id}: {headline(entry, result)} (book: {entry.book_result}) "
               f"[{time.perf_counter() - start:.0f} s]", flush=True)
-        rewrite(all_results, out, img_dir)
+        rewrite(all_results, out, img_dir, fresh={entry_id})
     if not ids:
         rewrite(read_json(json_path), out, img_dir)
     return read_json(json_path)
 
 
-def rewrite(all_results, out, img_dir):
-    """Regenerate the markdown, the curves and the result blocks of docs/chapterN.md."""
+def rewrite(all_results, out, img_dir, fresh=()):
+    """Regenerate the markdown, the curves and the result blocks of docs/chapterN.md
+    (``fresh``: the entries that just ran, whose drawn images are copied)."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    write_plots(all_results, Path(img_dir))
+    write_plots(all_results, Path(img_dir), fresh)
     _write_text(Path(out), render_markdown(all_results))
     for chapter in sorted({e.chapter for e in registry.entries()}):
         update_chapter_doc(Path(out).parent / f"chapter{chapter}.md", chapter, all_results)

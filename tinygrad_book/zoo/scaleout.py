@@ -257,7 +257,7 @@ def reproduce_tasks(ids, out="docs/results.md", seed=0, device=None, overrides=N
             for t in entry_tasks:
                 done.pop(t.key)
             write_json_atomic(tasks_path, done)
-            rewrite(all_results, out, out.parent / "img")
+            rewrite(all_results, out, out.parent / "img", fresh={task.entry_id})
 
     for entry_id, entry_tasks in plans.items():   # entries whose tasks were all done before
         if all(t.key in done for t in entry_tasks):
