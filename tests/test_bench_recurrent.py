@@ -26,7 +26,7 @@ def test_recurrent_step_matches_the_reference_backend(name, monkeypatch):
 
 @pytest.mark.parametrize("name", list(TINY))
 def test_recurrent_workloads_run_on_torch_and_skip_numpy(name, monkeypatch):
-    pytest.importorskip("torch")
+    pytest.importorskip("torch", reason="PyTorch is in the bench extra (pip install -e '.[bench]'), not in CI's dev extra")
     monkeypatch.setitem(bench.RECURRENT_TRAIN, name, TINY[name])
     step = bench.WORKLOADS[name].build("torch")
     first, second = step(), step()
