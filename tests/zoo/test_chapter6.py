@@ -138,18 +138,22 @@ def test_imdb_validation_split_is_the_last_fifth_and_reduced_keeps_the_first():
     assert (len(data.x_train), len(data.x_val)) == (64, 16)
     settings = zoo.get("ch6-imdb-lstm").with_reduced_schedule().extra       # fused kernels: the book's 500 words
     assert (settings["maxlen"], settings["train_samples"], settings["val_samples"]) == (500, 10000, 2500)
-    settings = zoo.get("ch6-imdb-lstm-reversed").with_reduced_schedule().extra
-    assert settings["maxlen"] == 100 and settings["train_samples"] == 2000
+    reversed_lstm = zoo.get("ch6-imdb-lstm-reversed")     # compared with ch6-imdb-lstm's full run: all reviews
+    assert reversed_lstm.with_reduced_schedule() is reversed_lstm and reversed_lstm.reduced[0] == 5
+    assert "all 20,000 reviews" in reversed_lstm.reduced[1]
     small = ch6.imdb_sequences({"maxlen": 20, "train_samples": 10, "val_samples": 5}, tiny=True)
     np.testing.assert_array_equal(small.x_train, data.x_train[:10])
     np.testing.assert_array_equal(small.x_val, data.x_val[:5])
 
 
 def test_reduced_schedule_leaves_the_entry_alone():
-    entry = zoo.get("ch6-jena-gru")
+    entry = zoo.get("ch6-jena-conv1d")
     reduced = entry.with_reduced_schedule()
-    assert reduced.extra["steps_per_epoch"] == 10 and "steps_per_epoch" not in entry.extra
-    assert reduced.extra["validation_steps"] == 4 and reduced.reduced[0] == 2
+    assert reduced.extra["steps_per_epoch"] == 100 and "steps_per_epoch" not in entry.extra
+    assert reduced.extra["validation_steps"] == 128 and reduced.reduced[0] == 4
+    gru = zoo.get("ch6-jena-gru")          # fewer epochs of the whole schedule: nothing else changes
+    assert gru.with_reduced_schedule() is gru and gru.reduced[0] == 10
+    assert "10 of 20 epochs of all 500 steps" in gru.reduced[1]
     assert zoo.get("ch6-imdb-embedding-20words").with_reduced_schedule() is zoo.get("ch6-imdb-embedding-20words")
 
 

@@ -1,5 +1,7 @@
 """Chapter 8 entries: the temperature reweighting, the char-LSTM (listings 8.2-8.7), the VAE
 (8.23-8.28) and the DCGAN (8.29-8.32), each run as printed on tiny data."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -133,10 +135,22 @@ def test_the_vae_entry_trains_on_tiny_data_and_decodes_a_grid(tmp_path):
     # parameters by arithmetic: encoder 320 + 18,496 + 36,928 + 36,928 + 401,440 + 66 + 66,
     # decoder 2 * 12,544 + 12,544 (Dense) + 18,464 (Conv2DTranspose) + 289
     assert models[0].count_params() == 320 + 18496 + 36928 * 2 + 401440 + 66 * 2 + 3 * 12544 + 18464 + 289 == 550_629
+    assert result["figures"] == ["ch8-vae-mnist.png", "ch8-vae-latent-grid.png"]
+    assert all((figures_folder() / name).stat().st_size > 0 for name in result["figures"])
     figure = chapter8.latent_grid(models[1], n=3)
     assert figure.shape == (84, 84) and 0 < figure.min() and figure.max() < 1
     chapter8.save_grid_png(figure, tmp_path / "grid.png")
     assert (tmp_path / "grid.png").stat().st_size > 0
+
+
+def test_the_reduced_vae_trains_on_the_first_images_only():
+    entry = zoo.get("ch8-vae-mnist")
+    reduced = entry.with_reduced_schedule()
+    assert reduced.extra == {"samples": 6000} and entry.extra == {} and reduced.reduced[0] == 2
+    few = dataclasses.replace(entry, extra={"samples": 12})      # the same rule on the tiny images
+    result = zoo.run(few, epochs=1, batch_size=4, verbose=0, tiny=True)
+    assert (result["train_samples"], result["val_samples"]) == (12, 16)
+    assert zoo.run(entry, epochs=1, batch_size=16, verbose=0, tiny=True)["train_samples"] == 32
 
 
 # --- the DCGAN (listings 8.29-8.32) -------------------------------------------------------------------

@@ -42,8 +42,6 @@ JENA_NOTE = ("Jena: the project's real hourly subset (6 of the 14 variables) sta
 GLOVE_NOTE = ("Our GloVe is a real 50-d subset of glove.6B (29,361 words, 9,797 of the top 10,000 IMDB "
               "tokens): the book uses the 100-d vectors, so Embedding(10000, 50) here, 660,065 params "
               "instead of 1,320,065.")
-PER_STEP = ("Rows made before the fused sequence kernels (branch rnn-fused) ran the recurrent layers one "
-            "time step at a time; their REDUCED schedules say so.")
 
 
 def _time(fn):
@@ -677,45 +675,49 @@ def _entry(id, section, listings, lines, dataset, build, load, epochs, batch_siz
 
 
 IMDB_500 = {"maxlen": 500, "tiny": {"maxlen": 20}}
-IMDB_REDUCED = {"maxlen": 100, "train_samples": 2000, "val_samples": 1000}
-# With the fused sequence kernels (branch rnn-fused) an epoch on 10,000 reviews of 500 words costs
-# ~10-20 s (SimpleRNN) or ~40-50 s (LSTM) on 2 busy cores: the reduced runs keep the book's 500 words.
+# With the fused sequence kernels an epoch on 10,000 reviews of 500 words costs ~10-20 s
+# (SimpleRNN) or ~40-50 s (LSTM) on 2 busy cores: the reduced runs keep the book's 500 words.
 IMDB_REDUCED_FUSED = {"maxlen": 500, "train_samples": 10000, "val_samples": 2500}
 
 
-def _imdb_rnn(id, section, listings, lines, build, book_result, check, reduced_epochs, full_hours,
-              extra=None, notes="", fused_full_minutes=None):
+def _imdb_rnn(id, section, listings, lines, build, book_result, check, reduced_epochs, full_minutes,
+              extra=None, notes="", all_reviews_when_reduced=False):
     """An IMDB recurrent entry: the book's 10 epochs at batch 128 on 20,000 reviews of 500 words.
 
-    ``fused_full_minutes``: the measured cost of the book's run with the fused kernels; such an
-    entry reduces to IMDB_REDUCED_FUSED, the others keep the older, smaller IMDB_REDUCED."""
+    ``full_minutes``: the measured cost of the book's run with the fused kernels. `--reduced`
+    trains ``reduced_epochs`` on IMDB_REDUCED_FUSED, or on all the reviews with
+    ``all_reviews_when_reduced`` (an entry compared with another's full run needs the same data)."""
     extra = {**IMDB_500, **(extra or {})}
-    if fused_full_minutes:
-        reduced_extra, why = IMDB_REDUCED_FUSED, (
-            f"{reduced_epochs} of 10 epochs on 10,000 of 20,000 reviews of the book's 500 words, validated on "
-            f"2,500 of 5,000; the book's run takes ~{fused_full_minutes} min on 2 busy cores with the fused "
-            f"recurrent kernels")
+    if all_reviews_when_reduced:
+        reduced_extra, data = {}, "all 20,000 reviews of 500 words, validated on all 5,000"
     else:
-        reduced_extra, why = IMDB_REDUCED, (
-            f"{reduced_epochs} of 10 epochs on 2,000 of 20,000 reviews cut to their last 100 of 500 words, "
-            f"validated on 1,000 of 5,000; the book's run takes ~{full_hours} h on 2 idle cores with per-step "
-            f"recurrent kernels")
+        reduced_extra, data = IMDB_REDUCED_FUSED, ("10,000 of 20,000 reviews of the book's 500 words, "
+                                                   "validated on 2,500 of 5,000")
+    why = (f"{reduced_epochs} of 10 epochs on {data}; the book's run takes ~{full_minutes} min on 2 busy "
+           f"cores with the fused recurrent kernels")
     _entry(id, section, listings, lines, "imdb", build, _imdb_data(extra), 10, 128, book_result,
            "max_val_acc", check=check, run=run_imdb, extra=extra, reduced_extra=reduced_extra,
-           reduced=(reduced_epochs, why), notes=(notes + " " if notes else "") + PER_STEP)
+           reduced=(reduced_epochs, why), notes=notes)
 
 
 def _jena(id, section, listings, lines, build, epochs, book_result, check=None, extra=None, reduced=None,
-          notes="", recurrent=True):
-    """A Jena entry: fit_generator, 500 steps of 128 windows an epoch."""
+          notes=""):
+    """A Jena entry: fit_generator, 500 steps of 128 windows an epoch, validated on all 128
+    batches of the validation period.
+
+    ``reduced``: (epochs, full_hours) trains fewer epochs of the whole schedule; (epochs, steps,
+    val_steps, full_hours) also fewer steps. ``full_hours`` is the book's schedule measured with
+    the fused recurrent kernels on 2 busy cores."""
     kw = {}
     if reduced:
-        epochs_reduced, steps, val_steps, full = reduced
-        kw = dict(reduced=(epochs_reduced, f"{epochs_reduced} of {epochs} epochs of {steps} of 500 steps, "
-                                           f"validated on {val_steps} of 128 batches; the book's schedule takes "
-                                           f"~{full} h on 2 idle cores" + (" with per-step recurrent kernels" if recurrent else "")),
-                  reduced_extra={"steps_per_epoch": steps, "validation_steps": val_steps})
-        notes = (notes + " " if notes else "") + (PER_STEP if recurrent else "")
+        epochs_reduced, *steps, full = reduced
+        steps, val_steps = steps or (500, 128)
+        what = f"{epochs_reduced} of {epochs} epochs" + (
+            " of all 500 steps, validated on all 128 batches" if (steps, val_steps) == (500, 128) else
+            f" of {steps} of 500 steps, validated on {val_steps} of 128 batches")
+        kw = dict(reduced=(epochs_reduced, f"{what}; the book's schedule takes ~{full} h on 2 busy cores"))
+        if (steps, val_steps) != (500, 128):
+            kw["reduced_extra"] = {"steps_per_epoch": steps, "validation_steps": val_steps}
     _entry(id, section, listings, lines, "jena_climate (hourly subset)", build, _jena_data, epochs, 128,
            book_result, "min_val_mae", check=check, run=run_jena, extra=extra or {},
            notes=(notes + " " if notes else "") + JENA_NOTE, **kw)
@@ -763,9 +765,9 @@ _entry("ch6-simplernn-summaries", "6.2.1", "(summaries)", "L10141-L10232", "none
        check=equal_to({"params_stacked": 328320, "params_simplernn": 322080, "params_return_sequences": 322080,
                        "output_shape_return_sequences": [None, None, 32]}))
 _imdb_rnn("ch6-imdb-simplernn", "6.2.1", "6.22-6.24", "L10235-L10325", imdb_simplernn,
-          "~85 % validation accuracy (L10317-L10320)", at_least("max_val_acc", 0.83), 4, 1, fused_full_minutes=5)
+          "~85 % validation accuracy (L10317-L10320)", at_least("max_val_acc", 0.83), 4, 5)
 _imdb_rnn("ch6-imdb-lstm", "6.2.3", "6.27", "L10477-L10533", imdb_lstm,
-          "~89 % validation accuracy (L10512)", at_least("max_val_acc", 0.87), 3, 2.5, fused_full_minutes=12)
+          "~89 % validation accuracy (L10512)", at_least("max_val_acc", 0.87), 3, 12)
 _entry(NAIVE, "6.3.1-6.3.3", "6.28-6.36", "L10573-L10895", "jena_climate (hourly subset)", no_model,
        _jena_data, 0, 128, "MAE 0.29 normalised = 2.57 °C (L10887-L10890)", "val_mae", book_value=0.29,
        run=run_naive_baseline, check=between("val_mae", 0.28, 0.30),
@@ -773,28 +775,29 @@ _entry(NAIVE, "6.3.1-6.3.3", "6.28-6.36", "L10573-L10895", "jena_climate (hourly
              + JENA_NOTE)
 _jena("ch6-jena-dense", "6.3.4", "6.37-6.38", "L10897-L10980", jena_dense, 20,
       "no number: some validation losses approach the baseline, not reliably (L10963-L10966)",
-      notes="No criterion: the book states none.", reduced=(8, 500, 128, 0.3), recurrent=False)
+      notes="No criterion: the book states none.", reduced=(8, 0.3))
 _jena("ch6-jena-gru", "6.3.5", "6.39", "L10982-L11034", jena_gru, 20,
       "validation MAE ~0.265 = 2.35 °C, below the baseline's 0.29 (L11026-L11032)", BELOW_NAIVE,
-      reduced=(2, 10, 4, 3.5))
+      reduced=(10, 0.35))
 _jena("ch6-jena-gru-dropout", "6.3.6", "6.40", "L11037-L11102", jena_gru_dropout, 40,
       "no overfitting for 30 epochs; best scores not much lower than the GRU's (L11099-L11101)", BELOW_NAIVE,
-      reduced=(2, 10, 4, 7))
+      reduced=(10, 0.85))
 _jena("ch6-jena-stacked-gru", "6.3.7", "6.41", "L11104-L11168", jena_stacked_gru, 40,
       "slight, not significant improvement over the GRU with dropout (L11158-L11168)", BELOW_NAIVE,
-      reduced=(1, 10, 4, 15))
+      reduced=(3, 3))
 _jena("ch6-jena-gru-reversed", "6.3.8", "(unnumbered)", "L11196-L11216", jena_gru, 20,
       "the reversed-order GRU underperforms even the common-sense baseline (L11210-L11211)", ABOVE_NAIVE,
-      extra={"reverse": True}, reduced=(2, 10, 4, 3.5))
+      extra={"reverse": True}, reduced=(5, 0.35))
 _imdb_rnn("ch6-imdb-lstm-reversed", "6.3.8", "6.42", "L11223-L11270", imdb_lstm_128,
           "nearly identical to the chronological LSTM (L11261-L11263)", within("ch6-imdb-lstm", "max_val_acc", 0.02),
-          2, 2.5, extra={"reverse": True}, notes="Criterion: within 0.02 of ch6-imdb-lstm's validation accuracy.")
+          5, 12, extra={"reverse": True}, all_reviews_when_reduced=True, notes="Criterion: within 0.02 of ch6-imdb-lstm's validation accuracy.")
 _imdb_rnn("ch6-imdb-bidirectional-lstm", "6.3.8", "6.43", "L11300-L11322", imdb_bidirectional_lstm,
           "slightly better than the LSTM, > 89 % validation accuracy (L11316-L11318)",
-          not_worse_than("ch6-imdb-lstm", "max_val_acc", 0.01), 2, 5)
+          not_worse_than("ch6-imdb-lstm", "max_val_acc", 0.01), 5, 25,
+          all_reviews_when_reduced=True)
 _jena("ch6-jena-bidirectional-gru", "6.3.8", "6.44", "L11327-L11352", jena_bidirectional_gru, 40,
       "about as good as the regular GRU (L11347-L11352)",
-      not_worse_than("ch6-jena-gru", "min_val_mae", 0.01, higher_is_better=False), reduced=(1, 10, 4, 13))
+      not_worse_than("ch6-jena-gru", "min_val_mae", 0.01, higher_is_better=False), reduced=(5, 1.5))
 _entry("ch6-imdb-conv1d", "6.4.3", "6.45-6.46", "L11513-L11610", "imdb", imdb_conv1d, _imdb_data(IMDB_500), 10, 128,
        "validation accuracy somewhat lower than the LSTM's, much faster (L11592-L11598)", "max_val_acc",
        check=compared_with("ch6-imdb-lstm", "max_val_acc", "<"), run=run_imdb,
@@ -805,9 +808,9 @@ _entry("ch6-imdb-conv1d", "6.4.3", "6.45-6.46", "L11513-L11610", "imdb", imdb_co
              "in Keras); accuracy rounds the output as Keras' binary accuracy does.")
 _jena("ch6-jena-conv1d", "6.4.4", "6.47", "L11612-L11670", jena_conv1d, 20,
       "validation MAE stays above 0.40: worse than the baseline (L11664-L11665)", ABOVE_NAIVE,
-      reduced=(4, 100, 128, 0.5), recurrent=False)
+      reduced=(4, 100, 128, 0.5))
 _jena("ch6-jena-conv1d-gru", "6.4.4", "6.48-6.49", "L11700-L11793", jena_conv1d_gru, 20,
       "not as good as the regularised GRU alone, much faster (L11789-L11792)",
-      compared_with("ch6-jena-gru-dropout", "min_val_mae", ">"), reduced=(2, 20, 8, 1.2),
+      compared_with("ch6-jena-gru-dropout", "min_val_mae", ">"), reduced=(10, 0.3),
       notes="The book's step=3 (one point every 30 minutes, twice the data) needs the 10-minute file: "
             "our data are hourly, so step 1 with the same 240 h lookback.")
