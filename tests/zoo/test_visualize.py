@@ -247,3 +247,64 @@ def test_responding_filters_are_those_above_zero_on_the_grey_noise():
     assert responding == [i for i in range(20) if means[i] > 0] and 0 < len(responding) < 20
     _, history = visualize.generate_patterns(model, "conv2d_2", [responding[0]], size=32, steps=3)
     assert history[-1, 0] > history[0, 0]       # it climbs; a filter that does not respond stays at 0
+
+
+# --- listing 5.44 with OpenCV's five calls (preprocessing/opencv.py) ------------------------------
+def test_listing_5_44_runs_as_printed_with_the_import_swapped(tmp_path):
+    from tinygrad_book.preprocessing import opencv as cv2     # the book: import cv2
+    photo = (np.random.RandomState(1).rand(20, 30, 3) * 255).astype("uint8")
+    Image.fromarray(photo).save(tmp_path / "elephant.png")
+    heatmap = np.zeros((4, 4)); heatmap[1, 2] = 1.0
+    img_path = str(tmp_path / "elephant.png")
+    # --- listing 5.44 ---
+    img = cv2.imread(img_path)
+    heatmap = cv2.resize(heatmap, (img.shape[1], img.shape[0]))
+    heatmap = np.uint8(255 * heatmap)
+    heatmap = cv2.applyColorMap(heatmap, cv2.COLORMAP_JET)
+    superimposed_img = heatmap * 0.4 + img
+    cv2.imwrite(str(tmp_path / "elephant_cam.png"), superimposed_img)
+    # ---
+    np.testing.assert_array_equal(img, photo[..., ::-1])                # BGR, as OpenCV reads
+    assert heatmap.shape == (20, 30, 3) and heatmap.dtype == np.uint8
+    with Image.open(tmp_path / "elephant_cam.png") as written:
+        stored = np.asarray(written.convert("RGB"))
+    expected = np.clip(np.rint(superimposed_img), 0, 255)[..., ::-1]     # rounded, saturated, RGB on disk
+    np.testing.assert_array_equal(stored, expected)
+    assert stored.max() == 255 and np.all(stored >= photo)
+
+
+def test_opencv_jet_anchor_colours_in_bgr():
+    from tinygrad_book.preprocessing import opencv as cv2
+    levels = np.array([[0, 32, 96, 128, 160, 192, 255]], dtype=np.uint8)
+    bgr = cv2.applyColorMap(levels, cv2.COLORMAP_JET)[0]
+    # MATLAB's jet: dark blue, blue, cyan-ish, green, yellow-ish, red, dark red (BGR order)
+    np.testing.assert_array_equal(bgr[0], [128, 0, 0])
+    np.testing.assert_array_equal(bgr[-1], [0, 0, 128])
+    assert bgr[1][0] == 255 and bgr[1][2] == 0                 # blue at full, no red
+    assert bgr[3][1] == 255 and abs(int(bgr[3][0]) - int(bgr[3][2])) <= 5   # green in the middle (128/255 is not 0.5)
+    assert bgr[5][2] == 255 and bgr[5][0] == 0                 # red at full, no blue
+    np.testing.assert_allclose(cv2.jet([0.5])[0], [0.5, 1.0, 0.5])
+
+
+def test_opencv_shim_names_bad_input(tmp_path):
+    from tinygrad_book.preprocessing import opencv as cv2
+    with pytest.raises(FileNotFoundError, match="missing.jpg"):
+        cv2.imread(str(tmp_path / "missing.jpg"))
+    with pytest.raises(ValueError, match="COLORMAP_JET"):
+        cv2.applyColorMap(np.zeros((2, 2), np.uint8), 5)
+    with pytest.raises(ValueError, match="uint8"):
+        cv2.applyColorMap(np.zeros((2, 2)), cv2.COLORMAP_JET)
+    with pytest.raises(ValueError, match="dsize"):
+        cv2.resize(np.zeros((2, 2)), (0, 3))
+    with pytest.raises(ValueError, match=r"\(h, w, 3\)"):
+        cv2.imwrite(str(tmp_path / "x.png"), np.zeros((2, 2)))
+
+
+def test_opencv_resize_is_bilinear_and_keeps_float():
+    from tinygrad_book.preprocessing import opencv as cv2
+    ramp = np.array([[0.0, 1.0]])
+    out = cv2.resize(ramp, (4, 1))                               # half-pixel centres, edges clamped
+    assert out.dtype == np.float64 and out.shape == (1, 4)
+    np.testing.assert_allclose(out[0], [0.0, 0.25, 0.75, 1.0], atol=1e-6)
+    colour = cv2.resize(np.zeros((2, 2, 3), np.uint8) + 7, (5, 3))
+    assert colour.shape == (3, 5, 3) and colour.dtype == np.uint8 and np.all(colour == 7)

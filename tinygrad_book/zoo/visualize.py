@@ -228,18 +228,18 @@ def grad_cam(model, x, class_score, last_conv_layer_name) -> np.ndarray:
 
 
 def superimpose(heatmap, img, intensity=0.4) -> np.ndarray:
-    """Listing 5.44: the heatmap resized to the image, coloured with the jet map, times 0.4,
-    added to the image (uint8 RGB (h, w, 3)). The book does it with OpenCV (BGR); here Pillow
-    resizes and matplotlib colours, in RGB."""
-    from matplotlib import colormaps
-    from PIL import Image
+    """Listing 5.44 as printed, on arrays: the heatmap resized to the image, made 8-bit,
+    coloured with the jet map, times 0.4, added to the image and saturated to uint8 as
+    ``cv2.imwrite`` does. ``img`` is RGB (h, w, 3); OpenCV works in BGR, so the photo is
+    flipped on the way in and the result on the way out."""
+    from ..preprocessing import opencv as cv2
 
-    h, w = img.shape[:2]
+    img = np.asarray(img)[..., ::-1]                                     # cv2.imread gives BGR
+    heatmap = cv2.resize(heatmap, (img.shape[1], img.shape[0]))
     heatmap = np.uint8(255 * heatmap)
-    heatmap = np.asarray(Image.fromarray(heatmap).resize((w, h), Image.BILINEAR))
-    coloured = colormaps["jet"](heatmap)[..., :3] * 255         # cv2.applyColorMap(..., COLORMAP_JET)
-    superimposed_img = coloured * intensity + img
-    return np.clip(superimposed_img, 0, 255).astype('uint8')     # cv2.imwrite saturates the same way
+    heatmap = cv2.applyColorMap(heatmap, cv2.COLORMAP_JET)
+    superimposed_img = heatmap * intensity + img
+    return cv2.saturate_uint8(superimposed_img)[..., ::-1]               # what cv2.imwrite stores, as RGB
 
 
 # --- files -----------------------------------------------------------------------------------
