@@ -20,7 +20,7 @@ Parameter counts: the book's summaries where it prints one, else arithmetic.
 import numpy as np
 import pytest
 
-from tests.zoo.steps import assert_one_step_matches_the_numpy_device, assert_steps_lower_the_loss
+from tests.zoo.steps import step_tests
 from tinygrad_book import zoo
 from tinygrad_book.nn import clear_session
 from tinygrad_book.preprocessing.timeseries import generator
@@ -109,16 +109,7 @@ STEP_CASES = {   # (builder, x, y): the entries' models on short inputs
 }
 
 
-@pytest.mark.parametrize("entry_id", list(STEP_CASES))
-def test_one_step_matches_the_numpy_device(entry_id):
-    build, x, y = STEP_CASES[entry_id]
-    assert_one_step_matches_the_numpy_device(build, x, y, entry_id)
-
-
-@pytest.mark.parametrize("entry_id", list(STEP_CASES))
-def test_steps_on_one_batch_lower_the_loss(entry_id):
-    build, x, y = STEP_CASES[entry_id]
-    assert_steps_lower_the_loss(build, x, y, 5, entry_id)
+test_one_step_matches_the_numpy_device, test_steps_on_one_batch_lower_the_loss = step_tests(STEP_CASES, steps=5)
 
 
 def test_the_glove_embedding_stays_frozen():
@@ -152,8 +143,8 @@ def test_reduced_schedule_leaves_the_entry_alone():
     assert reduced.extra["steps_per_epoch"] == 100 and "steps_per_epoch" not in entry.extra
     assert reduced.extra["validation_steps"] == 128 and reduced.reduced[0] == 4
     gru = zoo.get("ch6-jena-gru")          # fewer epochs of the whole schedule: nothing else changes
-    assert gru.with_reduced_schedule() is gru and gru.reduced[0] == 10
-    assert "10 of 20 epochs of all 500 steps" in gru.reduced[1]
+    assert gru.with_reduced_schedule() is gru and gru.reduced[0] == 6
+    assert "6 of 20 epochs of all 500 steps" in gru.reduced[1]
     assert zoo.get("ch6-imdb-embedding-20words").with_reduced_schedule() is zoo.get("ch6-imdb-embedding-20words")
 
 
