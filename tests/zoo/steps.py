@@ -7,6 +7,7 @@ weights to the same place.
 from typing import NamedTuple
 
 import numpy as np
+import pytest
 
 from tinygrad_book.autograd import default_device, set_default_device
 from tinygrad_book.nn import clear_session, set_seed
@@ -66,3 +67,20 @@ def assert_steps_lower_the_loss(build, x, y, steps, label):
     for _ in range(steps):
         model.train_on_batch(x, y)
     assert loss() < before, f"{label}: {steps} steps on one batch did not lower its loss"
+
+
+def step_tests(cases, steps):
+    """The two tests each chapter runs on its ``cases`` ({entry id: (builder, x, y)}): one step
+    matches the numpy device, and ``steps`` steps on the batch lower its loss. A module assigns
+    the pair to names starting with ``test_`` so that pytest collects them."""
+    @pytest.mark.parametrize("entry_id", list(cases))
+    def test_one_step_matches_the_numpy_device(entry_id):
+        build, x, y = cases[entry_id]
+        assert_one_step_matches_the_numpy_device(build, x, y, entry_id)
+
+    @pytest.mark.parametrize("entry_id", list(cases))
+    def test_steps_on_one_batch_lower_the_loss(entry_id):
+        build, x, y = cases[entry_id]
+        assert_steps_lower_the_loss(build, x, y, steps, entry_id)
+
+    return test_one_step_matches_the_numpy_device, test_steps_on_one_batch_lower_the_loss

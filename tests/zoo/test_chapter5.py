@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.zoo.steps import assert_one_step_matches_the_numpy_device, assert_steps_lower_the_loss
+from tests.zoo.steps import step_tests
 from tinygrad_book import zoo
 from tinygrad_book.data.download import DatasetNotFoundError
 from tinygrad_book.nn import clear_session, set_seed
@@ -113,16 +113,7 @@ STEP_CASES = {
 }
 
 
-@pytest.mark.parametrize("entry_id", list(STEP_CASES))
-def test_one_step_matches_the_numpy_device(entry_id):
-    build, x, y = STEP_CASES[entry_id]
-    assert_one_step_matches_the_numpy_device(build, x, y, entry_id)
-
-
-@pytest.mark.parametrize("entry_id", list(STEP_CASES))
-def test_steps_on_one_batch_lower_the_loss(entry_id):
-    build, x, y = STEP_CASES[entry_id]
-    assert_steps_lower_the_loss(build, x, y, 4, entry_id)
+test_one_step_matches_the_numpy_device, test_steps_on_one_batch_lower_the_loss = step_tests(STEP_CASES, steps=4)
 
 
 # --- the pipelines end to end on tiny data -------------------------------------------------------

@@ -9,19 +9,11 @@ from PIL import Image
 from tinygrad_book import backend as K
 from tinygrad_book import zoo
 from tinygrad_book.applications import inception_v3
-from tinygrad_book.nn import clear_session, set_seed
 from tinygrad_book.zoo import chapter8_images as c8
 from tinygrad_book.zoo.plots import figures_folder
 
 IDS = ["ch8-deepdream-inceptionv3", "ch8-neural-style-transfer-vgg19"]
-
-
-@pytest.fixture(autouse=True)
-def offline(tmp_path, monkeypatch):
-    monkeypatch.setenv("TINYGRAD_BOOK_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("TINYGRAD_BOOK_OFFLINE", "1")
-    clear_session()
-    set_seed(0)
+pytestmark = pytest.mark.usefixtures("offline_empty_cache")
 
 
 def png_size(path):

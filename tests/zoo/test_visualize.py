@@ -8,18 +8,11 @@ from PIL import Image
 
 from tinygrad_book import layers, models, zoo
 from tinygrad_book.autograd import Tensor
-from tinygrad_book.nn import clear_session, set_seed
+from tinygrad_book.nn import set_seed
 from tinygrad_book.zoo import visualize
 
 VIZ_IDS = ["ch5-viz-intermediate-activations", "ch5-viz-filters-gradient-ascent", "ch5-gradcam-elephant"]
-
-
-@pytest.fixture(autouse=True)
-def offline_tiny(tmp_path, monkeypatch):
-    monkeypatch.setenv("TINYGRAD_BOOK_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("TINYGRAD_BOOK_OFFLINE", "1")
-    clear_session()
-    set_seed(0)
+pytestmark = pytest.mark.usefixtures("offline_empty_cache")
 
 
 def tiny_convnet(size=32):
