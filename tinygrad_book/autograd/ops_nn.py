@@ -171,4 +171,7 @@ class SoftmaxCrossEntropy(Function):
         probs, target = self.saved
         # d loss / d z = softmax(z) * sum(t) - t; for a distribution sum(t) = 1
         total = target.sum(axis=1, keepdims=True)
-        return (probs * total - target) * g.reshape((g.shape[0], 1)), None
+        # g as a column: a view whatever g's strides (g.reshape would copy the stride-0 g
+        # that the mean's backward hands down)
+        g_column = g.with_view((g.shape[0], 1), (g.strides[0], 0), g.offset)
+        return (probs * total - target) * g_column, None
