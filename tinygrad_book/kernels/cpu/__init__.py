@@ -61,9 +61,10 @@ def _acc0(dtype):
 @functools.lru_cache(maxsize=4096)
 def _reduce_plan(shape, strides, axes):
     """How to reduce a view of (shape, strides) over `axes`: (M kept elements, R reduced
-    per output, the name of the loop in reduce.py, its layout arguments). Axes map to a 2-D (kept m, reduced r)
-    problem; each group is coalesced, and the shape of the result picks the loop. It
-    depends on the metadata alone, the same at every training step: cached."""
+    per output, the name of the loop in reduce.py, its layout arguments). Axes map to a
+    2-D (kept m, reduced r) problem; each group is coalesced, and the shape of the result
+    picks the loop. It depends on the metadata alone, the same at every training step:
+    cached (the name, not the function, so a test's spy on reduce.py still sees calls)."""
     nd = len(shape)
     axes = sorted({a % nd for a in axes})
     kept = [d for d in range(nd) if d not in axes]
