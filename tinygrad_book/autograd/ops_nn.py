@@ -3,7 +3,7 @@ fused softmax cross-entropy. Each forward is one or two kernels; each backward
 names the kernels that undo it."""
 from __future__ import annotations
 
-from ..kernels.base import conv_output_size, prod
+from ..kernels.base import View, conv_output_size, prod
 from .function import Function
 
 
@@ -141,6 +141,19 @@ class Embedding(Function):
         return g.from_storage(grad, (num_rows, g.shape[-1])), None
 
 
+def softmax_without_graph(x):
+    """softmax over the last axis of a float tensor that needs no gradient (evaluation,
+    the metrics of a training step), in one kernel. softmax_xent computes the
+    probabilities beside the loss; against a target of zeros (one zero, seen through
+    stride 0) its loss is 0 and the probabilities are what we keep. Written with Tensor
+    ops it is max, subtract, exp, sum and divide: five kernels and seven Functions."""
+    c = x.shape[-1]
+    rows = x.reshape((x.size // c, c))
+    zeros = View(x.backend.full(1, 0.0, x.dtype), rows.shape, (0, 0), 0)
+    _, probs = x.backend.softmax_xent(rows.view, zeros)
+    return x.from_storage(probs, x.shape)
+
+
 class SoftmaxCrossEntropy(Function):
     """Per-row loss -sum_c t[c] log softmax(z)[c] of (n, C) logits; one fused kernel.
 
@@ -158,4 +171,7 @@ class SoftmaxCrossEntropy(Function):
         probs, target = self.saved
         # d loss / d z = softmax(z) * sum(t) - t; for a distribution sum(t) = 1
         total = target.sum(axis=1, keepdims=True)
-        return (probs * total - target) * g.reshape((g.shape[0], 1)), None
+        # g as a column: a view whatever g's strides (g.reshape would copy the stride-0 g
+        # that the mean's backward hands down)
+        g_column = g.with_view((g.shape[0], 1), (g.strides[0], 0), g.offset)
+        return (probs * total - target) * g_column, None

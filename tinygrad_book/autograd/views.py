@@ -71,6 +71,8 @@ def slice_view(shape, strides, offset, index):
 
 def broadcast_shape(a, b, op="broadcast"):
     """numpy's rule: align shapes on the right; sizes must match or be 1."""
+    if a == b:                       # the common case (x + y of one shape): nothing to check
+        return tuple(a)
     out = []
     for i in range(1, max(len(a), len(b)) + 1):
         da = a[-i] if i <= len(a) else 1

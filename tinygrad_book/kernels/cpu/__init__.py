@@ -25,6 +25,7 @@ It is slow (pure Python loops), so use small shapes.
 """
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -32,7 +33,7 @@ import numpy as np
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous, prod
 from . import batchnorm as bn, bias_act as ba, conv, elementwise as ew, indexing, matmul as mm, optim, recurrent, reduce as rd, softmax
 from ..vocabulary import ACTIVATION_CODES, BINARY_CODES, REDUCE_CODES, SUM, UNARY_CODES
-from .jit import PARALLEL_MIN_WORK, coalesce, get_num_threads, is_flat, run
+from .jit import PARALLEL_MIN_WORK, coalesce, get_num_threads, int64s, is_flat, run
 
 __all__ = ["CpuBackend", "warm_up"]
 
@@ -54,7 +55,32 @@ def _is_row(shape, strides) -> bool:
 
 def _acc0(dtype):
     """The starting value of a sum: float64 for floats (accuracy), int64 for ints."""
-    return np.float64(0) if np.dtype(dtype).kind == "f" else np.int64(0)
+    return np.float64(0) if dtype.kind == "f" else np.int64(0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _reduce_plan(shape, strides, axes):
+    """How to reduce a view of (shape, strides) over `axes`: (M kept elements, R reduced
+    per output, the name of the loop in reduce.py, its layout arguments). Axes map to a
+    2-D (kept m, reduced r) problem; each group is coalesced, and the shape of the result
+    picks the loop. It depends on the metadata alone, the same at every training step:
+    cached (the name, not the function, so a test's spy on reduce.py still sees calls)."""
+    nd = len(shape)
+    axes = sorted({a % nd for a in axes})
+    kept = [d for d in range(nd) if d not in axes]
+    m_shape, m_str = [shape[d] for d in kept], [strides[d] for d in kept]
+    r_shape, r_str = [shape[d] for d in axes], [strides[d] for d in axes]
+    M, R = prod(m_shape), prod(r_shape)
+    ms, (mst,) = coalesce(m_shape, m_str)
+    rs, (rst,) = coalesce(r_shape, r_str)
+    if len(ms) > 1 or len(rs) > 1:
+        return M, R, "reduce_general", (ms, mst, rs, rst)
+    sm, sr = int(mst[0]), int(rst[0]) if R > 1 else 1
+    if M == 1 and sr == 1:
+        return M, R, "reduce_flat", (R,)
+    if sr == 1 or sm != 1:
+        return M, R, "reduce_rows", (sm, sr, M, R)
+    return M, R, "reduce_cols", (sr, M, R)
 
 
 class CpuBackend(Backend):
@@ -151,12 +177,7 @@ class CpuBackend(Backend):
     # --- reductions -------------------------------------------------------------------
     def reduce(self, op, x, axes):
         code = REDUCE_CODES[op]
-        nd = len(x.shape)
-        axes = sorted({a % nd for a in axes})
-        kept = [d for d in range(nd) if d not in axes]
-        m_shape, m_str = [x.shape[d] for d in kept], [x.strides[d] for d in kept]
-        r_shape, r_str = [x.shape[d] for d in axes], [x.strides[d] for d in axes]
-        M, R = prod(m_shape), prod(r_shape)
+        M, R, loop, layout = _reduce_plan(tuple(x.shape), tuple(x.strides), tuple(axes))
         out = np.empty(M, dtype=x.dtype)
         if M == 0:
             return out
@@ -165,19 +186,7 @@ class CpuBackend(Backend):
                 raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
             out[:] = 0
             return out
-        acc0 = _acc0(x.dtype)
-        ms, (mst,) = coalesce(m_shape, m_str)
-        rs, (rst,) = coalesce(r_shape, r_str)
-        if len(ms) > 1 or len(rs) > 1:
-            run(rd.reduce_general, x.size, code, x.storage, x.offset, ms, mst, rs, rst, acc0, out)
-            return out
-        sm, sr = int(mst[0]), int(rst[0]) if R > 1 else 1
-        if M == 1 and sr == 1:
-            run(rd.reduce_flat, x.size, code, x.storage, x.offset, R, acc0, out)
-        elif sr == 1 or sm != 1:
-            run(rd.reduce_rows, x.size, code, x.storage, x.offset, sm, sr, M, R, acc0, out)
-        else:
-            run(rd.reduce_cols, x.size, code, x.storage, x.offset, sr, M, R, acc0, out)
+        run(getattr(rd, loop), M * R, code, x.storage, x.offset, *layout, _acc0(x.dtype), out)
         return out
 
     def argmax(self, x, axis):
@@ -208,10 +217,9 @@ class CpuBackend(Backend):
         out = np.zeros(B * M * N, dtype=dtype)
         if out.size == 0 or K == 0:
             return out
-        sa, sb = np.array(a.strides, np.int64), np.array(b.strides, np.int64)
         kernel = mm.KERNELS[mm.choose(M, N, K, dtype.itemsize)]
-        run(kernel, B * M * N * K, a.storage, a.offset, sa, b.storage, b.offset, sb, B, M, N, K,
-            np.array(mm.tiles(dtype), np.int64), out)
+        run(kernel, B * M * N * K, a.storage, a.offset, int64s(a.strides), b.storage, b.offset, int64s(b.strides),
+            B, M, N, K, int64s(mm.tiles(dtype)), out)
         return out
 
     def im2col(self, x, kernel, stride, pads):
