@@ -413,6 +413,7 @@ def write_vae_figures(entry, history, batch_losses, decoder, samples):
     ax.plot(np.arange(1, len(batch_losses) + 1) * epochs / len(batch_losses), batch_losses, color="0.7",
             lw=0.8, label="batch loss")
     ax.plot(range(1, epochs + 1), history["val_loss"], "bo", label="validation loss (epoch end)")
+    ax.set_yscale("log")        # the first steps' KL spike (~1e13, docs/backend.md) would flatten the rest
     ax.set_xlabel("Epochs")
     ax.set_ylabel("VAE loss (reconstruction + KL)")
     ax.set_title(f"{entry.id}: {samples} training images")
