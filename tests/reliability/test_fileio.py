@@ -64,7 +64,12 @@ def test_sigterm_during_a_save_removes_the_temp_file_and_keeps_the_target(tmp_pa
         def slow(tmp):
             open(tmp, "wb").write(b"new, half written")
             print("writing", flush=True)
-            time.sleep(60)
+            # still writing: short waits, as a real write runs code between syscalls. One
+            # 60 s sleep missed the signal once in a full fresh-clone run (not reproduced
+            # alone): Python runs a handler in the main thread only when it next wakes, and
+            # a process's SIGTERM may be delivered to another thread (OpenBLAS starts one).
+            for _ in range(600):
+                time.sleep(0.1)
         atomic_write({str(target)!r}, slow)
     """)
     p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
