@@ -223,20 +223,11 @@ def check_loss_falls(result):
 def write_char_lstm_figures(entry, epoch_losses, batch_losses, samples, data, epoch_seconds):
     """The loss curve (every batch, and each epoch's mean) and the samples document, in
     plots.figures_folder(); `reproduce` copies them to docs/img/."""
-    from .plots import _pyplot, figures_folder
+    from .plots import figures_folder, plot_batch_losses
     folder = figures_folder()
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    per_epoch = len(batch_losses) / len(epoch_losses)
-    ax.plot(np.arange(1, len(batch_losses) + 1) / per_epoch, batch_losses, color="0.7", lw=0.8, label="batch loss")
-    ax.plot(range(1, len(epoch_losses) + 1), epoch_losses, "bo", label="epoch mean")
-    ax.set_xlabel("Epochs")
-    ax.set_ylabel("Categorical cross-entropy")
-    ax.set_title(f"{entry.id}: {len(data.x_train)} sequences of {len(data.text)} characters")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(folder / CHAR_LSTM_FIGURES[0], dpi=80)
-    plt.close(fig)
+    title = f"{entry.id}: {len(data.x_train)} sequences of {len(data.text)} characters"
+    plot_batch_losses(folder / CHAR_LSTM_FIGURES[0], batch_losses, epoch_losses, "epoch mean",
+                      "Categorical cross-entropy", title)
     (folder / CHAR_LSTM_FIGURES[1]).write_text(samples_markdown(samples, data, epoch_losses, epoch_seconds),
                                                encoding="utf-8")
     return list(CHAR_LSTM_FIGURES)
@@ -405,22 +396,12 @@ VAE_FIGURES = ("ch8-vae-mnist.png", "ch8-vae-latent-grid.png")
 def write_vae_figures(entry, history, batch_losses, decoder, samples):
     """The loss curve and the 15 x 15 latent grid, in plots.figures_folder(); `reproduce`
     copies them to docs/img/."""
-    from .plots import _pyplot, figures_folder
+    from .plots import figures_folder, plot_batch_losses
     folder = figures_folder()
-    plt = _pyplot()
     epochs = len(history["loss"])
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    ax.plot(np.arange(1, len(batch_losses) + 1) * epochs / len(batch_losses), batch_losses, color="0.7",
-            lw=0.8, label="batch loss")
-    ax.plot(range(1, epochs + 1), history["val_loss"], "bo", label="validation loss (epoch end)")
-    ax.set_yscale("log")        # the first steps' KL spike (~1e13, docs/backend.md) would flatten the rest
-    ax.set_xlabel("Epochs")
-    ax.set_ylabel("VAE loss (reconstruction + KL)")
-    ax.set_title(f"{entry.id}: {samples} training images")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(folder / VAE_FIGURES[0], dpi=80)
-    plt.close(fig)
+    # log scale: the first steps' KL spike (~1e13, docs/backend.md) would flatten the rest
+    plot_batch_losses(folder / VAE_FIGURES[0], batch_losses, history["val_loss"], "validation loss (epoch end)",
+                      "VAE loss (reconstruction + KL)", f"{entry.id}: {samples} training images", log_scale=True)
     book = "" if samples >= 60000 and epochs >= 10 else " (REDUCED; book: 10 epochs on 60,000)"
     save_grid_png(latent_grid(decoder), folder / VAE_FIGURES[1],
                   f"VAE latent grid after {epochs} epoch(s) on {samples} MNIST images{book}")

@@ -85,6 +85,27 @@ def plot_boston_mae(average_mae_history, path, smooth=None):
 
 
 
+def plot_batch_losses(path, batch_losses, epoch_values, epoch_label, ylabel, title, log_scale=False):
+    """Every batch's loss (grey line, x in fractional epochs) and one value per epoch (blue
+    dots at epochs 1, 2, ...): the curves of runs that log each batch (chapter 8)."""
+    import numpy as np
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    epochs = len(epoch_values)
+    ax.plot(np.arange(1, len(batch_losses) + 1) * epochs / len(batch_losses), batch_losses, color="0.7",
+            lw=0.8, label="batch loss")
+    ax.plot(range(1, epochs + 1), epoch_values, "bo", label=epoch_label)
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xlabel("Epochs")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
 def figures_folder():
     """Where runs that draw images (the chapter-5 visualisations) write them: <cache>/figures.
     A result names its images (``result["figures"]``, file names in this folder)."""
