@@ -95,3 +95,57 @@ def test_bench_machine_line_names_each_sides_threads_and_flags_unequal_ones(monk
     monkeypatch.delenv("OPENBLAS_NUM_THREADS")
     monkeypatch.setenv("OMP_NUM_THREADS", str(ours + 2))
     assert bench.thread_counts()["openblas"] == ours + 2
+
+
+class _FakeClock:
+    """perf_counter and sleep for bench.time_alternating: time moves only when the timed
+    functions run or the bench sleeps, so what a window counted is exact."""
+
+    def __init__(self):
+        self.now, self.events = 0.0, []
+
+    def perf_counter(self):
+        return self.now
+
+    def sleep(self, s):
+        self.now += s
+        self.events.append("sleep")
+
+    def work(self, name, wake_cost):
+        """A callable costing 1 s a call, plus `wake_cost` when it is the first call after a pause
+        (a sleeping thread pool waking up)."""
+        def fn():
+            self.now += 1.0 + (wake_cost if self.events and self.events[-1] == "sleep" else 0.0)
+            self.events.append(name)
+        return fn
+
+
+def test_time_alternating_settles_and_wakes_each_side_before_its_timed_window(monkeypatch):
+    from tinygrad_book import bench
+    clock = _FakeClock()
+    monkeypatch.setattr(bench.time, "perf_counter", clock.perf_counter)
+    monkeypatch.setattr(bench.time, "sleep", clock.sleep)
+    fns = {"a": clock.work("a", wake_cost=50.0), "b": clock.work("b", wake_cost=0.0)}
+    first, per_call = bench.time_alternating(fns, repeat=2, window_s=0.5, settle_s=0.2)
+    assert per_call == {"a": 1.0, "b": 1.0}          # the wake-up call is not in the window
+    # first call and calibration of each, then per repeat and side: pause, untimed call, window of 1
+    assert clock.events == ["a", "a", "b", "b"] + ["sleep", "a", "a", "sleep", "b", "b"] * 2
+    assert first == {"a": 1.0, "b": 1.0}
+
+
+def test_time_alternating_without_a_pause_still_wakes_each_side_untimed(monkeypatch):
+    from tinygrad_book import bench
+    clock = _FakeClock()
+    monkeypatch.setattr(bench.time, "perf_counter", clock.perf_counter)
+    monkeypatch.setattr(bench.time, "sleep", clock.sleep)
+    bench.time_alternating({"a": clock.work("a", 0.0)}, repeat=3, window_s=2.5, settle_s=0)
+    assert "sleep" not in clock.events
+    assert clock.events == ["a"] * (2 + 3 * (1 + 2))     # first, calibration; per window: untimed + 2 timed
+
+
+def test_bench_pauses_between_windows_only_when_a_side_runs_several_threads(monkeypatch):
+    from tinygrad_book import bench
+    monkeypatch.setattr(bench, "thread_counts", lambda: {"ours": 1, "torch": 1, "openblas": 1})
+    assert bench.settle_seconds() == 0.0
+    monkeypatch.setattr(bench, "thread_counts", lambda: {"ours": 1, "torch": 1, "openblas": 2})
+    assert bench.settle_seconds() == bench.SETTLE_S > 0.13     # OpenBLAS's measured idle spin

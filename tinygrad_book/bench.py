@@ -435,10 +435,27 @@ def time_callable(fn, repeat=5, window_s=0.05):
     return first["fn"], per_call["fn"]
 
 
-def time_alternating(fns: dict, repeat=5, window_s=0.05):
+SETTLE_S = 0.2   # > the ~0.13 s OpenBLAS's idle threads spin after a call (docs/kernels-cpu.md)
+
+
+def settle_seconds() -> float:
+    """The pause before each timed window: SETTLE_S when some side computes with more than
+    one thread (its idle threads may still hold a core when the next side starts), else 0."""
+    return SETTLE_S if max(thread_counts().values()) > 1 else 0.0
+
+
+def time_alternating(fns: dict, repeat=5, window_s=0.05, settle_s=None):
     """Time several zero-argument callables in turn, window by window (A B C A B C ...),
     so that a burst of load on the shared machine hits all of them alike.
+
+    Each window measures one implementation at its steady state, as inside a training loop,
+    not what its neighbour left behind. Before the window: a pause of `settle_s` (default
+    `settle_seconds()`, decided at call time), because after a call OpenBLAS's threads spin
+    ~0.13 s and hold the core the next implementation needs; then one untimed call, because
+    a thread pool that sleeps when idle (ours: OMP_WAIT_POLICY=passive) takes tens of ms to
+    wake after a pause in this VM. Both were measured inside the windows (docs/kernels-cpu.md).
     Returns ({name: first-call seconds}, {name: median per-call seconds})."""
+    settle_s = settle_seconds() if settle_s is None else settle_s
     first, number = {}, {}
     for name, fn in fns.items():
         t0 = time.perf_counter()
@@ -450,6 +467,9 @@ def time_alternating(fns: dict, repeat=5, window_s=0.05):
     per_call = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
+            if settle_s:
+                time.sleep(settle_s)
+            fn()                                   # untimed: wakes this side's threads
             t0 = time.perf_counter()
             for _ in range(number[name]):
                 fn()

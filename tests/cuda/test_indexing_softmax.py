@@ -1,4 +1,4 @@
-"""gather_rows, scatter_add_rows (repeated indices), one_hot, softmax_xent."""
+"""gather_rows, scatter_add_rows (repeated indices), one_hot, softmax_xent, softmax_rows."""
 import numpy as np
 import pytest
 
@@ -68,3 +68,13 @@ def test_softmax_xent_of_transposed_logits(rng, cuda_backend, ref):
     want_loss, want_probs = ref.softmax_xent(rz, rt)
     check(cuda_backend, ref, loss, want_loss, (5,))
     check(cuda_backend, ref, probs, want_probs, (5, 7))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("scale", [1.0, 1e4])
+def test_softmax_rows(rng, cuda_backend, ref, dtype, scale):
+    """scale 1e4: logits far past exp's range; the shifted form must stay finite."""
+    rz, cz = make(rng, cuda_backend, (5, 7), "transposed", dtype, -scale, scale)
+    probs = cuda_backend.softmax_rows(cz)
+    assert np.all(np.isfinite(probs.copy_to_host()))
+    check(cuda_backend, ref, probs, ref.softmax_rows(rz), (5, 7), dtype)

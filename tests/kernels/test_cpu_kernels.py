@@ -428,6 +428,27 @@ def test_softmax_xent_large_logits(cpu, ref, dtype):
     close(probs, rp, dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,C", [(1, 1), (7, 10), (13, 46), (65, 1000)])
+@pytest.mark.parametrize("layout", ["contiguous", "permuted", "sliced"])
+def test_softmax_rows(cpu, ref, dtype, n, C, layout):
+    z = make_view(np.random.default_rng(19), (n, C), dtype, layout, -40, 40)
+    probs = cpu.softmax_rows(z)
+    assert probs.dtype == dtype and probs.shape == (n * C,)
+    close(probs, ref.softmax_rows(z), dtype)
+    close(probs, cpu.softmax_xent(z, z)[1], dtype)       # the same probabilities as the fused loss
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_rows_large_logits(cpu, ref, dtype):
+    z = np.array([[1e4, 0, -1e4], [-1e4, -1e4, -1e4], [1e4, 1e4 - 1, 3]], dtype)
+    zv = View(z.reshape(-1), (3, 3), (3, 1), 0)
+    probs = cpu.softmax_rows(zv)
+    assert np.isfinite(probs).all()
+    close(probs, ref.softmax_rows(zv), dtype)
+    close(probs, [1, 0, 0, 1 / 3, 1 / 3, 1 / 3, 1 / (1 + np.exp(-1)), 1 / (1 + np.e), 0], dtype)
+
+
 # --- the backend as a whole --------------------------------------------------------
 
 def test_every_primitive_is_implemented(cpu):

@@ -88,6 +88,7 @@ BAD = [
     ("one_hot", (_v((2, 1), np.int64), 3, np.float32), "labels must have 1 axis"),
     ("softmax_xent", (_v((4, 3)), _v((4, 2))), "softmax_xent: shapes differ"),
     ("softmax_xent", (_v((4,)), _v((4,))), "logits must have 2 axes"),
+    ("softmax_rows", (_v((2, 3, 4)),), "softmax_rows: logits must have 2 axes"),
     ("optimizer_update", ("adamw", _v((2,)), _v((2,)), [], {}), "no fused 'adamw'"),
     ("optimizer_update", ("adagrad", _v((2,)), _v((2,)), [_v((2,))], {"lr": 0.1}), "takes hyperparameters"),
     ("optimizer_update", ("adagrad", _v((2,)), _v((3,)), [_v((2,))], {"lr": 0.1, "epsilon": 1e-7}),

@@ -141,17 +141,22 @@ class Embedding(Function):
         return g.from_storage(grad, (num_rows, g.shape[-1])), None
 
 
-def softmax_without_graph(x):
-    """softmax over the last axis of a float tensor that needs no gradient (evaluation,
-    the metrics of a training step), in one kernel. softmax_xent computes the
-    probabilities beside the loss; against a target of zeros (one zero, seen through
-    stride 0) its loss is 0 and the probabilities are what we keep. Written with Tensor
-    ops it is max, subtract, exp, sum and divide: five kernels and seven Functions."""
-    c = x.shape[-1]
-    rows = x.reshape((x.size // c, c))
-    zeros = View(x.backend.full(1, 0.0, x.dtype), rows.shape, (0, 0), 0)
-    _, probs = x.backend.softmax_xent(rows.view, zeros)
-    return x.from_storage(probs, x.shape)
+class Softmax(Function):
+    """softmax over the last axis of a float tensor: forward is one fused kernel (the
+    backend's softmax_rows; written with Tensor ops it is max, subtract, exp, sum and
+    divide: five kernels and seven Functions). Backward needs only the output y: per row
+    the Jacobian is diag(y) - y y^T, so d z = y * (g - sum_c g_c y_c)."""
+
+    def forward(self, x):
+        c = x.shape[-1]
+        rows = x.reshape((x.size // c, c))
+        y = x.from_storage(x.backend.softmax_rows(rows.view), x.shape)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        (y,) = self.saved
+        return (y * (g - (g * y).sum(axis=-1, keepdims=True)),)
 
 
 class SoftmaxCrossEntropy(Function):

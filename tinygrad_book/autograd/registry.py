@@ -358,7 +358,9 @@ def _registry():
         covers=("contiguous",))
     # softmax family
     add("softmax", lambda x: x.softmax(), _softmax, ((3, 5),), dims="a b", sizes={"b": (1, 5)},
-        covers=("F.softmax", "softmax"))
+        covers=("F.softmax", "softmax"), notes="the last axis: the fused primitive ops_nn.Softmax")
+    add("softmax_first_axis", lambda x: x.softmax(axis=0), lambda x: _softmax(x, axis=0), ((5, 3),),
+        dims="a b", sizes={"a": (1, 5)}, covers=("softmax",), notes="another axis: the composed form")
     add("log_softmax", lambda x: x.log_softmax(axis=0), lambda x: np.log(_softmax(x, axis=0)), ((3, 5),),
         dims="a b", sizes={"b": (1, 5)}, covers=("F.log_softmax", "log_softmax"))
     add("cross_entropy_labels", lambda x: F.cross_entropy(x, _LABELS[:x.shape[0]]),

@@ -16,7 +16,7 @@ from ..kernels import default_device, get_backend
 from ..kernels.base import View, full_view, is_contiguous, prod
 from . import ops_elementwise, ops_movement, ops_nn, ops_reduce
 from . import views
-from .function import is_grad_enabled, no_grad
+from .function import no_grad
 from .graph import topological_order
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -426,11 +426,11 @@ class Tensor:
     # --- reductions -----------------------------------------------------------------
     def softmax(self, axis=-1):
         """exp(x) / sum exp(x) along `axis`, computed on x - max(x): exp never overflows,
-        and the shift does not change the result (so it needs no gradient). Where no
-        graph is recorded, over the last axis of a non-empty float tensor, one fused kernel."""
-        if axis in (-1, self.ndim - 1) and self.ndim and self.size and self.dtype in FLOAT_DTYPES \
-                and not (self.requires_grad and is_grad_enabled()):
-            return ops_nn.softmax_without_graph(self)
+        and the shift does not change the result (so it needs no gradient). Over the last
+        axis of a non-empty float tensor (a classifier's output) one fused primitive,
+        ops_nn.Softmax; along another axis, the composed form below."""
+        if axis in (-1, self.ndim - 1) and self.ndim and self.size and self.dtype in FLOAT_DTYPES:
+            return ops_nn.Softmax.apply(self)
         shifted = self - self.max(axis=axis, keepdims=True).detach()
         e = shifted.exp()
         return e / e.sum(axis=axis, keepdims=True)

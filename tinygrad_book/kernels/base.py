@@ -258,6 +258,7 @@ SHAPE_CHECKS = {
     "scatter_add_rows": _check_scatter_add_rows,
     "one_hot": lambda self, labels, num_classes, dtype: _rank("one_hot", labels, 1, "labels"),
     "softmax_xent": _check_softmax_xent,
+    "softmax_rows": lambda self, logits: _rank("softmax_rows", logits, 2, "logits"),
     "optimizer_update": _check_optimizer_update,
     "batchnorm_forward": lambda self, x, gamma, beta, epsilon: _check_channels("batchnorm_forward", x, gamma, beta),
     "batchnorm_backward": _check_batchnorm_backward,
@@ -418,6 +419,13 @@ class Backend(ABC):
         """Fused, stable softmax cross-entropy over the last axis of (n, C) logits and
         (n, C) target probabilities. Returns (loss (n,), probs (n, C)) with
         loss[i] = -sum_c target[i,c] * log_softmax(logits)[i,c] and probs = softmax(logits)."""
+
+    @abstractmethod
+    def softmax_rows(self, logits: View):
+        """Stable softmax over the last axis of (n, C) logits: probs (n, C) row-major in the
+        logits' dtype, probs[i, c] = exp(z[i,c] - m_i) / sum_c' exp(z[i,c'] - m_i) with
+        m_i = max_c z[i,c] (exp never overflows; the shift cancels). The backward needs
+        only the output: d z = probs * (g - sum_c g * probs) (autograd.ops_nn.Softmax)."""
 
     # --- fused batch normalisation (training mode; inference is element-wise) ---------------
     @abstractmethod

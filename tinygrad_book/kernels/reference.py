@@ -216,6 +216,11 @@ class NumpyBackend(Backend):
         loss = -(as_array(target) * log_probs).sum(axis=1)
         return flat(loss.astype(logits.dtype)), flat(np.exp(log_probs))
 
+    def softmax_rows(self, logits):
+        z = as_array(logits)
+        e = np.exp(z - z.max(axis=1, keepdims=True))     # shifted: exp(<= 0)
+        return flat(e / e.sum(axis=1, keepdims=True))
+
     # fused batch normalisation: the formulas of base.Backend, column by column
     def batchnorm_forward(self, x, gamma, beta, epsilon):
         xa = as_array(x).astype(np.float64)                  # float64 sums, as the other backends

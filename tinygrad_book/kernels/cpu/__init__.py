@@ -293,6 +293,14 @@ class CpuBackend(Backend):
                                  n, C, loss, probs)
         return loss, probs
 
+    def softmax_rows(self, logits):
+        n, C = logits.shape
+        probs = np.empty(n * C, dtype=logits.dtype)
+        if n and C:
+            run(softmax.softmax_rows, n * C, logits.storage, logits.offset, logits.strides[0], logits.strides[1],
+                n, C, probs)
+        return probs
+
     # --- optional: fused optimizer updates (optim.py) ----------------------------------------
     def optimizer_update(self, rule, p, g, slots, hyper):
         optim.update(rule, _flat_run(p), self._dense(g), [_flat_run(s) for s in slots], hyper)

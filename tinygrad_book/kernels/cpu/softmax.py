@@ -1,4 +1,4 @@
-"""Fused, numerically stable softmax cross-entropy over the last axis.
+"""Stable softmax over the last axis, alone and fused with the cross-entropy.
 
 One pass per row computes what three separate ops (max, exp-sum, log) would, and each
 element's exp is computed once and reused for both the probability and the sum:
@@ -11,7 +11,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import kernel, prange
+from .jit import helper, kernel, prange
+
+
+@helper()
+def _softmax_row(z, zs, z_col, C, probs, p):
+    """probs[p:p + C] = softmax of the row z[zs + c * z_col], c < C. Returns (m, s): the
+    row's max and the sum of exp(z_c - m), from which the loss's log-sum-exp follows."""
+    m = z[zs]
+    for c in range(1, C):
+        v = z[zs + c * z_col]
+        m = v if v > m else m
+    s = 0.0
+    for c in range(C):
+        e = np.exp(z[zs + c * z_col] - m)      # z's dtype: float32 exp for float32
+        probs[p + c] = e
+        s += e
+    inv = 1.0 / s
+    for c in range(C):
+        probs[p + c] *= inv
+    return m, s
+
+
+@kernel(parallel=True)
+def softmax_rows(z, z_off, z_row, z_col, n, C, probs):
+    """Contract: z a strided (n, C) view (offset, row stride, column stride); probs (n, C)
+    row-major output in z's dtype. Parallel over rows; one exp per element; sums in float64."""
+    for i in prange(n):
+        _softmax_row(z, z_off + i * z_row, z_col, C, probs, i * C)
 
 
 @kernel(parallel=True)
@@ -22,21 +49,10 @@ def softmax_xent(z, z_off, z_row, z_col, t, t_off, t_row, t_col, n, C, loss, pro
     for i in prange(n):
         zs = z_off + i * z_row
         ts = t_off + i * t_row
-        p = i * C
-        m = z[zs]
-        for c in range(1, C):
-            v = z[zs + c * z_col]
-            m = v if v > m else m
-        s = 0.0
-        for c in range(C):
-            e = np.exp(z[zs + c * z_col] - m)      # z's dtype: float32 exp for float32
-            probs[p + c] = e
-            s += e
-        inv = 1.0 / s
+        m, s = _softmax_row(z, zs, z_col, C, probs, i * C)
         tsum = 0.0
         tz = 0.0
         for c in range(C):
-            probs[p + c] *= inv
             tc = t[ts + c * t_col]
             tsum += tc
             tz += tc * (z[zs + c * z_col] - m)

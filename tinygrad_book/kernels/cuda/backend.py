@@ -214,6 +214,14 @@ class CudaBackend(Backend):
                 target.storage, target.offset, tuple(target.strides), num_classes, loss, probs)
         return loss, probs
 
+    def softmax_rows(self, logits):
+        n, num_classes = logits.shape
+        probs = self._empty(n * num_classes, logits.dtype)
+        if n and num_classes:
+            softmax.softmax_rows[self._grid(n)](logits.storage, logits.offset, tuple(logits.strides), n,
+                                                num_classes, probs)
+        return probs
+
     # --- fused bias + activation (bias_act.py) ---------------------------------------------
     def bias_act(self, act, x, bias):
         rows, num_cols = x.shape

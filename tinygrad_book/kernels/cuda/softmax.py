@@ -1,4 +1,4 @@
-"""Fused softmax cross-entropy over the rows of (n, C) logits.
+"""Stable softmax over the rows of (n, C) logits, alone and fused with the cross-entropy.
 
 Launch shape: 1-D grid-stride loop, one thread per row (`Launch.grid_stride(n)`).
 A row is read three times by its own thread (max, sum of exponentials, then loss
@@ -38,3 +38,18 @@ def softmax_xent_rows(logits, z_offset, z_strides, target, t_offset, t_strides,
             row_loss -= target[t_row + c * t_strides[1]] * log_p
             probs[r * num_classes + c] = math.exp(log_p)
         loss[r] = row_loss
+
+
+@cuda.jit
+def softmax_rows(logits, z_offset, z_strides, num_rows, num_classes, probs):
+    """probs (n, C) row-major: softmax(logits[r]) for every row r < num_rows."""
+    for r in range(cuda.grid(1), num_rows, cuda.gridsize(1)):
+        z_row = z_offset + r * z_strides[0]
+        m = logits[z_row]
+        for c in range(1, num_classes):
+            m = max(m, logits[z_row + c * z_strides[1]])
+        total = 0.0
+        for c in range(num_classes):
+            total += math.exp(logits[z_row + c * z_strides[1]] - m)
+        for c in range(num_classes):
+            probs[r * num_classes + c] = math.exp(logits[z_row + c * z_strides[1]] - m) / total
