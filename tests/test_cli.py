@@ -58,6 +58,16 @@ def test_bench_unknown_kernel_lists_known_ones():
     assert "unknown kernel(s) ['matmul_9999']" in r.stderr and "matmul_1024" in r.stderr
 
 
+def test_the_bench_module_run_directly_has_help_and_names_an_unknown_kernel():
+    env = dict(os.environ, TINYGRAD_BOOK_OFFLINE="1")
+    module = [sys.executable, "-m", "tinygrad_book.bench"]
+    r = subprocess.run(module + ["--help"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "KERNEL" in r.stdout and "matmul_1024" in r.stdout and "tinygrad-book bench --help" in r.stdout
+    r = subprocess.run(module + ["matmul_9999"], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 2 and "unknown kernel(s) ['matmul_9999']" in r.stderr and "Traceback" not in r.stderr
+
+
 def _flat_outputs(result):
     """A workload's output(s) as flat float64 arrays (storages, tensors or numpy)."""
     outputs = result if isinstance(result, (tuple, list)) else (result,)

@@ -576,6 +576,24 @@ def format_table(rows) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":   # python -m tinygrad_book.bench [KERNEL ...]
-    import sys
-    print(format_table(run(sys.argv[1:] or None)))
+def main(argv=None) -> int:
+    """python -m tinygrad_book.bench [KERNEL ...]: ours against numpy and torch. The same as
+    `tinygrad-book bench`, which also has --device and --vs (this module does not import the
+    command line, which imports it)."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m tinygrad_book.bench",
+                                     description="Time the kernels against numpy and PyTorch, alternating.",
+                                     epilog="More options (--device, --vs): tinygrad-book bench --help")
+    parser.add_argument("kernels", nargs="*", metavar="KERNEL",
+                        help=f"workloads or groups (default: all): {', '.join(WORKLOADS)}")
+    args = parser.parse_args(argv)
+    try:
+        rows = run(args.kernels or None)
+    except ValueError as e:                      # an unknown kernel: the message lists the known ones
+        parser.error(str(e))
+    print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
