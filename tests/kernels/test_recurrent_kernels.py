@@ -41,9 +41,21 @@ def test_activation_codes_are_the_positions_of_the_names():
 @pytest.mark.parametrize("acts", ACTS, ids=["-".join(a) for a in ACTS])
 @pytest.mark.parametrize("kind", list(RNN_GATES))
 def test_primitives_match_the_reference(kind, acts, dtype, device):
-    be = get_backend(device)
+    _check_against_reference(get_backend(device), kind, acts, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", list(RNN_GATES))
+def test_cpu_blocks_that_span_several_panels_and_tasks(kind, dtype):
+    """19 units: two column panels per gate in float32 (NR = 16 on AVX2), three in float64,
+    the last one partial, so the micro-kernel's spill past a gate's last column lands in the
+    next gate and in the buffer's spare tail; 13 samples: two whole row blocks and a part."""
+    _check_against_reference(get_backend("cpu"), kind, ("tanh", "hard_sigmoid"), dtype, n=13, steps=6, units=19)
+
+
+def _check_against_reference(be, kind, acts, dtype, **shape):
     for masks, backwards in ((True, True), (False, False)):
-        gx, U, m, d = case(kind, dtype, masks=masks)
+        gx, U, m, d = case(kind, dtype, masks=masks, **shape)
         want = reference_recurrent.rnn_forward(kind, gx.astype(np.float64), U.astype(np.float64),
                                                None if m is None else m.astype(np.float64), acts, backwards)
         got = be.rnn_forward(kind, view(gx), view(U), None if m is None else view(m), acts, backwards)
