@@ -134,12 +134,13 @@ def pack_rows(v, scale, masks, g, b0, rows, ap):
 
 
 @helper(fastmath=FAST)
-def load_inputs(gx, b0, rows, t, a):
-    """a[g, i, :] = gx[b0+i, t, g, :]: the step's input projections, the start of the sum."""
+def load_inputs(gx, bias, b0, rows, t, a):
+    """a[g, i, :] = gx[b0+i, t, g, :] + bias[g, :]: the step's input projections and the
+    bias (G, u), the start of the sum (adding it here saves a pass over gates_x)."""
     for g in range(a.shape[0]):
         for i in range(rows):
             for j in range(a.shape[2]):
-                a[g, i, j] = gx[b0 + i, t, g, j]
+                a[g, i, j] = gx[b0 + i, t, g, j] + bias[g, j]
 
 
 @helper(fastmath=FAST)
@@ -160,8 +161,8 @@ def add_gate_products(ap, up, g0, g1, one_pack, af):
 
 
 @kernel(parallel=True, fastmath=FAST)
-def rnn_forward(kind, gx, up, masks, shared, act, rec, go_backwards, fast, states, gates, cells):
-    """gx (B, T, G, u), up: U packed by column_panels, masks (G, B, u) (shared: all ones)
+def rnn_forward(kind, gx, bias, up, masks, shared, act, rec, go_backwards, fast, states, gates, cells):
+    """gx (B, T, G, u), bias (G, u), up: U packed by column_panels, masks (G, B, u) (shared: all ones)
     -> states (B, T, u), gates (B, T, G, u) and, for an LSTM, cells (B, T, u), written in
     place (step order). One task per block of MR rows, each running all T steps; the
     block's gates live gate-major in a (G, MR, u) buffer."""
@@ -181,7 +182,7 @@ def rnn_forward(kind, gx, up, masks, shared, act, rec, go_backwards, fast, state
         ap = np.zeros((G, u * MR), gx.dtype)
         for s in range(steps):
             t = steps - 1 - s if go_backwards else s
-            load_inputs(gx, b0, rows, t, a)
+            load_inputs(gx, bias, b0, rows, t, a)
             if kind == GRU:                       # z, r; then hh, which multiplies r * h by U_h
                 for g in range(2):
                     pack_rows(h, ones, masks, g, b0, rows, ap[g])
@@ -307,11 +308,12 @@ def flush_grad_u(a_u, b_d, kc, du, cbuf):
 
 @kernel(parallel=True, fastmath=FAST)
 def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, rec, go_backwards, fast,
-                 d_gx, du_parts):
+                 d_gx, du_parts, db_parts):
     """The mirror loop, one task per block of MR rows. utp: U^T packed by column_panels;
-    gates and d_gx (B, T, G, u). Writes d_gx by input step t, and du_parts[task] (u, G*u):
-    the task's share of d U (the caller sums them). The block's gates, slopes and da live
-    gate-major in (G, MR, u) buffers (da's padded to whole NR panels)."""
+    gates and d_gx (B, T, G, u). Writes d_gx by input step t, du_parts[task] (u, G*u) and
+    db_parts[task] (G, u): the task's shares of d U and d b (the caller sums them). The
+    block's gates, slopes and da live gate-major in (G, MR, u) buffers (da's padded to
+    whole NR panels)."""
     n, steps, u = states.shape
     G = gates.shape[2]
     width = G * u
@@ -342,6 +344,7 @@ def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, 
         b_d = np.zeros((G * ppg, CHUNK_STEPS * MR * nr), states.dtype)
         b_d3 = b_d.reshape((G * ppg, CHUNK_STEPS * MR, nr))
         du = np.zeros((u, width), states.dtype)
+        db = np.zeros((G, u), states.dtype)
         cbuf = np.empty(MR * nr, states.dtype)
         slot = 0
         for s in range(steps - 1, -1, -1):
@@ -416,6 +419,7 @@ def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, 
                 for i in range(rows):
                     for j in range(u):
                         d_gx[b0 + i, t, g, j] = da[g, i, j]
+                        db[g, j] += da[g, i, j]
             pack_gates(da, rows, ap)
             back_products(ap, own_utp, 0, 2 if kind == GRU else G, shared, masks, b0, rows, dh_prev_f, cbuf)
             for i in range(rows):
@@ -429,6 +433,9 @@ def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, 
         for m in range(u):
             for j in range(width):
                 du_parts[blk, m, j] = du[m, j]
+        for g in range(G):
+            for j in range(u):
+                db_parts[blk, g, j] = db[g, j]
 
 
 def column_panels(w, groups, nr):
@@ -451,9 +458,9 @@ def _masks(masks, gates, n, u, dtype):
     return masks, False
 
 
-def forward(kind, gx, U, masks, activations, go_backwards):
-    """gx (B, T, G*u) and U (u, G*u) contiguous arrays, masks (G, B, u) or None ->
-    (states, gates, cells) flat storages (cells None unless lstm)."""
+def forward(kind, gx, U, bias, masks, activations, go_backwards):
+    """gx (B, T, G*u) and U (u, G*u) contiguous arrays, bias (G*u,) or None, masks (G, B, u)
+    or None -> (states, gates, cells) flat storages (cells None unless lstm)."""
     n, steps, width = gx.shape
     u = U.shape[0]
     code = gate_math.KIND_CODES[kind]
@@ -463,15 +470,16 @@ def forward(kind, gx, U, masks, activations, go_backwards):
     cells = np.empty((n, steps, u) if code == LSTM else (1, 1, 1), gx.dtype)
     act, rec = (gate_math.ACTIVATION_CODES[a] for a in activations)
     up = column_panels(U, width // u, tiles(gx.dtype)[1])
+    bias = np.zeros((width // u, u), gx.dtype) if bias is None else bias.reshape(width // u, u)
     split = (n, steps, width // u, u)                     # (B, T, G, u): the gates as their own axis
-    run(rnn_forward, n * steps * width * u, code, gx.reshape(split), up, masks, shared, act, rec,
+    run(rnn_forward, n * steps * width * u, code, gx.reshape(split), bias, up, masks, shared, act, rec,
         bool(go_backwards), gx.dtype == np.float32, states, gates.reshape(split), cells)
     return states.reshape(-1), gates.reshape(-1), cells.reshape(-1) if code == LSTM else None
 
 
 def backward(kind, d_states, U, masks, states, gates, cells, activations, go_backwards):
     """Contiguous arrays in (shapes as base.Backend.rnn_backward); returns the storages
-    d_gates_x (B, T, G*u) and d U (u, G*u)."""
+    d_gates_x (B, T, G*u), d U (u, G*u) and d b (G*u,)."""
     n, steps, u = states.shape
     width = gates.shape[2]
     code = gate_math.KIND_CODES[kind]
@@ -479,10 +487,11 @@ def backward(kind, d_states, U, masks, states, gates, cells, activations, go_bac
     cells = np.empty((1, 1, 1), states.dtype) if cells is None else cells
     d_gx = np.empty(gates.shape, states.dtype)
     du_parts = np.empty(((n + MR - 1) // MR, u, width), states.dtype)
+    db_parts = np.empty(((n + MR - 1) // MR, width // u, u), states.dtype)
     act, rec = (gate_math.ACTIVATION_CODES[a] for a in activations)
     utp = column_panels(np.ascontiguousarray(U.T), 1, tiles(states.dtype)[1])
     split = (n, steps, width // u, u)                     # (B, T, G, u): the gates as their own axis
     run(rnn_backward, n * steps * width * u, code, d_states, utp, masks, shared and code != GRU, states,
         gates.reshape(split), cells, act, rec, bool(go_backwards), states.dtype == np.float32,
-        d_gx.reshape(split), du_parts)
-    return d_gx.reshape(-1), du_parts.sum(axis=0).reshape(-1)
+        d_gx.reshape(split), du_parts, db_parts)
+    return d_gx.reshape(-1), du_parts.sum(axis=0).reshape(-1), db_parts.sum(axis=0).reshape(-1)
