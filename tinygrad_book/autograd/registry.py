@@ -210,7 +210,8 @@ def _ref_recurrent(kind, x, kernel, recurrent_kernel, bias, activations, go_back
     else:
         gates_x = np.concatenate([(x * input_masks[g][:, None]) @ kernel[:, g * u:(g + 1) * u]
                                   for g in range(gates)], axis=2)
-    states = reference_recurrent.rnn_forward(kind, gates_x + bias, recurrent_kernel, state_masks, activations,
+    # the bias added outside the loop here (the primitives add it inside): two routes to compare
+    states = reference_recurrent.rnn_forward(kind, gates_x + bias, recurrent_kernel, None, state_masks, activations,
                                              go_backwards)[0]
     return states if return_sequences else states[:, -1]
 

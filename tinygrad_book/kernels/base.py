@@ -229,8 +229,11 @@ def _check_rnn(what, kind, gates_x, recurrent_kernel, state_masks, activations):
                     f"got {tuple(state_masks.shape)}")
 
 
-def _check_rnn_forward(self, kind, gates_x, recurrent_kernel, state_masks, activations, go_backwards):
+def _check_rnn_forward(self, kind, gates_x, recurrent_kernel, bias, state_masks, activations, go_backwards):
     _check_rnn("rnn_forward", kind, gates_x, recurrent_kernel, state_masks, activations)
+    if bias is not None and tuple(bias.shape) != (gates_x.shape[2],):
+        _fail("rnn_forward", f"bias must be ({gates_x.shape[2]},) for gates_x {tuple(gates_x.shape)}, "
+                             f"got {tuple(bias.shape)}")
 
 
 def _check_rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells,
@@ -483,12 +486,14 @@ class Backend(ABC):
 
     # --- fused recurrent sequences (kernels/reference_recurrent.py has the equations) ------------
     @abstractmethod
-    def rnn_forward(self, kind: str, gates_x: View, recurrent_kernel: View, state_masks, activations: tuple,
-                    go_backwards: bool):
+    def rnn_forward(self, kind: str, gates_x: View, recurrent_kernel: View, bias, state_masks,
+                    activations: tuple, go_backwards: bool):
         """A whole SimpleRNN / LSTM / GRU sequence forward, the state starting at zero.
 
-        kind in RNN_GATES (G gates); gates_x (B, T, G*u): the projected inputs x_t W + b of
-        every step, gates side by side in Keras' order; recurrent_kernel U (u, G*u);
+        kind in RNN_GATES (G gates); gates_x (B, T, G*u): the projected inputs x_t W of
+        every step, gates side by side in Keras' order; bias b (G*u,) or None, added to
+        every step's gates_x (inside the loop: no (B, T, G*u) pass of its own);
+        recurrent_kernel U (u, G*u);
         state_masks (G, B, u) recurrent-dropout masks, one per gate, or None;
         activations (activation, recurrent_activation) names from GATE_ACTIVATIONS.
         Step s reads input step t = s (or T-1-s when go_backwards). Returns storages
@@ -503,4 +508,5 @@ class Backend(ABC):
         of the loss with respect to every state h_s (zeros where unused). states, gates
         and cells are rnn_forward's results (cells None unless lstm). Returns storages
         (d_gates_x (B, T, G*u) indexed by input step t as gates_x is, d_recurrent_kernel
-        (u, G*u))."""
+        (u, G*u), d_bias (G*u,) = d_gates_x summed over samples and steps, since the bias
+        enters every step's pre-activations as gates_x does)."""

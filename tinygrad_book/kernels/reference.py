@@ -259,16 +259,17 @@ class NumpyBackend(Backend):
         return flat(dz), flat(dz.sum(axis=0))
 
     # fused recurrent sequences: the equations are in reference_recurrent.py
-    def rnn_forward(self, kind, gates_x, recurrent_kernel, state_masks, activations, go_backwards):
+    def rnn_forward(self, kind, gates_x, recurrent_kernel, bias, state_masks, activations, go_backwards):
         masks = None if state_masks is None else as_array(state_masks)
         states, gates, cells = reference_recurrent.rnn_forward(
-            kind, as_array(gates_x), as_array(recurrent_kernel), masks, activations, go_backwards)
+            kind, as_array(gates_x), as_array(recurrent_kernel), None if bias is None else as_array(bias), masks,
+            activations, go_backwards)
         return flat(states), flat(gates), None if cells is None else flat(cells)
 
     def rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations,
                      go_backwards):
         masks = None if state_masks is None else as_array(state_masks)
-        d_gates_x, d_kernel = reference_recurrent.rnn_backward(
+        d_gates_x, d_kernel, d_bias = reference_recurrent.rnn_backward(
             kind, as_array(d_states), as_array(recurrent_kernel), masks, as_array(states), as_array(gates),
             None if cells is None else as_array(cells), activations, go_backwards)
-        return flat(d_gates_x), flat(d_kernel)
+        return flat(d_gates_x), flat(d_kernel), flat(d_bias)

@@ -1,8 +1,9 @@
 """The fused recurrent sequences in numpy: the equations, to be read (and the oracle).
 
 Contract: base.Backend.rnn_forward / rnn_backward. Each step s reads the projected
-inputs of one time step, x = gates_x[:, t] (t = s, or T-1-s going backwards), the
-previous state h (zero at the start) and, per gate g, its recurrent-dropout mask m_g:
+inputs of one time step plus the bias, x = gates_x[:, t] + b (t = s, or T-1-s going
+backwards), the previous state h (zero at the start) and, per gate g, its recurrent-
+dropout mask m_g:
 
     SimpleRNN   h = act(x + (h*m) U)
     LSTM        i = rec(x_i + (h*m_i) U_i)    f = rec(x_f + (h*m_f) U_f)
@@ -16,8 +17,9 @@ previous state h (zero at the start) and, per gate g, its recurrent-dropout mask
 the chain rule, one step at a time; every derivative is taken from a saved *output*
 (tanh' = 1 - y^2, sigmoid' = y (1 - y), ...), so forward saves only the gate activations,
 the states and the LSTM's cells. The pre-activation gradient of gate g at step s, da_g, is
-also the gradient of gates_x there (gates_x enters each pre-activation with slope 1), and
-U_g's gradient is the sum over steps of (what multiplied U_g)^T @ da_g.
+also the gradient of gates_x there (gates_x enters each pre-activation with slope 1), the
+bias's gradient is the sum of da over samples and steps, and U_g's gradient is the sum
+over steps of (what multiplied U_g)^T @ da_g.
 """
 from __future__ import annotations
 
@@ -42,8 +44,9 @@ def _input_step(s, steps, go_backwards):
     return steps - 1 - s if go_backwards else s
 
 
-def rnn_forward(kind, gates_x, recurrent_kernel, state_masks, activations, go_backwards):
-    """numpy arrays in; (states, gates, cells) arrays out, as base.Backend.rnn_forward."""
+def rnn_forward(kind, gates_x, recurrent_kernel, bias, state_masks, activations, go_backwards):
+    """numpy arrays in (bias (G*u,) or None); (states, gates, cells) arrays out, as
+    base.Backend.rnn_forward."""
     n, steps, width = gates_x.shape
     units = recurrent_kernel.shape[0]
     G = width // units
@@ -54,7 +57,8 @@ def rnn_forward(kind, gates_x, recurrent_kernel, state_masks, activations, go_ba
     states, gates = np.empty((n, steps, units), gates_x.dtype), np.empty((n, steps, width), gates_x.dtype)
     cells = np.empty((n, steps, units), gates_x.dtype) if kind == "lstm" else None
     for s in range(steps):
-        x = _split(gates_x[:, _input_step(s, steps, go_backwards)], G)
+        x = gates_x[:, _input_step(s, steps, go_backwards)]
+        x = _split(x if bias is None else x + bias, G)
         if kind == "simple_rnn":
             h = act(x[0] + (h * m[0]) @ U[0])
             acts = [h]
@@ -79,7 +83,7 @@ def rnn_forward(kind, gates_x, recurrent_kernel, state_masks, activations, go_ba
 
 
 def rnn_backward(kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations, go_backwards):
-    """numpy arrays in; (d_gates_x, d_recurrent_kernel) out, as base.Backend.rnn_backward."""
+    """numpy arrays in; (d_gates_x, d_recurrent_kernel, d_bias) out, as base.Backend.rnn_backward."""
     n, steps, units = states.shape
     G = gates.shape[2] // units
     d_act, d_rec = ACTIVATIONS[activations[0]][1], ACTIVATIONS[activations[1]][1]
@@ -119,4 +123,4 @@ def rnn_backward(kind, d_states, recurrent_kernel, state_masks, states, gates, c
         if kind == "gru":
             dh_prev = dh_prev + dh * z + d_rh * r * m[2]
         dh = dh_prev
-    return d_gates_x, np.concatenate(dU, axis=-1)
+    return d_gates_x, np.concatenate(dU, axis=-1), d_gates_x.sum(axis=(0, 1))

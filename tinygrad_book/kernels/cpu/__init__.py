@@ -352,10 +352,10 @@ class CpuBackend(Backend):
         """x's elements as a row-major array of x.shape (the storage slice, or a copy)."""
         return self._dense(x).reshape(x.shape)
 
-    def rnn_forward(self, kind, gates_x, recurrent_kernel, state_masks, activations, go_backwards):
+    def rnn_forward(self, kind, gates_x, recurrent_kernel, bias, state_masks, activations, go_backwards):
         masks = None if state_masks is None else self._array(state_masks)
-        return recurrent.forward(kind, self._array(gates_x), self._array(recurrent_kernel), masks, activations,
-                                 go_backwards)
+        return recurrent.forward(kind, self._array(gates_x), self._array(recurrent_kernel),
+                                 None if bias is None else self._array(bias), masks, activations, go_backwards)
 
     def rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations,
                      go_backwards):

@@ -59,63 +59,68 @@ def tanh32(x):
 
 
 @helper(fastmath=FAST)
-def activate_cols(code, v, rows, j0, n, fast):
-    """v[i, j0:j0+n] = f(v[i, j0:j0+n]) for i < rows, the activation `code`; the switch sits
-    outside the loops, so each loop is straight arithmetic that LLVM vectorises (loops
-    start at 0: a runtime start stopped vectorisation). fast: float32, tanh by tanh32."""
+def activate(code, v, g, rows, fast):
+    """v[g, i, :] = f(v[g, i, :]) for i < rows, the activation `code`, on a (G, MR, u) gate-
+    major buffer. The switch sits outside the loops, and every index of the innermost loop
+    is its own counter from 0: numba wraps a negative index around, so an index such as
+    `j0 + j` (j0 unknown to LLVM) put a select on every element and kept the loop scalar
+    (the LSTM step ran ~3x slower); `v[g, i, j]` vectorises. fast: float32, tanh by tanh32."""
+    u = v.shape[2]
     if code == gate_math.TANH:
         if fast:
             for i in range(rows):
-                for j in range(n):
-                    v[i, j0 + j] = tanh32(v[i, j0 + j])
+                for j in range(u):
+                    v[g, i, j] = tanh32(v[g, i, j])
         else:
             for i in range(rows):
-                for j in range(n):
-                    v[i, j0 + j] = np.tanh(v[i, j0 + j])
+                for j in range(u):
+                    v[g, i, j] = np.tanh(v[g, i, j])
     elif code == gate_math.SIGMOID:                 # 0.5 + 0.5 tanh(x / 2) = 1 / (1 + e^-x)
         if fast:
             for i in range(rows):
-                for j in range(n):
-                    v[i, j0 + j] = np.float32(0.5) + np.float32(0.5) * tanh32(np.float32(0.5) * v[i, j0 + j])
+                for j in range(u):
+                    v[g, i, j] = np.float32(0.5) + np.float32(0.5) * tanh32(np.float32(0.5) * v[g, i, j])
         else:
             for i in range(rows):
-                for j in range(n):
-                    v[i, j0 + j] = 0.5 + 0.5 * np.tanh(0.5 * v[i, j0 + j])
+                for j in range(u):
+                    v[g, i, j] = 0.5 + 0.5 * np.tanh(0.5 * v[g, i, j])
     elif code == gate_math.HARD_SIGMOID:            # constants in v's type: float32 stays float32
         lo, hi, half, fifth = v.dtype.type(0.0), v.dtype.type(1.0), v.dtype.type(0.5), v.dtype.type(0.2)
         for i in range(rows):
-            for j in range(n):
-                v[i, j0 + j] = min(max(fifth * v[i, j0 + j] + half, lo), hi)
+            for j in range(u):
+                v[g, i, j] = min(max(fifth * v[g, i, j] + half, lo), hi)
     elif code == gate_math.RELU:
         for i in range(rows):
-            for j in range(n):
-                v[i, j0 + j] = max(v[i, j0 + j], v.dtype.type(0.0))
+            for j in range(u):
+                v[g, i, j] = max(v[g, i, j], v.dtype.type(0.0))
 
 
 @helper(fastmath=FAST)
-def slope_cols(code, y, rows, j0, n, out):
-    """out[i, j0+j] = f'(x) written with y = f(x) (gate_math.slope), for i < rows, j < n."""
+def slope(code, y, g, rows, out):
+    """out[g, i, j] = f'(x) written with y = f(x) (gate_math.slope), for i < rows, j < u
+    (y, out: (G, MR, u) gate-major buffers, indexed from 0 as in `activate`)."""
+    u = y.shape[2]
     if code == gate_math.TANH:
         for i in range(rows):
-            for j in range(n):
-                out[i, j0 + j] = 1.0 - y[i, j0 + j] * y[i, j0 + j]
+            for j in range(u):
+                out[g, i, j] = 1.0 - y[g, i, j] * y[g, i, j]
     elif code == gate_math.SIGMOID:
         for i in range(rows):
-            for j in range(n):
-                out[i, j0 + j] = y[i, j0 + j] * (1.0 - y[i, j0 + j])
+            for j in range(u):
+                out[g, i, j] = y[g, i, j] * (1.0 - y[g, i, j])
     elif code == gate_math.HARD_SIGMOID:            # 0.2 inside (0, 1): a select, no branch
         fifth = y.dtype.type(0.2)
         for i in range(rows):
-            for j in range(n):
-                out[i, j0 + j] = fifth * ((y[i, j0 + j] > 0.0) & (y[i, j0 + j] < 1.0))
+            for j in range(u):
+                out[g, i, j] = fifth * ((y[g, i, j] > 0.0) & (y[g, i, j] < 1.0))
     elif code == gate_math.RELU:
         for i in range(rows):
-            for j in range(n):
-                out[i, j0 + j] = y[i, j0 + j] > 0.0
+            for j in range(u):
+                out[g, i, j] = y[g, i, j] > 0.0
     else:
         for i in range(rows):
-            for j in range(n):
-                out[i, j0 + j] = 1.0
+            for j in range(u):
+                out[g, i, j] = 1.0
 
 
 @helper(fastmath=FAST)
@@ -129,34 +134,39 @@ def pack_rows(v, scale, masks, g, b0, rows, ap):
 
 
 @helper(fastmath=FAST)
-def gate_products(ap, up, gx, b0, rows, t, g0, g1, one_pack, a, cbuf):
-    """a[i, g*u + j] = gx[b0+i, t, g*u+j] + (A_g @ U_g)[i, j] for gates g0 <= g < g1, where
-    A_g is the packed block ap[g] (ap[g0] for every gate when one_pack) and up holds U's
-    panels (column_panels). Each panel is one micro-kernel call with K = u."""
-    width = a.shape[1]
-    nr = cbuf.shape[0] // MR
-    u = up.shape[1] // nr
-    ppg = up.shape[0] // (width // u)
+def load_inputs(gx, bias, b0, rows, t, a):
+    """a[g, i, :] = gx[b0+i, t, g, :] + bias[g, :]: the step's input projections and the
+    bias (G, u), the start of the sum (adding it here saves a pass over gates_x)."""
+    for g in range(a.shape[0]):
+        for i in range(rows):
+            for j in range(a.shape[2]):
+                a[g, i, j] = gx[b0 + i, t, g, j] + bias[g, j]
+
+
+@helper(fastmath=FAST)
+def add_gate_products(ap, up, g0, g1, one_pack, af):
+    """a[g, i, :] += (A_g @ U_g)[i, :] for gates g0 <= g < g1, straight into a's flat
+    storage af (a = af[:G*MR*u] seen as (G, MR, u)): A_g is the packed block ap[g] (ap[g0]
+    for every gate when one_pack), up holds U's panels (column_panels); one micro-kernel
+    call per panel, K = u, rows u apart. A panel's columns past its gate's last one add
+    exact zeros (the panels are zero-padded) into the next row, or into af's nr spare
+    elements at the end."""
+    u = ap.shape[1] // MR
+    nr = up.shape[1] // u
+    ppg = (u + nr - 1) // nr
     for g in range(g0, g1):
         src = ap[g0] if one_pack else ap[g]
         for q in range(ppg):
-            cbuf[:] = 0                      # outer_block adds into its block
-            outer_block(src, up[g * ppg + q], u, cbuf, 0, nr)
-            base = g * u + q * nr
-            cols = min(nr, u - q * nr)
-            for i in range(rows):
-                for j in range(cols):
-                    a[i, base + j] = gx[b0 + i, t, base + j] + cbuf[i * nr + j]
+            outer_block(src, up[g * ppg + q], u, af, g * MR * u + q * nr, u)
 
 
 @kernel(parallel=True, fastmath=FAST)
-def rnn_forward(kind, gx, up, masks, shared, act, rec, go_backwards, fast, states, gates, cells):
-    """gx (B, T, G*u), up: U packed by column_panels, masks (G, B, u) (shared: all ones)
-    -> states (B, T, u), gates (B, T, G*u) and, for an LSTM, cells (B, T, u), written in
-    place (step order). One task per block of MR rows, each running all T steps."""
-    n, steps, width = gx.shape
-    u = states.shape[2]
-    G = width // u
+def rnn_forward(kind, gx, bias, up, masks, shared, act, rec, go_backwards, fast, states, gates, cells):
+    """gx (B, T, G, u), bias (G, u), up: U packed by column_panels, masks (G, B, u) (shared: all ones)
+    -> states (B, T, u), gates (B, T, G, u) and, for an LSTM, cells (B, T, u), written in
+    place (step order). One task per block of MR rows, each running all T steps; the
+    block's gates live gate-major in a (G, MR, u) buffer."""
+    n, steps, G, u = gx.shape
     nr = up.shape[1] // u
     for blk in prange((n + MR - 1) // MR):
         b0 = blk * MR
@@ -165,106 +175,116 @@ def rnn_forward(kind, gx, up, masks, shared, act, rec, go_backwards, fast, state
         h = np.zeros((MR, u), gx.dtype)
         c = np.zeros((MR, u), gx.dtype)
         ones = np.ones((MR, u), gx.dtype)
-        tc = np.empty((MR, u), gx.dtype)
-        a = np.empty((MR, width), gx.dtype)
+        tc = np.zeros((MR, u), gx.dtype)
+        tcv = tc.reshape((1, MR, u))
+        af = np.zeros(G * MR * u + nr, gx.dtype)
+        a = af[:G * MR * u].reshape((G, MR, u))
         ap = np.zeros((G, u * MR), gx.dtype)
-        cbuf = np.empty(MR * nr, gx.dtype)
         for s in range(steps):
             t = steps - 1 - s if go_backwards else s
+            load_inputs(gx, bias, b0, rows, t, a)
             if kind == GRU:                       # z, r; then hh, which multiplies r * h by U_h
                 for g in range(2):
                     pack_rows(h, ones, masks, g, b0, rows, ap[g])
-                gate_products(ap, own_up, gx, b0, rows, t, 0, 2, False, a, cbuf)
-                activate_cols(rec, a, rows, 0, 2 * u, fast)
+                add_gate_products(ap, own_up, 0, 2, False, af)
+                activate(rec, a, 0, rows, fast)
+                activate(rec, a, 1, rows, fast)
                 for i in range(rows):
                     for j in range(u):
-                        tc[i, j] = a[i, u + j]                     # r
+                        tc[i, j] = a[1, i, j]                     # r
                 pack_rows(h, tc, masks, 2, b0, rows, ap[2])
-                gate_products(ap, own_up, gx, b0, rows, t, 2, 3, False, a, cbuf)
-                activate_cols(act, a, rows, 2 * u, u, fast)
+                add_gate_products(ap, own_up, 2, 3, False, af)
+                activate(act, a, 2, rows, fast)
                 for i in range(rows):
                     for j in range(u):
-                        h[i, j] = a[i, j] * h[i, j] + (1.0 - a[i, j]) * a[i, 2 * u + j]
+                        h[i, j] = a[0, i, j] * h[i, j] + (1.0 - a[0, i, j]) * a[2, i, j]
             else:
                 for g in range(1 if shared else G):
                     pack_rows(h, ones, masks, g, b0, rows, ap[g])
-                gate_products(ap, own_up, gx, b0, rows, t, 0, G, shared, a, cbuf)
+                add_gate_products(ap, own_up, 0, G, shared, af)
                 if kind == SIMPLE_RNN:
-                    activate_cols(act, a, rows, 0, u, fast)
+                    activate(act, a, 0, rows, fast)
                     for i in range(rows):
                         for j in range(u):
-                            h[i, j] = a[i, j]
+                            h[i, j] = a[0, i, j]
                 else:
-                    activate_cols(rec, a, rows, 0, 2 * u, fast)          # i, f
-                    activate_cols(act, a, rows, 2 * u, u, fast)          # g
-                    activate_cols(rec, a, rows, 3 * u, u, fast)          # o
+                    activate(rec, a, 0, rows, fast)          # i
+                    activate(rec, a, 1, rows, fast)          # f
+                    activate(act, a, 2, rows, fast)          # g
+                    activate(rec, a, 3, rows, fast)          # o
                     for i in range(rows):
                         for j in range(u):
-                            c[i, j] = a[i, u + j] * c[i, j] + a[i, j] * a[i, 2 * u + j]
+                            c[i, j] = a[1, i, j] * c[i, j] + a[0, i, j] * a[2, i, j]
                             tc[i, j] = c[i, j]
-                    activate_cols(act, tc, rows, 0, u, fast)
+                            cells[b0 + i, s, j] = c[i, j]
+                    activate(act, tcv, 0, rows, fast)
                     for i in range(rows):
                         for j in range(u):
-                            h[i, j] = a[i, 3 * u + j] * tc[i, j]
-                            cells[b0 + i, s, j] = c[i, j]
+                            h[i, j] = a[3, i, j] * tc[i, j]
             for i in range(rows):
                 for j in range(u):
                     states[b0 + i, s, j] = h[i, j]
-                for j in range(width):
-                    gates[b0 + i, s, j] = a[i, j]
+            for g in range(G):
+                for i in range(rows):
+                    for j in range(u):
+                        gates[b0 + i, s, g, j] = a[g, i, j]
 
 
 @helper(fastmath=FAST)
 def back_products(ap, utp, g0, g1, one_gate, masks, b0, rows, out, cbuf):
     """out[i, k] += sum_g (da_g @ U_g^T)[i, k] * masks[g, b0+i, k] for g0 <= g < g1, with
-    ap the block's da packed k-major over all G*u columns and utp U^T's panels
+    ap the block's da packed k-major over all G*u columns (pack_gates) and utp U^T's panels
     (column_panels(U.T)). one_gate: no masks, so all the gates are one micro-kernel call
-    each panel (K = (g1-g0) * u)."""
-    u = out.shape[1]
+    each panel (K = (g1-g0) * u), added straight into out's flat storage (out: (MR*u + nr,),
+    rows u apart; columns past u add exact zeros, as in add_gate_products)."""
     nr = cbuf.shape[0] // MR
+    u = (out.shape[0] - nr) // MR
+    if one_gate:
+        for q in range(utp.shape[0]):
+            outer_block(ap[g0 * u * MR:g1 * u * MR], utp[q][g0 * u * nr:g1 * u * nr], (g1 - g0) * u, out,
+                        q * nr, u)
+        return
     for g in range(g0, g1):
-        span = g1 - g0 if one_gate else 1
         for q in range(utp.shape[0]):
             cbuf[:] = 0
-            outer_block(ap[g * u * MR:(g + span) * u * MR], utp[q][g * u * nr:(g + span) * u * nr], span * u, cbuf, 0, nr)
+            outer_block(ap[g * u * MR:(g + 1) * u * MR], utp[q][g * u * nr:(g + 1) * u * nr], u, cbuf, 0, nr)
             cols = min(nr, u - q * nr)
             for i in range(rows):
                 for j in range(cols):
-                    out[i, q * nr + j] += cbuf[i * nr + j] * masks[g, b0 + i, q * nr + j]
-        if one_gate:
-            break
+                    out[i * u + q * nr + j] += cbuf[i * nr + j] * masks[g, b0 + i, q * nr + j]
 
 
 @helper(fastmath=FAST)
-def pack_block(v, rows, ap):
-    """ap[k*MR + i] = v[i, k] for i < rows, every column k of v (the micro-kernel's A)."""
-    for i in range(rows):
-        for k in range(v.shape[1]):
-            ap[k * MR + i] = v[i, k]
+def pack_gates(v, rows, ap):
+    """ap[(g*u + j)*MR + i] = v[g, i, j] for i < rows: a (G, MR, u) block, k-major over all
+    G*u columns (the micro-kernel's A)."""
+    u = v.shape[2]
+    for g in range(v.shape[0]):
+        for i in range(rows):
+            for j in range(u):
+                ap[(g * u + j) * MR + i] = v[g, i, j]
 
 
 @helper(fastmath=FAST)
-def gather_grad_u(rin, da, rows, slot, a_u, b_d):
+def gather_grad_u(rin, da4, rows, slot, a_u, b_d3):
     """Appends this step's block to the d U operands at position `slot` of the chunk:
     A = rin^T (units as rows, MR-unit panels, k = slot*MR + i), B = da (NR-column panels
-    per gate, as column_panels lays out U). rin (P, MR, u): what multiplied U_g (P = 1
-    when every gate saw the same)."""
+    per gate, as column_panels lays out U: b_d3 (G*ppg, CHUNK*MR, nr), da4 (G, MR, ppg, nr)
+    = the da buffer, zero past column u). rin (P, MR, u): what multiplied U_g (P = 1 when
+    every gate saw the same)."""
     u = rin.shape[2]
-    nr = b_d.shape[1] // (a_u.shape[2] // MR)
-    width = da.shape[1]
-    ppg = b_d.shape[0] // (width // u)
+    G, _, ppg, nr = da4.shape
     for p in range(rin.shape[0]):
         for i in range(rows):
             k = slot * MR + i
             for m in range(u):
                 a_u[p, m // MR, k * MR + m % MR] = rin[p, i, m]
-    for i in range(rows):
-        k = slot * MR + i
-        for g in range(width // u):
-            for q in range(ppg):
-                cols = min(nr, u - q * nr)
-                for j in range(cols):
-                    b_d[g * ppg + q, k * nr + j] = da[i, g * u + q * nr + j]
+    for g in range(G):
+        for q in range(ppg):
+            for i in range(rows):
+                k = slot * MR + i
+                for j in range(nr):
+                    b_d3[g * ppg + q, k, j] = da4[g, i, q, j]
 
 
 @helper(fastmath=FAST)
@@ -288,101 +308,124 @@ def flush_grad_u(a_u, b_d, kc, du, cbuf):
 
 @kernel(parallel=True, fastmath=FAST)
 def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, rec, go_backwards, fast,
-                 d_gx, du_parts):
-    """The mirror loop, one task per block of MR rows. utp: U^T packed by column_panels.
-    Writes d_gx (B, T, G*u) by input step t, and du_parts[task] (u, G*u): the task's share
-    of d U (the caller sums them)."""
+                 d_gx, du_parts, db_parts):
+    """The mirror loop, one task per block of MR rows. utp: U^T packed by column_panels;
+    gates and d_gx (B, T, G, u). Writes d_gx by input step t, du_parts[task] (u, G*u) and
+    db_parts[task] (G, u): the task's shares of d U and d b (the caller sums them). The
+    block's gates, slopes and da live gate-major in (G, MR, u) buffers (da's padded to
+    whole NR panels)."""
     n, steps, u = states.shape
-    width = gates.shape[2]
-    G = width // u
+    G = gates.shape[2]
+    width = G * u
     nr = utp.shape[1] // width
     ppg = (u + nr - 1) // nr
     for blk in prange((n + MR - 1) // MR):
         b0 = blk * MR
         rows = min(MR, n - b0)
         own_utp = utp.copy()
-        y = np.zeros((MR, width), states.dtype)          # the step's gates
-        sy = np.zeros((MR, width), states.dtype)         # their slopes
-        da = np.zeros((MR, width), states.dtype)
+        y = np.zeros((G, MR, u), states.dtype)           # the step's gates
+        sy = np.zeros((G, MR, u), states.dtype)          # their slopes
+        da_pad = np.zeros((G, MR, ppg * nr), states.dtype)
+        da = da_pad[:, :, :u]
+        da4 = da_pad.reshape((G, MR, ppg, nr))
         hp = np.zeros((MR, u), states.dtype)             # h_{s-1}
         cp = np.zeros((MR, u), states.dtype)             # c_{s-1}
-        tc = np.zeros((MR, u), states.dtype)
-        sc = np.zeros((MR, u), states.dtype)
-        drh = np.zeros((MR, u), states.dtype)            # GRU: d(r * h*m_h) * m_h
+        tc = np.zeros((1, MR, u), states.dtype)
+        sc = np.zeros((1, MR, u), states.dtype)
+        drh_f = np.zeros(MR * u + nr, states.dtype)      # GRU: d(r * h*m_h) * m_h
+        drh = drh_f[:MR * u].reshape((MR, u))
         dh = np.zeros((MR, u), states.dtype)
         dc = np.zeros((MR, u), states.dtype)
-        dh_prev = np.zeros((MR, u), states.dtype)
+        dh_prev_f = np.zeros(MR * u + nr, states.dtype)
+        dh_prev = dh_prev_f[:MR * u].reshape((MR, u))
         rin = np.zeros((1 if shared else G, MR, u), states.dtype)
         ap = np.zeros(width * MR, states.dtype)
         a_u = np.zeros((rin.shape[0], (u + MR - 1) // MR, CHUNK_STEPS * MR * MR), states.dtype)
         b_d = np.zeros((G * ppg, CHUNK_STEPS * MR * nr), states.dtype)
+        b_d3 = b_d.reshape((G * ppg, CHUNK_STEPS * MR, nr))
         du = np.zeros((u, width), states.dtype)
+        db = np.zeros((G, u), states.dtype)
         cbuf = np.empty(MR * nr, states.dtype)
         slot = 0
         for s in range(steps - 1, -1, -1):
             t = steps - 1 - s if go_backwards else s
-            for i in range(rows):
-                b = b0 + i
-                for j in range(width):
-                    y[i, j] = gates[b, s, j]
-                for j in range(u):
-                    hp[i, j] = states[b, s - 1, j] if s > 0 else 0.0
-                    dh[i, j] += d_states[b, s, j]
-                    dh_prev[i, j] = 0.0
-            if kind == SIMPLE_RNN:
-                slope_cols(act, y, rows, 0, u, sy)
+            for g in range(G):
                 for i in range(rows):
                     for j in range(u):
-                        da[i, j] = dh[i, j] * sy[i, j]
+                        y[g, i, j] = gates[b0 + i, s, g, j]
+            for i in range(rows):
+                for j in range(u):
+                    dh[i, j] += d_states[b0 + i, s, j]
+                    dh_prev[i, j] = 0.0
+                if s > 0:
+                    for j in range(u):
+                        hp[i, j] = states[b0 + i, s - 1, j]
+                else:
+                    for j in range(u):
+                        hp[i, j] = 0.0
+            if kind == SIMPLE_RNN:
+                slope(act, y, 0, rows, sy)
+                for i in range(rows):
+                    for j in range(u):
+                        da[0, i, j] = dh[i, j] * sy[0, i, j]
                         rin[0, i, j] = hp[i, j] * masks[0, b0 + i, j]
             elif kind == LSTM:
                 for i in range(rows):
                     for j in range(u):
-                        tc[i, j] = cells[b0 + i, s, j]
-                        cp[i, j] = cells[b0 + i, s - 1, j] if s > 0 else 0.0
-                activate_cols(act, tc, rows, 0, u, fast)
-                slope_cols(act, tc, rows, 0, u, sc)
-                slope_cols(rec, y, rows, 0, 2 * u, sy)
-                slope_cols(act, y, rows, 2 * u, u, sy)
-                slope_cols(rec, y, rows, 3 * u, u, sy)
+                        tc[0, i, j] = cells[b0 + i, s, j]
+                    if s > 0:
+                        for j in range(u):
+                            cp[i, j] = cells[b0 + i, s - 1, j]
+                    else:
+                        for j in range(u):
+                            cp[i, j] = 0.0
+                activate(act, tc, 0, rows, fast)
+                slope(act, tc, 0, rows, sc)
+                slope(rec, y, 0, rows, sy)
+                slope(rec, y, 1, rows, sy)
+                slope(act, y, 2, rows, sy)
+                slope(rec, y, 3, rows, sy)
                 for i in range(rows):
                     for j in range(u):
-                        dcj = dc[i, j] + dh[i, j] * y[i, 3 * u + j] * sc[i, j]
-                        da[i, j] = dcj * y[i, 2 * u + j] * sy[i, j]
-                        da[i, u + j] = dcj * cp[i, j] * sy[i, u + j]
-                        da[i, 2 * u + j] = dcj * y[i, j] * sy[i, 2 * u + j]
-                        da[i, 3 * u + j] = dh[i, j] * tc[i, j] * sy[i, 3 * u + j]
-                        dc[i, j] = dcj * y[i, u + j]
+                        dcj = dc[i, j] + dh[i, j] * y[3, i, j] * sc[0, i, j]
+                        da[0, i, j] = dcj * y[2, i, j] * sy[0, i, j]
+                        da[1, i, j] = dcj * cp[i, j] * sy[1, i, j]
+                        da[2, i, j] = dcj * y[0, i, j] * sy[2, i, j]
+                        da[3, i, j] = dh[i, j] * tc[0, i, j] * sy[3, i, j]
+                        dc[i, j] = dcj * y[1, i, j]
                     for p in range(rin.shape[0]):
                         for j in range(u):
                             rin[p, i, j] = hp[i, j] * masks[p, b0 + i, j]
             else:
-                slope_cols(rec, y, rows, 0, 2 * u, sy)
-                slope_cols(act, y, rows, 2 * u, u, sy)
+                slope(rec, y, 0, rows, sy)
+                slope(rec, y, 1, rows, sy)
+                slope(act, y, 2, rows, sy)
                 for i in range(rows):
                     for j in range(u):
-                        da[i, 2 * u + j] = dh[i, j] * (1.0 - y[i, j]) * sy[i, 2 * u + j]
+                        da[2, i, j] = dh[i, j] * (1.0 - y[0, i, j]) * sy[2, i, j]
                         drh[i, j] = 0.0
-                pack_block(da, rows, ap)
-                back_products(ap, own_utp, 2, 3, False, masks, b0, rows, drh, cbuf)   # d(r*h) * m_h
+                pack_gates(da, rows, ap)
+                back_products(ap, own_utp, 2, 3, False, masks, b0, rows, drh_f, cbuf)   # d(r*h) * m_h
                 for i in range(rows):
                     for j in range(u):
-                        z, r, hh = y[i, j], y[i, u + j], y[i, 2 * u + j]
-                        da[i, j] = dh[i, j] * (hp[i, j] - hh) * sy[i, j]
-                        da[i, u + j] = drh[i, j] * hp[i, j] * sy[i, u + j]
+                        z, r, hh = y[0, i, j], y[1, i, j], y[2, i, j]
+                        da[0, i, j] = dh[i, j] * (hp[i, j] - hh) * sy[0, i, j]
+                        da[1, i, j] = drh[i, j] * hp[i, j] * sy[1, i, j]
                         rin[0, i, j] = hp[i, j] * masks[0, b0 + i, j]
                         rin[1, i, j] = hp[i, j] * masks[1, b0 + i, j]
                         rin[2, i, j] = r * hp[i, j] * masks[2, b0 + i, j]
                         dh_prev[i, j] = dh[i, j] * z + drh[i, j] * r
-            for i in range(rows):
-                for j in range(width):
-                    d_gx[b0 + i, t, j] = da[i, j]
-            pack_block(da, rows, ap)
-            back_products(ap, own_utp, 0, 2 if kind == GRU else G, shared, masks, b0, rows, dh_prev, cbuf)
+            for g in range(G):
+                for i in range(rows):
+                    for j in range(u):
+                        d_gx[b0 + i, t, g, j] = da[g, i, j]
+                        db[g, j] += da[g, i, j]
+            pack_gates(da, rows, ap)
+            back_products(ap, own_utp, 0, 2 if kind == GRU else G, shared, masks, b0, rows, dh_prev_f, cbuf)
             for i in range(rows):
                 for j in range(u):
                     dh[i, j] = dh_prev[i, j]
-            gather_grad_u(rin, da, rows, slot, a_u, b_d)
+            gather_grad_u(rin, da4, rows, slot, a_u, b_d3)
             slot += 1
             if slot == CHUNK_STEPS or s == 0:
                 flush_grad_u(a_u, b_d, slot * MR, du, cbuf)
@@ -390,6 +433,9 @@ def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, 
         for m in range(u):
             for j in range(width):
                 du_parts[blk, m, j] = du[m, j]
+        for g in range(G):
+            for j in range(u):
+                db_parts[blk, g, j] = db[g, j]
 
 
 def column_panels(w, groups, nr):
@@ -412,9 +458,9 @@ def _masks(masks, gates, n, u, dtype):
     return masks, False
 
 
-def forward(kind, gx, U, masks, activations, go_backwards):
-    """gx (B, T, G*u) and U (u, G*u) contiguous arrays, masks (G, B, u) or None ->
-    (states, gates, cells) flat storages (cells None unless lstm)."""
+def forward(kind, gx, U, bias, masks, activations, go_backwards):
+    """gx (B, T, G*u) and U (u, G*u) contiguous arrays, bias (G*u,) or None, masks (G, B, u)
+    or None -> (states, gates, cells) flat storages (cells None unless lstm)."""
     n, steps, width = gx.shape
     u = U.shape[0]
     code = gate_math.KIND_CODES[kind]
@@ -424,14 +470,16 @@ def forward(kind, gx, U, masks, activations, go_backwards):
     cells = np.empty((n, steps, u) if code == LSTM else (1, 1, 1), gx.dtype)
     act, rec = (gate_math.ACTIVATION_CODES[a] for a in activations)
     up = column_panels(U, width // u, tiles(gx.dtype)[1])
-    run(rnn_forward, n * steps * width * u, code, gx, up, masks, shared, act, rec, bool(go_backwards),
-        gx.dtype == np.float32, states, gates, cells)
+    bias = np.zeros((width // u, u), gx.dtype) if bias is None else bias.reshape(width // u, u)
+    split = (n, steps, width // u, u)                     # (B, T, G, u): the gates as their own axis
+    run(rnn_forward, n * steps * width * u, code, gx.reshape(split), bias, up, masks, shared, act, rec,
+        bool(go_backwards), gx.dtype == np.float32, states, gates.reshape(split), cells)
     return states.reshape(-1), gates.reshape(-1), cells.reshape(-1) if code == LSTM else None
 
 
 def backward(kind, d_states, U, masks, states, gates, cells, activations, go_backwards):
     """Contiguous arrays in (shapes as base.Backend.rnn_backward); returns the storages
-    d_gates_x (B, T, G*u) and d U (u, G*u)."""
+    d_gates_x (B, T, G*u), d U (u, G*u) and d b (G*u,)."""
     n, steps, u = states.shape
     width = gates.shape[2]
     code = gate_math.KIND_CODES[kind]
@@ -439,8 +487,11 @@ def backward(kind, d_states, U, masks, states, gates, cells, activations, go_bac
     cells = np.empty((1, 1, 1), states.dtype) if cells is None else cells
     d_gx = np.empty(gates.shape, states.dtype)
     du_parts = np.empty(((n + MR - 1) // MR, u, width), states.dtype)
+    db_parts = np.empty(((n + MR - 1) // MR, width // u, u), states.dtype)
     act, rec = (gate_math.ACTIVATION_CODES[a] for a in activations)
     utp = column_panels(np.ascontiguousarray(U.T), 1, tiles(states.dtype)[1])
-    run(rnn_backward, n * steps * width * u, code, d_states, utp, masks, shared and code != GRU, states, gates,
-        cells, act, rec, bool(go_backwards), states.dtype == np.float32, d_gx, du_parts)
-    return d_gx.reshape(-1), du_parts.sum(axis=0).reshape(-1)
+    split = (n, steps, width // u, u)                     # (B, T, G, u): the gates as their own axis
+    run(rnn_backward, n * steps * width * u, code, d_states, utp, masks, shared and code != GRU, states,
+        gates.reshape(split), cells, act, rec, bool(go_backwards), states.dtype == np.float32,
+        d_gx.reshape(split), du_parts, db_parts)
+    return d_gx.reshape(-1), du_parts.sum(axis=0).reshape(-1), db_parts.sum(axis=0).reshape(-1)

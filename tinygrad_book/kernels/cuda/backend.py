@@ -314,11 +314,12 @@ class CudaBackend(Backend):
             return recurrent.ones_masks(self, gates, n, u, dtype)
         return self._compact(state_masks).storage
 
-    def rnn_forward(self, kind, gates_x, recurrent_kernel, state_masks, activations, go_backwards):
+    def rnn_forward(self, kind, gates_x, recurrent_kernel, bias, state_masks, activations, go_backwards):
         n, _, width = gates_x.shape
         u = recurrent_kernel.shape[0]
         masks = self._masks(state_masks, width // u, n, u, gates_x.dtype)
-        return recurrent.forward(self, kind, self._compact(gates_x), self._compact(recurrent_kernel), masks,
+        bias = self.full(width, 0, gates_x.dtype) if bias is None else self._compact(bias).storage
+        return recurrent.forward(self, kind, self._compact(gates_x), self._compact(recurrent_kernel), bias, masks,
                                  activations, go_backwards)
 
     def rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations,

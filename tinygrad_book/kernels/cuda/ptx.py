@@ -85,7 +85,7 @@ def kernel_signatures(tile: int = DEFAULT_TILE, block: int = DEFAULT_BLOCK):
         yield (f"adam_update[{dt}]", optim.adam_update,
                (I64, x, I64, x, I64, x, I64, x, I64, x, I64, s, s, s, s, s, s, s, types.boolean))
         yield (f"rnn_forward_step[{dt}]", recurrent.forward_step,
-               (I64, I64, I64, I64, x, x, x, I64, I64, I64, I64, I64, x, x, x))
+               (I64, I64, I64, I64, x, x, x, x, I64, I64, I64, I64, I64, x, x, x))
         yield (f"rnn_backward_gates[{dt}]", recurrent.backward_gates,
                (I64, I64, I64, x, x, x, x, x, x, I64, I64, I64, I64, I64, x))
         yield (f"rnn_backward_reset[{dt}]", recurrent.backward_reset,
@@ -93,6 +93,7 @@ def kernel_signatures(tile: int = DEFAULT_TILE, block: int = DEFAULT_BLOCK):
         yield f"rnn_backward_state[{dt}]", recurrent.backward_state, (I64, I64, x, x, x, I64, I64, I64, x)
         yield (f"rnn_recurrent_kernel_grad[{dt}]", recurrent.recurrent_kernel_grad,
                (I64, types.boolean, x, x, x, x, I64, I64, I64, x))
+        yield f"rnn_bias_grad[{dt}]", recurrent.bias_grad, (x, I64, x)
 
 
 def python_function(kernel):

@@ -5,7 +5,7 @@ kernels/reference_recurrent.py. A step depends on the one before, so the host wa
 steps and launches, per step, kernels with one thread per (sample b, unit j):
 
 forward   `forward_step`: thread (b, j) forms unit j's pre-activations of every gate
-          (x + sum_k h_prev[k] m_g[k] U[k, g*u + j]), applies the activations and writes
+          (x + b + sum_k h_prev[k] m_g[k] U[k, g*u + j]), applies the activations and writes
           h_s[b, j] (and c_s). The GRU needs r * h_prev for *all* units before hh, so it
           runs in two phases (z, r; then hh and h): two launches.
 backward  `backward_gates`: thread (b, j) adds the step's output gradient to the carried
@@ -13,7 +13,8 @@ backward  `backward_gates`: thread (b, j) adds the step's output gradient to the
           `backward_state`: thread (b, k) gathers dh_prev[k] = sum_g m_g[k] sum_j da_g[j]
           U[k, g*u + j] (the GRU's reset gate first needs d(r*h) in `backward_reset`).
           After the loop `recurrent_kernel_grad` gives each thread one element of d U,
-          a sum over all samples and steps (no atomics: every thread owns its output).
+          a sum over all samples and steps (no atomics: every thread owns its output),
+          and `bias_grad` one element of d b, the sum of d gates_x's column.
 
 All arrays are flat device storages, contiguous from their offset 0 (the host copies
 strided inputs first); states (n, T, u), gates (n, T, G*u), masks (G, n, u). State lives
@@ -33,9 +34,9 @@ slope = cuda.jit(device=True)(gate_math.slope)
 
 
 @cuda.jit(device=True)
-def pre_activation(gx, U, masks, h_in, n, steps, u, width, b, t, s, col, g, use_reset, gates):
-    """gates_x[b, t, col] + sum_k h_prev[k] * m_g[b, k] * (r[k] if use_reset) * U[k, col]."""
-    acc = gx[(b * steps + t) * width + col]
+def pre_activation(gx, bias, U, masks, h_in, n, steps, u, width, b, t, s, col, g, use_reset, gates):
+    """gates_x[b, t, col] + bias[col] + sum_k h_prev[k] * m_g[b, k] * (r[k] if use_reset) * U[k, col]."""
+    acc = gx[(b * steps + t) * width + col] + bias[col]
     if s > 0:
         for k in range(u):
             hk = h_in[(b * steps + s - 1) * u + k] * masks[(g * n + b) * u + k]
@@ -46,7 +47,7 @@ def pre_activation(gx, U, masks, h_in, n, steps, u, width, b, t, s, col, g, use_
 
 
 @cuda.jit
-def forward_step(kind, phase, s, t, gx, U, masks, act, rec, n, steps, u, states, gates, cells):
+def forward_step(kind, phase, s, t, gx, bias, U, masks, act, rec, n, steps, u, states, gates, cells):
     """Step s (reading input step t) for every (b, j). phase: 0 = the whole step (SimpleRNN,
     LSTM) or the GRU's z and r; 1 = the GRU's hh and h."""
     width = gates.shape[0] // (n * steps)
@@ -56,29 +57,31 @@ def forward_step(kind, phase, s, t, gx, U, masks, act, rec, n, steps, u, states,
         here = (b * steps + s) * u + j
         h_prev = states[here - u] if s > 0 else 0.0
         if kind == SIMPLE_RNN:
-            h = activate(act, pre_activation(gx, U, masks, states, n, steps, u, width, b, t, s, j, 0, False, gates))
+            h = activate(act, pre_activation(gx, bias, U, masks, states, n, steps, u, width, b, t, s, j, 0, False,
+                                             gates))
             gates[row + j] = h
             states[here] = h
         elif kind == LSTM:
-            i = activate(rec, pre_activation(gx, U, masks, states, n, steps, u, width, b, t, s, j, 0, False, gates))
-            f = activate(rec, pre_activation(gx, U, masks, states, n, steps, u, width, b, t, s, u + j, 1, False,
+            i = activate(rec, pre_activation(gx, bias, U, masks, states, n, steps, u, width, b, t, s, j, 0, False,
                                              gates))
-            g = activate(act, pre_activation(gx, U, masks, states, n, steps, u, width, b, t, s, 2 * u + j, 2, False,
-                                             gates))
-            o = activate(rec, pre_activation(gx, U, masks, states, n, steps, u, width, b, t, s, 3 * u + j, 3, False,
-                                             gates))
+            f = activate(rec, pre_activation(gx, bias, U, masks, states, n, steps, u, width, b, t, s, u + j, 1,
+                                             False, gates))
+            g = activate(act, pre_activation(gx, bias, U, masks, states, n, steps, u, width, b, t, s, 2 * u + j, 2,
+                                             False, gates))
+            o = activate(rec, pre_activation(gx, bias, U, masks, states, n, steps, u, width, b, t, s, 3 * u + j, 3,
+                                             False, gates))
             c = f * (cells[here - u] if s > 0 else 0.0) + i * g
             cells[here] = c
             gates[row + j], gates[row + u + j], gates[row + 2 * u + j], gates[row + 3 * u + j] = i, f, g, o
             states[here] = o * activate(act, c)
         elif phase == 0:
-            gates[row + j] = activate(rec, pre_activation(gx, U, masks, states, n, steps, u, width, b, t, s, j, 0,
-                                                          False, gates))
-            gates[row + u + j] = activate(rec, pre_activation(gx, U, masks, states, n, steps, u, width, b, t, s,
-                                                              u + j, 1, False, gates))
+            gates[row + j] = activate(rec, pre_activation(gx, bias, U, masks, states, n, steps, u, width, b, t, s, j,
+                                                          0, False, gates))
+            gates[row + u + j] = activate(rec, pre_activation(gx, bias, U, masks, states, n, steps, u, width, b, t,
+                                                              s, u + j, 1, False, gates))
         else:
-            hh = activate(act, pre_activation(gx, U, masks, states, n, steps, u, width, b, t, s, 2 * u + j, 2, True,
-                                              gates))
+            hh = activate(act, pre_activation(gx, bias, U, masks, states, n, steps, u, width, b, t, s, 2 * u + j, 2,
+                                              True, gates))
             gates[row + 2 * u + j] = hh
             z = gates[row + j]
             states[here] = z * h_prev + (1.0 - z) * hh
@@ -171,8 +174,9 @@ def recurrent_kernel_grad(kind, go_backwards, masks, states, gates, d_gx, n, ste
         dU[idx] = acc
 
 
-def forward(backend, kind, gx, U, masks, activations, go_backwards):
-    """Host loop for base.Backend.rnn_forward; gx, U, masks: contiguous device arrays."""
+def forward(backend, kind, gx, U, bias, masks, activations, go_backwards):
+    """Host loop for base.Backend.rnn_forward; gx, U: contiguous device arrays, bias and masks
+    device storages (zeros and ones when there are none)."""
     n, steps, width = gx.shape
     u = U.shape[0]
     code = gate_math.KIND_CODES[kind]
@@ -184,7 +188,7 @@ def forward(backend, kind, gx, U, masks, activations, go_backwards):
     for s in range(steps):
         t = steps - 1 - s if go_backwards else s
         for phase in range(2 if code == GRU else 1):
-            forward_step[launch](code, phase, s, t, gx.storage, U.storage, masks, act, rec, n, steps, u,
+            forward_step[launch](code, phase, s, t, gx.storage, bias, U.storage, masks, act, rec, n, steps, u,
                                  states, gates, cells)
     return states, gates, cells if code == LSTM else None
 
@@ -213,7 +217,20 @@ def backward(backend, kind, d_states, U, masks, states, gates, cells, activation
     dU = backend._empty(u * width, dtype)
     recurrent_kernel_grad[backend._grid(u * width)](code, bool(go_backwards), masks, states.storage,
                                                     gates.storage, d_gx, n, steps, u, dU)
-    return d_gx, dU
+    d_bias = backend._empty(width, dtype)
+    bias_grad[backend._grid(width)](d_gx, n * steps, d_bias)
+    return d_gx, dU, d_bias
+
+
+@cuda.jit
+def bias_grad(d_gx, rows, d_bias):
+    """Thread col: d_bias[col] = sum over the rows (samples x steps) of d_gx[row, col]."""
+    width = d_bias.shape[0]
+    for col in range(cuda.grid(1), width, cuda.gridsize(1)):
+        acc = 0.0
+        for row in range(rows):
+            acc += d_gx[row * width + col]
+        d_bias[col] = acc
 
 
 def ones_masks(backend, gates, n, u, dtype):
