@@ -74,6 +74,7 @@ def kernel_signatures(tile: int = DEFAULT_TILE, block: int = DEFAULT_BLOCK):
         yield f"one_hot_rows[{dt}]", indexing.one_hot_rows, (INDEX, I64, I64, I64, x)
         yield (f"softmax_xent_rows[{dt}]", softmax.softmax_xent_rows,
                (x, I64, _tuple(2), x, I64, _tuple(2), I64, x, x))
+        yield f"softmax_rows[{dt}]", softmax.softmax_rows, (x, I64, _tuple(2), I64, I64, x)
         yield f"channel_moments[{dt}]", batchnorm.channel_moments, (x, I64, I64, types.float64, x, x, x)
         yield f"normalize[{dt}]", batchnorm.normalize, (x, I64, x, x, x, x, x)
         yield f"channel_grad_sums[{dt}]", batchnorm.channel_grad_sums, (x, x, I64, I64, x, x, x, x)
