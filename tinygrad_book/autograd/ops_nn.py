@@ -3,7 +3,7 @@ fused softmax cross-entropy. Each forward is one or two kernels; each backward
 names the kernels that undo it."""
 from __future__ import annotations
 
-from ..kernels.base import View, conv_output_size, prod
+from ..kernels.base import conv_output_size, prod
 from .function import Function
 
 
