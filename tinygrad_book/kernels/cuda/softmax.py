@@ -18,6 +18,19 @@ import math
 from numba import cuda
 
 
+@cuda.jit(device=True)
+def row_max_and_sum(logits, z_row, z_step, num_classes):
+    """(m, sum_c exp(z_c - m)) of one row of logits, m = max(z): the two passes that make
+    a softmax stable, shared by both kernels below."""
+    m = logits[z_row]
+    for c in range(1, num_classes):
+        m = max(m, logits[z_row + c * z_step])
+    total = 0.0
+    for c in range(num_classes):
+        total += math.exp(logits[z_row + c * z_step] - m)
+    return m, total
+
+
 @cuda.jit
 def softmax_xent_rows(logits, z_offset, z_strides, target, t_offset, t_strides,
                       num_classes, loss, probs):
@@ -25,12 +38,7 @@ def softmax_xent_rows(logits, z_offset, z_strides, target, t_offset, t_strides,
     for r in range(cuda.grid(1), loss.shape[0], cuda.gridsize(1)):
         z_row = z_offset + r * z_strides[0]
         t_row = t_offset + r * t_strides[0]
-        m = logits[z_row]
-        for c in range(1, num_classes):
-            m = max(m, logits[z_row + c * z_strides[1]])
-        total = 0.0
-        for c in range(num_classes):
-            total += math.exp(logits[z_row + c * z_strides[1]] - m)
+        m, total = row_max_and_sum(logits, z_row, z_strides[1], num_classes)
         log_total = math.log(total)
         row_loss = 0.0
         for c in range(num_classes):
@@ -45,11 +53,6 @@ def softmax_rows(logits, z_offset, z_strides, num_rows, num_classes, probs):
     """probs (n, C) row-major: softmax(logits[r]) for every row r < num_rows."""
     for r in range(cuda.grid(1), num_rows, cuda.gridsize(1)):
         z_row = z_offset + r * z_strides[0]
-        m = logits[z_row]
-        for c in range(1, num_classes):
-            m = max(m, logits[z_row + c * z_strides[1]])
-        total = 0.0
-        for c in range(num_classes):
-            total += math.exp(logits[z_row + c * z_strides[1]] - m)
+        m, total = row_max_and_sum(logits, z_row, z_strides[1], num_classes)
         for c in range(num_classes):
             probs[r * num_classes + c] = math.exp(logits[z_row + c * z_strides[1]] - m) / total
