@@ -19,9 +19,8 @@ import time
 
 import numpy as np
 
-from test_training import CASES, _data, torch_epoch_slice  # noqa: E402  (benchmarks/ on sys.path)
+from test_training import CASES, ours_epoch_slice, torch_epoch_slice  # noqa: E402  (benchmarks/ on sys.path)
 
-from tinygrad_book import optimizers
 from tinygrad_book.bench import WORKLOADS, cpu_model, thread_line
 from tinygrad_book.kernels import get_backend, set_default_device
 from tinygrad_book.kernels.base import View
@@ -37,13 +36,9 @@ def cpu_seconds(fn, number=1):
 
 
 def mlp(pairs):
-    build, _, batch, steps, loss = CASES["mlp"]
+    steps = CASES["mlp"][3]
     set_default_device("cpu")
-    model = build()
-    model.compile(optimizers.RMSprop(), loss, metrics=["accuracy"])
-    x, y = _data("mlp")
-    model.fit(x[:batch], y[:batch], batch_size=batch, epochs=1, verbose=0)        # compile / load kernels
-    ours = lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)  # noqa: E731
+    ours = ours_epoch_slice("mlp")
     theirs = torch_epoch_slice("mlp")
     ours()
     ratios = []

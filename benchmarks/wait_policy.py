@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_training import CASES, _data, torch_epoch_slice  # noqa: E402  (benchmarks/ on sys.path)
+from test_training import CASES, ours_epoch_slice, torch_epoch_slice  # noqa: E402  (benchmarks/ on sys.path)
 
-from tinygrad_book import bench, optimizers  # noqa: E402
+from tinygrad_book import bench  # noqa: E402
 from tinygrad_book.kernels import set_default_device  # noqa: E402
 from tinygrad_book.kernels.cpu import jit  # noqa: E402,F401  (sets OMP_WAIT_POLICY=passive unless exported)
 
@@ -33,14 +33,9 @@ def timed(fn):
 def mlp_pairs(pairs=7):
     """(ours, torch) seconds of a 20-step slice of the MLP's epoch, alternating."""
     set_default_device("cpu")
-    build, _, batch, steps, loss = CASES["mlp"]
-    model = build()
-    model.compile(optimizers.RMSprop(), loss, metrics=["accuracy"])
-    x, y = _data("mlp")
-    model.fit(x[:batch], y[:batch], batch_size=batch, epochs=1, verbose=0)       # compile / load kernels
-    ours = lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)  # noqa: E731
+    ours = ours_epoch_slice("mlp")
     theirs = torch_epoch_slice("mlp")
-    return [(timed(ours), timed(theirs)) for _ in range(pairs)], steps
+    return [(timed(ours), timed(theirs)) for _ in range(pairs)], CASES["mlp"][3]
 
 
 def main():
