@@ -41,8 +41,9 @@ def test_forward_and_every_gradient_match_the_reference(cuda_backend, rng, kind,
             np.testing.assert_allclose(g.copy_to_host().reshape(w.shape), w, **tol)
     want_back = reference_recurrent.rnn_backward(kind, a["d"], a["x"], a["W"], a["U"], a["mx"], a["mh"], *want, acts,
                                                  backwards)
-    got_back = cuda_backend.rnn_backward(kind, dev(a["d"]), *(dev(a[k]) for k in ("x", "W", "U", "mx", "mh")),
-                                         *(dev(w) for w in want), acts, backwards)
-    assert len(got_back) == 4
-    for w, g in zip(want_back, got_back):
-        np.testing.assert_allclose(g.copy_to_host()[:w.size].reshape(w.shape), w, **tol)
+    for need_dx in (True, False):
+        got_back = cuda_backend.rnn_backward(kind, dev(a["d"]), *(dev(a[k]) for k in ("x", "W", "U", "mx", "mh")),
+                                             *(dev(w) for w in want), acts, backwards, need_dx)
+        assert len(got_back) == 4 and (got_back[0] is None) == (not need_dx)
+        for w, g in list(zip(want_back, got_back))[0 if need_dx else 1:]:
+            np.testing.assert_allclose(g.copy_to_host()[:w.size].reshape(w.shape), w, **tol)

@@ -91,11 +91,12 @@ def _check_against_reference(be, kind, acts, dtype, masks=True, variants=None, *
         want_back = reference_recurrent.rnn_backward(kind, d.astype(np.float64), x64, W64, U64, mx64, mh64, states,
                                                      gates, cells, acts, backwards)
         cast = [_optional(a, lambda a: view(a.astype(dtype))) for a in (states, gates, cells)]
-        got_back = be.rnn_backward(kind, view(d), *[_optional(a, view) for a in (x, W, U, mx, mh)], *cast, acts,
-                                   backwards)
-        assert len(got_back) == 4
-        for w, g_ in zip(want_back, got_back):
-            np.testing.assert_allclose(np.asarray(g_).reshape(w.shape), w, **_tolerance(dtype, w))
+        for need_dx in (True, False):     # without d x, the rest must not change
+            got_back = be.rnn_backward(kind, view(d), *[_optional(a, view) for a in (x, W, U, mx, mh)], *cast, acts,
+                                       backwards, need_dx)
+            assert len(got_back) == 4 and (got_back[0] is None) == (not need_dx)
+            for w, g_ in list(zip(want_back, got_back))[0 if need_dx else 1:]:
+                np.testing.assert_allclose(np.asarray(g_).reshape(w.shape), w, **_tolerance(dtype, w))
 
 
 def _tolerance(dtype, want):

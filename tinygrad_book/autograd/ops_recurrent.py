@@ -48,9 +48,11 @@ class Recurrence(Function):
     def backward(self, g):
         x, kernel, recurrent_kernel, masks, states, gates, cells, kind, activations, go_backwards = self.saved
         grads = g.backend.rnn_backward(kind, g.view, x.view, kernel.view, recurrent_kernel.view, *masks, states.view,
-                                       gates.view, None if cells is None else cells.view, activations, go_backwards)
+                                       gates.view, None if cells is None else cells.view, activations, go_backwards,
+                                       self.needs_input_grad[0])
         shapes = (x.shape, kernel.shape, recurrent_kernel.shape, (kernel.shape[1],))
-        return tuple(g.from_storage(d, shape) for d, shape in zip(grads, shapes))[:len(self.parents)]
+        return tuple(None if d is None else g.from_storage(d, shape)
+                     for d, shape in zip(grads, shapes))[:len(self.parents)]
 
 
 def _constant(array, like):

@@ -241,7 +241,7 @@ def _check_rnn_forward(self, kind, x, kernel, recurrent_kernel, bias, input_mask
 
 
 def _check_rnn_backward(self, kind, d_states, x, kernel, recurrent_kernel, input_masks, state_masks, states,
-                        gates, cells, activations, go_backwards):
+                        gates, cells, activations, go_backwards, need_dx):
     _check_rnn("rnn_backward", kind, x, kernel, recurrent_kernel, input_masks, state_masks, activations)
     _same_shapes("rnn_backward", d_states, states)
     n, steps, _ = x.shape
@@ -511,9 +511,10 @@ class Backend(ABC):
     @abstractmethod
     def rnn_backward(self, kind: str, d_states: View, x: View, kernel: View, recurrent_kernel: View,
                      input_masks, state_masks, states: View, gates: View, cells, activations: tuple,
-                     go_backwards: bool):
+                     go_backwards: bool, need_dx: bool):
         """Backpropagation through time for rnn_forward: d_states (B, T, u) is the gradient
         of the loss with respect to every state h_s (zeros where unused); x, the weights
         and the masks are rnn_forward's; states, gates and cells its results (cells None
         unless lstm). Returns storages (d x (B, T, F), d kernel (F, G*u), d recurrent_kernel
-        (u, G*u), d bias (G*u,)); the masks get no gradient."""
+        (u, G*u), d bias (G*u,)); d x is None unless need_dx (a network's input needs no
+        gradient, and the kernels can skip its share of the work); the masks get no gradient."""

@@ -272,9 +272,9 @@ class NumpyBackend(Backend):
         return flat(states), flat(gates), None if cells is None else flat(cells)
 
     def rnn_backward(self, kind, d_states, x, kernel, recurrent_kernel, input_masks, state_masks, states, gates,
-                     cells, activations, go_backwards):
-        grads = reference_recurrent.rnn_backward(
+                     cells, activations, go_backwards, need_dx):
+        dx, *grads = reference_recurrent.rnn_backward(
             kind, as_array(d_states), as_array(x), as_array(kernel), as_array(recurrent_kernel),
             _maybe_array(input_masks), _maybe_array(state_masks), as_array(states), as_array(gates),
             _maybe_array(cells), activations, go_backwards)
-        return tuple(flat(g) for g in grads)
+        return (flat(dx) if need_dx else None,) + tuple(flat(g) for g in grads)

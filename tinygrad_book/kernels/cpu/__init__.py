@@ -362,11 +362,11 @@ class CpuBackend(Backend):
                                  self._maybe_array(state_masks), activations, go_backwards)
 
     def rnn_backward(self, kind, d_states, x, kernel, recurrent_kernel, input_masks, state_masks, states, gates,
-                     cells, activations, go_backwards):
+                     cells, activations, go_backwards, need_dx):
         return recurrent.backward(kind, self._array(d_states), self._array(x), self._array(kernel),
                                   self._array(recurrent_kernel), self._maybe_array(input_masks),
                                   self._maybe_array(state_masks), self._array(states), self._array(gates),
-                                  self._maybe_array(cells), activations, go_backwards)
+                                  self._maybe_array(cells), activations, go_backwards, need_dx)
 
 
 def warm_up(dtypes=(np.float32, np.float64)) -> float:

@@ -10,18 +10,19 @@ kernels/reference_recurrent.py. What this file demonstrates:
   step on its own: no barrier per step (a per-step parallel loop would wait for the
   slowest thread 500 times per sequence).
 * The input projection is inside the loop. A block's step is one small GEMM,
-  [x_t m_x, h m_h] (MR x (F+u)) @ [W; U] ((F+u) x G*u), run by the GEMM's own register-
+  [h m_h, x_t m_x] (MR x (u+F)) @ [U; W] ((u+F) x G*u), run by the GEMM's own register-
   blocked micro-kernel (matmul.outer_block: MR x NR accumulators in vector registers).
-  [W; U] is packed once per call into NR-column panels per gate (`column_panels`); the
-  block's x_t and h are packed side by side, k-major, per step (384 numbers for the IMDB
-  LSTM, F = u = 32, on AVX2). Before, x W was one big GEMM over all steps (K = F = 32:
+  [U; W] is packed once per call into NR-column panels per gate (`column_panels`); the
+  block's h and x_t are packed side by side, k-major, per step (384 numbers for the IMDB
+  LSTM, F = u = 32, on AVX2). h comes first so that, backward, the column panels that
+  hold only d x_t can be skipped when x needs no gradient (a network's input). Before, x W was one big GEMM over all steps (K = F = 32:
   ~20 GFLOP/s) writing a (B, T, G*u) array (33 MB for the IMDB LSTM) that the loop read
   back, and backward needed two more GEMMs over d gates_x.
-* Backward mirrors it with the same micro-kernel: d[x_t, h_{s-1}] = sum_g (da_g [W_g;
-  U_g]^T) [m_x, m_h]_g (d x_t written out, d h carried), and d[W; U] = sum over rows and
-  steps of (what multiplied [W_g; U_g])^T da_g, accumulated inside the loop, a chunk of
+* Backward mirrors it with the same micro-kernel: d[h_{s-1}, x_t] = sum_g (da_g [U_g;
+  W_g]^T) [m_h, m_x]_g (d h carried, d x_t written out), and d[U; W] = sum over rows and
+  steps of (what multiplied [U_g; W_g])^T da_g, accumulated inside the loop, a chunk of
   steps at a time (K = CHUNK_STEPS x MR per micro-kernel call), into each task's own
-  (F+u, G*u) sum: no (B, T, G*u) d gates_x array, and no atomics (the host adds the
+  (u+F, G*u) sum: no (B, T, G*u) d gates_x array, and no atomics (the host adds the
   tasks' sums).
 * The large shared arrays (x, states, gates, masks) are indexed directly, never
   sliced inside the loops: a numba slice is a view whose reference count is updated
@@ -128,16 +129,16 @@ def slope(code, y, g, rows, out):
 
 @helper(fastmath=FAST)
 def pack_step(x, t, h, scale, masks, g, b0, rows, ap):
-    """ap[k*MR + i] = [x[b0+i, t], h[i] * scale[i]][k] * masks[g, b0+i, k]: a block's inputs of
-    step t beside its states, as the micro-kernel's A operand (k-major, K = F + u; masks
-    (G, B, F+u), gate g's input mask beside its state mask); rows i >= rows stay zero."""
+    """ap[k*MR + i] = [h[i] * scale[i], x[b0+i, t]][k] * masks[g, b0+i, k]: a block's states
+    beside its inputs of step t, as the micro-kernel's A operand (k-major, K = u + F; masks
+    (G, B, u+F), gate g's state mask beside its input mask); rows i >= rows stay zero."""
     features = x.shape[2]
     u = h.shape[1]
     for i in range(rows):
-        for k in range(features):
-            ap[k * MR + i] = x[b0 + i, t, k] * masks[g, b0 + i, k]
         for k in range(u):
-            ap[(features + k) * MR + i] = h[i, k] * scale[i, k] * masks[g, b0 + i, features + k]
+            ap[k * MR + i] = h[i, k] * scale[i, k] * masks[g, b0 + i, k]
+        for k in range(features):
+            ap[(u + k) * MR + i] = x[b0 + i, t, k] * masks[g, b0 + i, u + k]
 
 
 @helper(fastmath=FAST)
@@ -151,10 +152,10 @@ def load_bias(bias, rows, a):
 
 @helper(fastmath=FAST)
 def add_gate_products(ap, wup, g0, g1, one_pack, af, u):
-    """a[g, i, :] += (A_g @ [W_g; U_g])[i, :] for gates g0 <= g < g1, straight into a's flat
+    """a[g, i, :] += (A_g @ [U_g; W_g])[i, :] for gates g0 <= g < g1, straight into a's flat
     storage af (a = af[:G*MR*u] seen as (G, MR, u)): A_g is the packed block ap[g] (ap[g0]
-    for every gate when one_pack), wup holds [W; U]'s panels (column_panels); one
-    micro-kernel call per panel, K = F + u, rows u apart. A panel's columns past its gate's
+    for every gate when one_pack), wup holds [U; W]'s panels (column_panels); one
+    micro-kernel call per panel, K = u + F, rows u apart. A panel's columns past its gate's
     last one add exact zeros (the panels are zero-padded) into the next row, or into af's
     nr spare elements at the end."""
     k = ap.shape[1] // MR
@@ -168,8 +169,8 @@ def add_gate_products(ap, wup, g0, g1, one_pack, af, u):
 
 @kernel(parallel=True, fastmath=FAST)
 def rnn_forward(kind, x, bias, wup, masks, shared, act, rec, go_backwards, fast, states, gates, cells):
-    """x (B, T, F), bias (G, u), wup: [W; U] packed by column_panels, masks (G, B, F+u) (each
-    gate's input mask beside its state mask; shared: all ones) -> states (B, T, u), gates
+    """x (B, T, F), bias (G, u), wup: [U; W] packed by column_panels, masks (G, B, u+F) (each
+    gate's state mask beside its input mask; shared: all ones) -> states (B, T, u), gates
     (B, T, G, u) and, for an LSTM, cells (B, T, u), written in place (step order). One task
     per block of MR rows, each running all T steps; the block's gates live gate-major in a
     (G, MR, u) buffer."""
@@ -240,22 +241,23 @@ def rnn_forward(kind, x, bias, wup, masks, shared, act, rec, go_backwards, fast,
 
 
 @helper(fastmath=FAST)
-def back_products(ap, wtp, g0, g1, one_gate, masks, b0, rows, out, cbuf, u):
-    """out[i, k] += sum_g (da_g @ [W_g; U_g]^T)[i, k] * masks[g, b0+i, k] for g0 <= g < g1 and
-    k < K = F + u, with ap the block's da packed k-major over all G*u columns (pack_gates)
-    and wtp [W; U]^T's panels (column_panels([W; U].T)). one_gate: no masks, so all the
+def back_products(ap, wtp, panels, g0, g1, one_gate, masks, b0, rows, out, cbuf, u):
+    """out[i, k] += sum_g (da_g @ [U_g; W_g]^T)[i, k] * masks[g, b0+i, k] for g0 <= g < g1 and
+    k < K = u + F, with ap the block's da packed k-major over all G*u columns (pack_gates)
+    and wtp [U; W]^T's panels (column_panels([U; W].T)), the first `panels` of them (those
+    that cover h's columns, when x needs no gradient). one_gate: no masks, so all the
     gates are one micro-kernel call each panel (K' = (g1-g0) * u), added straight into
     out's flat storage (out: (MR*K + nr,), rows K apart; columns past K add exact zeros,
     as in add_gate_products)."""
     nr = cbuf.shape[0] // MR
     k = (out.shape[0] - nr) // MR
     if one_gate:
-        for q in range(wtp.shape[0]):
+        for q in range(panels):
             outer_block(ap[g0 * u * MR:g1 * u * MR], wtp[q][g0 * u * nr:g1 * u * nr], (g1 - g0) * u, out,
                         q * nr, k)
         return
     for g in range(g0, g1):
-        for q in range(wtp.shape[0]):
+        for q in range(panels):
             cbuf[:] = 0
             outer_block(ap[g * u * MR:(g + 1) * u * MR], wtp[q][g * u * nr:(g + 1) * u * nr], u, cbuf, 0, nr)
             cols = min(nr, k - q * nr)
@@ -277,11 +279,11 @@ def pack_gates(v, rows, ap):
 
 @helper(fastmath=FAST)
 def gather_grad_u(rin, da4, rows, slot, a_u, b_d3):
-    """Appends this step's block to the d [W; U] operands at position `slot` of the chunk:
-    A = rin^T (its K = F + u columns as rows, in MR-row panels, k = slot*MR + i), B = da
-    (NR-column panels per gate, as column_panels lays out [W; U]: b_d3 (G*ppg, CHUNK*MR, nr),
-    da4 (G, MR, ppg, nr) = the da buffer, zero past column u). rin (P, MR, F+u): what
-    multiplied [W_g; U_g], [x_t m_x, h m_h] (P = 1 when every gate saw the same)."""
+    """Appends this step's block to the d [U; W] operands at position `slot` of the chunk:
+    A = rin^T (its K = u + F columns as rows, in MR-row panels, k = slot*MR + i), B = da
+    (NR-column panels per gate, as column_panels lays out [U; W]: b_d3 (G*ppg, CHUNK*MR, nr),
+    da4 (G, MR, ppg, nr) = the da buffer, zero past column u). rin (P, MR, u+F): what
+    multiplied [U_g; W_g], [h m_h, x_t m_x] (P = 1 when every gate saw the same)."""
     cols = rin.shape[2]
     G, _, ppg, nr = da4.shape
     for p in range(rin.shape[0]):
@@ -299,8 +301,8 @@ def gather_grad_u(rin, da4, rows, slot, a_u, b_d3):
 
 @helper(fastmath=FAST)
 def flush_grad_u(a_u, b_d, kc, dwu, cbuf, u):
-    """dwu (F+u, G*u) += the gathered A^T B for the first kc rows: one micro-kernel call per
-    (MR rows of [W; U]) x (NR columns) block, K = kc."""
+    """dwu (u+F, G*u) += the gathered A^T B for the first kc rows: one micro-kernel call per
+    (MR rows of [U; W]) x (NR columns) block, K = kc."""
     k = dwu.shape[0]
     nr = cbuf.shape[0] // MR
     G = dwu.shape[1] // u
@@ -318,25 +320,25 @@ def flush_grad_u(a_u, b_d, kc, dwu, cbuf, u):
 
 @helper(fastmath=FAST)
 def recurrent_inputs(x, t, hp, scale, masks, p, b0, rows, rin):
-    """rin[p, i] = [x[b0+i, t], hp[i] * scale[i]] * masks[p, b0+i]: what multiplied
-    [W_p; U_p] at this step (d [W; U]'s A operand, gathered by gather_grad_u)."""
+    """rin[p, i] = [hp[i] * scale[i], x[b0+i, t]] * masks[p, b0+i]: what multiplied
+    [U_p; W_p] at this step (d [U; W]'s A operand, gathered by gather_grad_u)."""
     features = x.shape[2]
     u = hp.shape[1]
     for i in range(rows):
-        for k in range(features):
-            rin[p, i, k] = x[b0 + i, t, k] * masks[p, b0 + i, k]
         for k in range(u):
-            rin[p, i, features + k] = hp[i, k] * scale[i, k] * masks[p, b0 + i, features + k]
+            rin[p, i, k] = hp[i, k] * scale[i, k] * masks[p, b0 + i, k]
+        for k in range(features):
+            rin[p, i, u + k] = x[b0 + i, t, k] * masks[p, b0 + i, u + k]
 
 
 @kernel(parallel=True, fastmath=FAST)
 def rnn_backward(kind, d_states, x, wtp, masks, shared, states, gates, cells, act, rec, go_backwards, fast,
-                 dx, dwu_parts, db_parts):
-    """The mirror loop, one task per block of MR rows. wtp: [W; U]^T packed by column_panels;
-    gates (B, T, G, u). Writes dx (B, T, F) by input step t, dwu_parts[task] (F+u, G*u) and
-    db_parts[task] (G, u): the task's shares of d [W; U] and d b (the caller sums them).
-    The block's gates, slopes and da live gate-major in (G, MR, u) buffers (da's padded to
-    whole NR panels); d [x_t, h_{s-1}] of the block in an (MR, F+u) buffer."""
+                 need_dx, dx, dwu_parts, db_parts):
+    """The mirror loop, one task per block of MR rows. wtp: [U; W]^T packed by column_panels;
+    gates (B, T, G, u). Writes dx (B, T, F) by input step t (if need_dx), dwu_parts[task]
+    (u+F, G*u) and db_parts[task] (G, u): the task's shares of d [U; W] and d b (the caller
+    sums them). The block's gates, slopes and da live gate-major in (G, MR, u) buffers (da's
+    padded to whole NR panels); d [h_{s-1}, x_t] of the block in an (MR, u+F) buffer."""
     n, steps, u = states.shape
     G = gates.shape[2]
     features = x.shape[2]
@@ -344,6 +346,7 @@ def rnn_backward(kind, d_states, x, wtp, masks, shared, states, gates, cells, ac
     width = G * u
     nr = wtp.shape[1] // width
     ppg = (u + nr - 1) // nr
+    panels = wtp.shape[0] if need_dx else ppg          # without d x: only the panels over h's columns
     for blk in prange((n + MR - 1) // MR):
         b0 = blk * MR
         rows = min(MR, n - b0)
@@ -359,11 +362,11 @@ def rnn_backward(kind, d_states, x, wtp, masks, shared, states, gates, cells, ac
         r_gate = np.zeros((MR, u), x.dtype)             # GRU: r, which scales h in gate h
         tc = np.zeros((1, MR, u), x.dtype)
         sc = np.zeros((1, MR, u), x.dtype)
-        dgh_f = np.zeros(MR * k + nr, x.dtype)          # GRU: gate h's d [x_t m_x, r * h m_h] * [m_x, m_h]
+        dgh_f = np.zeros(MR * k + nr, x.dtype)          # GRU: gate h's d [r * h m_h, x_t m_x] * [m_h, m_x]
         dgh = dgh_f[:MR * k].reshape((MR, k))
         dh = np.zeros((MR, u), x.dtype)
         dc = np.zeros((MR, u), x.dtype)
-        dxh_f = np.zeros(MR * k + nr, x.dtype)          # d [x_t, h_{s-1}]
+        dxh_f = np.zeros(MR * k + nr, x.dtype)          # d [h_{s-1}, x_t]
         dxh = dxh_f[:MR * k].reshape((MR, k))
         rin = np.zeros((1 if shared else G, MR, k), x.dtype)
         ap = np.zeros(width * MR, x.dtype)
@@ -434,15 +437,15 @@ def rnn_backward(kind, d_states, x, wtp, masks, shared, states, gates, cells, ac
                     for j in range(k):
                         dgh[i, j] = 0.0
                 pack_gates(da, rows, ap)
-                back_products(ap, own_wtp, 2, 3, False, masks, b0, rows, dgh_f, cbuf, u)
-                for i in range(rows):               # dgh[i, F + j]: d(r * h*m_h) * m_h
-                    for j in range(features):
-                        dxh[i, j] = dgh[i, j]
+                back_products(ap, own_wtp, panels, 2, 3, False, masks, b0, rows, dgh_f, cbuf, u)
+                for i in range(rows):               # dgh[i, j]: d(r * h*m_h) * m_h
                     for j in range(u):
-                        drh = dgh[i, features + j]
+                        drh = dgh[i, j]
                         da[0, i, j] = dh[i, j] * (hp[i, j] - y[2, i, j]) * sy[0, i, j]
                         da[1, i, j] = drh * hp[i, j] * sy[1, i, j]
-                        dxh[i, features + j] = dh[i, j] * y[0, i, j] + drh * y[1, i, j]
+                        dxh[i, j] = dh[i, j] * y[0, i, j] + drh * y[1, i, j]
+                    for j in range(features):
+                        dxh[i, u + j] = dgh[i, u + j]
                 recurrent_inputs(x, t, hp, ones, masks, 0, b0, rows, rin)
                 recurrent_inputs(x, t, hp, ones, masks, 1, b0, rows, rin)
                 recurrent_inputs(x, t, hp, r_gate, masks, 2, b0, rows, rin)
@@ -451,12 +454,14 @@ def rnn_backward(kind, d_states, x, wtp, masks, shared, states, gates, cells, ac
                     for j in range(u):
                         db[g, j] += da[g, i, j]
             pack_gates(da, rows, ap)
-            back_products(ap, own_wtp, 0, 2 if kind == GRU else G, shared, masks, b0, rows, dxh_f, cbuf, u)
+            back_products(ap, own_wtp, panels, 0, 2 if kind == GRU else G, shared, masks, b0, rows, dxh_f, cbuf,
+                          u)
             for i in range(rows):
-                for j in range(features):
-                    dx[b0 + i, t, j] = dxh[i, j]
                 for j in range(u):
-                    dh[i, j] = dxh[i, features + j]
+                    dh[i, j] = dxh[i, j]
+                if need_dx:
+                    for j in range(features):
+                        dx[b0 + i, t, j] = dxh[i, u + j]
             gather_grad_u(rin, da4, rows, slot, a_u, b_d3)
             slot += 1
             if slot == CHUNK_STEPS or s == 0:
@@ -483,14 +488,14 @@ def column_panels(w, groups, nr):
 
 
 def _masks(input_masks, state_masks, gates, n, features, u, dtype):
-    """(masks (G, B, F+u), shared): each gate's input mask beside its state mask, ones where
+    """(masks (G, B, u+F), shared): each gate's state mask beside its input mask, ones where
     there is no dropout; shared when there is none at all, and then every gate multiplies
-    the same [x_t, h_{t-1}] (the GRU's h gate aside: it sees r * h)."""
-    masks = np.ones((gates, n, features + u), dtype)
-    if input_masks is not None:
-        masks[:, :, :features] = input_masks
+    the same [h_{t-1}, x_t] (the GRU's h gate aside: it sees r * h)."""
+    masks = np.ones((gates, n, u + features), dtype)
     if state_masks is not None:
-        masks[:, :, features:] = state_masks
+        masks[:, :, :u] = state_masks
+    if input_masks is not None:
+        masks[:, :, u:] = input_masks
     return masks, input_masks is None and state_masks is None
 
 
@@ -507,30 +512,32 @@ def forward(kind, x, W, U, bias, input_masks, state_masks, activations, go_backw
     gates = np.empty((n, steps, G, u), x.dtype)           # the gates as their own axis
     cells = np.empty((n, steps, u) if code == LSTM else (1, 1, 1), x.dtype)
     act, rec = (gate_math.ACTIVATION_CODES[a] for a in activations)
-    wup = column_panels(np.concatenate([W, U]), G, tiles(x.dtype)[1])
+    wup = column_panels(np.concatenate([U, W]), G, tiles(x.dtype)[1])
     bias = np.zeros((G, u), x.dtype) if bias is None else bias.reshape(G, u)
     run(rnn_forward, n * steps * width * (features + u), code, x, bias, wup, masks, shared, act, rec,
         bool(go_backwards), x.dtype == np.float32, states, gates, cells)
     return states.reshape(-1), gates.reshape(-1), cells.reshape(-1) if code == LSTM else None
 
 
-def backward(kind, d_states, x, W, U, input_masks, state_masks, states, gates, cells, activations, go_backwards):
+def backward(kind, d_states, x, W, U, input_masks, state_masks, states, gates, cells, activations, go_backwards,
+             need_dx):
     """Contiguous arrays in (shapes as base.Backend.rnn_backward); returns the storages
-    d x (B, T, F), d W (F, G*u), d U (u, G*u) and d b (G*u,)."""
+    d x (B, T, F) (None unless need_dx), d W (F, G*u), d U (u, G*u) and d b (G*u,)."""
     n, steps, features = x.shape
     u, width = U.shape
     G = width // u
     code = gate_math.KIND_CODES[kind]
     masks, shared = _masks(input_masks, state_masks, G, n, features, u, x.dtype)
     cells = np.empty((1, 1, 1), x.dtype) if cells is None else cells
-    dx = np.empty(x.shape, x.dtype)
+    dx = np.empty(x.shape if need_dx else (1, 1, 1), x.dtype)
     blocks = (n + MR - 1) // MR
-    dwu_parts = np.empty((blocks, features + u, width), x.dtype)
+    dwu_parts = np.empty((blocks, u + features, width), x.dtype)
     db_parts = np.empty((blocks, G, u), x.dtype)
     act, rec = (gate_math.ACTIVATION_CODES[a] for a in activations)
-    wtp = column_panels(np.ascontiguousarray(np.concatenate([W, U]).T), 1, tiles(x.dtype)[1])
+    wtp = column_panels(np.ascontiguousarray(np.concatenate([U, W]).T), 1, tiles(x.dtype)[1])
     run(rnn_backward, n * steps * width * (features + u), code, d_states, x, wtp, masks, shared and code != GRU,
-        states, gates.reshape(n, steps, G, u), cells, act, rec, bool(go_backwards), x.dtype == np.float32, dx,
-        dwu_parts, db_parts)
+        states, gates.reshape(n, steps, G, u), cells, act, rec, bool(go_backwards), x.dtype == np.float32,
+        bool(need_dx), dx, dwu_parts, db_parts)
     dwu = dwu_parts.sum(axis=0)
-    return dx.reshape(-1), dwu[:features].reshape(-1), dwu[features:].reshape(-1), db_parts.sum(axis=0).reshape(-1)
+    return (dx.reshape(-1) if need_dx else None), dwu[u:].reshape(-1), dwu[:u].reshape(-1), \
+        db_parts.sum(axis=0).reshape(-1)

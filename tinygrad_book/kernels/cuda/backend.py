@@ -326,7 +326,7 @@ class CudaBackend(Backend):
                                  self._compact(recurrent_kernel), bias, masks, activations, go_backwards)
 
     def rnn_backward(self, kind, d_states, x, kernel, recurrent_kernel, input_masks, state_masks, states, gates,
-                     cells, activations, go_backwards):
+                     cells, activations, go_backwards, need_dx):
         n, _, features = x.shape
         u, width = recurrent_kernel.shape
         masks = self._masks(state_masks, width // u, n, u, x.dtype)
@@ -335,5 +335,5 @@ class CudaBackend(Backend):
             self._compact(gates), None if cells is None else self._compact(cells), activations, go_backwards)
         x_masks = self._masks(input_masks, width // u, n, features, x.dtype)
         dx, d_kernel = recurrent.project_inputs_backward(self, self._compact(x), self._compact(kernel), u, x_masks,
-                                                         d_gx)
+                                                         d_gx, need_dx)
         return dx, d_kernel, d_recurrent_kernel, d_bias

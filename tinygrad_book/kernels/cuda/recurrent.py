@@ -234,12 +234,14 @@ def project_inputs(backend, x, W, u, masks):
     return gx
 
 
-def project_inputs_backward(backend, x, W, u, masks, d_gx):
-    """(d x, d W) storages of project_inputs, given d gates_x."""
+def project_inputs_backward(backend, x, W, u, masks, d_gx, need_dx):
+    """(d x or None, d W) storages of project_inputs, given d gates_x."""
     n, steps, features = x.shape
     width = W.shape[1]
-    dx = backend._empty(n * steps * features, x.dtype)
-    input_grad[backend._grid(n * steps * features)](d_gx, W.storage, masks, n, steps, features, width, u, dx)
+    dx = None
+    if need_dx:
+        dx = backend._empty(n * steps * features, x.dtype)
+        input_grad[backend._grid(n * steps * features)](d_gx, W.storage, masks, n, steps, features, width, u, dx)
     dW = backend._empty(features * width, x.dtype)
     kernel_grad[backend._grid(features * width)](x.storage, masks, d_gx, n, steps, features, width, u, dW)
     return dx, dW
