@@ -202,7 +202,8 @@ def _dropout_masks(gates, n, size, seed, rate=0.3):
 
 def _ref_recurrent(kind, x, kernel, recurrent_kernel, bias, activations, go_backwards, return_sequences,
                    input_masks, state_masks):
-    """The fused op in numpy: the input projection, then kernels/reference_recurrent.py's loop."""
+    """The fused op in numpy, written apart from the primitives (which project the inputs inside
+    their loop): the input projection per gate for all steps, then reference_recurrent's loop."""
     from ..kernels import reference_recurrent
     gates, u = RNN_GATES[kind], recurrent_kernel.shape[0]
     if input_masks is None:
@@ -211,8 +212,8 @@ def _ref_recurrent(kind, x, kernel, recurrent_kernel, bias, activations, go_back
         gates_x = np.concatenate([(x * input_masks[g][:, None]) @ kernel[:, g * u:(g + 1) * u]
                                   for g in range(gates)], axis=2)
     # the bias added outside the loop here (the primitives add it inside): two routes to compare
-    states = reference_recurrent.rnn_forward(kind, gates_x + bias, recurrent_kernel, None, state_masks, activations,
-                                             go_backwards)[0]
+    states = reference_recurrent.run_steps(kind, gates_x + bias, recurrent_kernel, state_masks, activations,
+                                           go_backwards)[0]
     return states if return_sequences else states[:, -1]
 
 
@@ -220,38 +221,44 @@ def _recurrent_specs(add):
     """SimpleRNN, LSTM and GRU sequences (2 units; batch, steps and features drawn), with and
     without dropout masks, go_backwards and return_sequences, over several activations."""
     from .ops_recurrent import recurrent_sequence
-    cases = [  # kind, (activation, recurrent_activation), go_backwards, return_sequences, dropout
-        ("simple_rnn", ("tanh", "hard_sigmoid"), False, False, False),
-        ("simple_rnn", ("relu", "hard_sigmoid"), True, True, True),
-        ("lstm", ("tanh", "hard_sigmoid"), False, False, False),
-        ("lstm", ("tanh", "sigmoid"), True, True, True),
-        ("lstm", ("linear", "hard_sigmoid"), False, True, True),
-        ("gru", ("tanh", "hard_sigmoid"), False, False, False),
-        ("gru", ("sigmoid", "sigmoid"), True, True, True),
-        ("gru", ("relu", "hard_sigmoid"), False, True, True),
+    cases = [  # kind, (activation, recurrent_activation), go_backwards, return_sequences, dropout, bias
+        ("simple_rnn", ("tanh", "hard_sigmoid"), False, False, "", True),
+        ("simple_rnn", ("relu", "hard_sigmoid"), True, True, "dropout", True),
+        ("simple_rnn", ("tanh", "hard_sigmoid"), False, True, "input_dropout", False),
+        ("lstm", ("tanh", "hard_sigmoid"), False, False, "", True),
+        ("lstm", ("tanh", "sigmoid"), True, True, "dropout", True),
+        ("lstm", ("linear", "hard_sigmoid"), False, True, "dropout", True),
+        ("lstm", ("tanh", "hard_sigmoid"), True, False, "state_dropout", False),
+        ("gru", ("tanh", "hard_sigmoid"), False, False, "", True),
+        ("gru", ("sigmoid", "sigmoid"), True, True, "dropout", True),
+        ("gru", ("relu", "hard_sigmoid"), False, True, "dropout", True),
+        ("gru", ("tanh", "hard_sigmoid"), True, True, "input_dropout", False),
     ]
     u = RECURRENT_UNITS
-    for kind, acts, backwards, sequences, dropout in cases:
+    for kind, acts, backwards, sequences, dropout, with_bias in cases:
         w = RNN_GATES[kind] * u
 
         def masks(x, kind=kind, dropout=dropout):
-            if not dropout:
-                return None, None
             n, g = x.shape[0], RNN_GATES[kind]
-            return _dropout_masks(g, n, x.shape[2], seed=1), _dropout_masks(g, n, u, seed=2)
+            inputs = _dropout_masks(g, n, x.shape[2], seed=1) if dropout in ("dropout", "input_dropout") else None
+            state = _dropout_masks(g, n, u, seed=2) if dropout in ("dropout", "state_dropout") else None
+            return inputs, state
 
-        def fn(x, k, r, b, kind=kind, acts=acts, backwards=backwards, sequences=sequences, masks=masks):
+        def fn(x, k, r, b=None, kind=kind, acts=acts, backwards=backwards, sequences=sequences, masks=masks):
             input_masks, state_masks = masks(x)
             return recurrent_sequence(kind, x, k, r, b, *acts, go_backwards=backwards,
                                       return_sequences=sequences, input_masks=input_masks, state_masks=state_masks)
 
-        def ref(x, k, r, b, kind=kind, acts=acts, backwards=backwards, sequences=sequences, masks=masks):
+        def ref(x, k, r, b=0.0, kind=kind, acts=acts, backwards=backwards, sequences=sequences, masks=masks):
             return _ref_recurrent(kind, x, k, r, b, acts, backwards, sequences, *masks(x))
 
-        name = "_".join([kind, *acts] + ["backwards"] * backwards + ["sequences"] * sequences + ["dropout"] * dropout)
-        add(name, fn, ref, ((2, 3, 2), (2, w), (u, w), (w,)), dims=f"b t f, f {w}, {u} {w}, {w}",
-            sizes=RECURRENT_SIZES, covers=("recurrent_sequence",),
-            notes="dropout: fixed masks, one per gate, for the inputs and for the state")
+        flags = ["backwards"] * backwards + ["sequences"] * sequences + [dropout] * bool(dropout)
+        name = "_".join([kind, *acts] + flags + ["no_bias"] * (not with_bias))
+        shapes, dims = ((2, 3, 2), (2, w), (u, w)), f"b t f, f {w}, {u} {w}"
+        if with_bias:
+            shapes, dims = shapes + ((w,),), dims + f", {w}"
+        add(name, fn, ref, shapes, dims=dims, sizes=RECURRENT_SIZES, covers=("recurrent_sequence",),
+            notes="dropout: fixed masks, one per gate, for the inputs and/or for the state")
 
 
 def _registry():

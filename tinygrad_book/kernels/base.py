@@ -212,36 +212,43 @@ RNN_GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 GATE_ACTIVATIONS = ("linear", "tanh", "sigmoid", "hard_sigmoid", "relu")
 
 
-def _check_rnn(what, kind, gates_x, recurrent_kernel, state_masks, activations):
+def _check_rnn(what, kind, x, kernel, recurrent_kernel, input_masks, state_masks, activations):
     _known(what, kind, tuple(RNN_GATES))
     for name in activations:
         _known(what, name, GATE_ACTIVATIONS)
-    _rank(what, gates_x, 3, "gates_x")
+    _rank(what, x, 3, "x")
+    _rank(what, kernel, 2, "kernel")
     _rank(what, recurrent_kernel, 2, "recurrent_kernel")
-    n, _, width = gates_x.shape
+    n, _, features = x.shape
     units, gates = recurrent_kernel.shape[0], RNN_GATES[kind]
-    if tuple(recurrent_kernel.shape) != (units, gates * units) or width != gates * units:
-        _fail(what, f"a {kind} of {units} units needs gates_x (batch, steps, {gates * units}) and "
-                    f"recurrent_kernel ({units}, {gates * units}), got {tuple(gates_x.shape)} and "
+    if (tuple(recurrent_kernel.shape) != (units, gates * units)
+            or tuple(kernel.shape) != (features, gates * units)):
+        _fail(what, f"a {kind} of {units} units on x {tuple(x.shape)} needs kernel ({features}, {gates * units}) "
+                    f"and recurrent_kernel ({units}, {gates * units}), got {tuple(kernel.shape)} and "
                     f"{tuple(recurrent_kernel.shape)}")
-    if state_masks is not None and tuple(state_masks.shape) != (gates, n, units):
-        _fail(what, f"state_masks must be (gates, batch, units) = {(gates, n, units)}, "
-                    f"got {tuple(state_masks.shape)}")
+    for masks, size, name in ((input_masks, features, "input_masks"), (state_masks, units, "state_masks")):
+        if masks is not None and tuple(masks.shape) != (gates, n, size):
+            _fail(what, f"{name} must be (gates, batch, {'features' if size == features else 'units'}) = "
+                        f"{(gates, n, size)}, got {tuple(masks.shape)}")
 
 
-def _check_rnn_forward(self, kind, gates_x, recurrent_kernel, bias, state_masks, activations, go_backwards):
-    _check_rnn("rnn_forward", kind, gates_x, recurrent_kernel, state_masks, activations)
-    if bias is not None and tuple(bias.shape) != (gates_x.shape[2],):
-        _fail("rnn_forward", f"bias must be ({gates_x.shape[2]},) for gates_x {tuple(gates_x.shape)}, "
+def _check_rnn_forward(self, kind, x, kernel, recurrent_kernel, bias, input_masks, state_masks, activations,
+                       go_backwards):
+    _check_rnn("rnn_forward", kind, x, kernel, recurrent_kernel, input_masks, state_masks, activations)
+    if bias is not None and tuple(bias.shape) != (kernel.shape[1],):
+        _fail("rnn_forward", f"bias must be ({kernel.shape[1]},) for kernel {tuple(kernel.shape)}, "
                              f"got {tuple(bias.shape)}")
 
 
-def _check_rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells,
-                        activations, go_backwards):
-    _check_rnn("rnn_backward", kind, gates, recurrent_kernel, state_masks, activations)
+def _check_rnn_backward(self, kind, d_states, x, kernel, recurrent_kernel, input_masks, state_masks, states,
+                        gates, cells, activations, go_backwards, need_dx):
+    _check_rnn("rnn_backward", kind, x, kernel, recurrent_kernel, input_masks, state_masks, activations)
     _same_shapes("rnn_backward", d_states, states)
-    if tuple(states.shape) != tuple(gates.shape[:2]) + (recurrent_kernel.shape[0],):
-        _fail("rnn_backward", f"states {tuple(states.shape)} do not fit gates {tuple(gates.shape)}")
+    n, steps, _ = x.shape
+    units = recurrent_kernel.shape[0]
+    if tuple(states.shape) != (n, steps, units) or tuple(gates.shape) != (n, steps, kernel.shape[1]):
+        _fail("rnn_backward", f"states {tuple(states.shape)} and gates {tuple(gates.shape)} do not fit x "
+                              f"{tuple(x.shape)} and kernel {tuple(kernel.shape)}")
     if (kind == "lstm") != (cells is not None):
         _fail("rnn_backward", "cells are given exactly for an lstm")
 
@@ -486,27 +493,28 @@ class Backend(ABC):
 
     # --- fused recurrent sequences (kernels/reference_recurrent.py has the equations) ------------
     @abstractmethod
-    def rnn_forward(self, kind: str, gates_x: View, recurrent_kernel: View, bias, state_masks,
-                    activations: tuple, go_backwards: bool):
+    def rnn_forward(self, kind: str, x: View, kernel: View, recurrent_kernel: View, bias, input_masks,
+                    state_masks, activations: tuple, go_backwards: bool):
         """A whole SimpleRNN / LSTM / GRU sequence forward, the state starting at zero.
 
-        kind in RNN_GATES (G gates); gates_x (B, T, G*u): the projected inputs x_t W of
-        every step, gates side by side in Keras' order; bias b (G*u,) or None, added to
-        every step's gates_x (inside the loop: no (B, T, G*u) pass of its own);
-        recurrent_kernel U (u, G*u);
-        state_masks (G, B, u) recurrent-dropout masks, one per gate, or None;
-        activations (activation, recurrent_activation) names from GATE_ACTIVATIONS.
-        Step s reads input step t = s (or T-1-s when go_backwards). Returns storages
-        (states (B, T, u), gates (B, T, G*u), cells (B, T, u) or None), all indexed by the
-        step s as processed: states[:, s] = h_s; gates: the gate activations (LSTM i f g o,
-        GRU z r hh, SimpleRNN h); cells: the LSTM's c_s (None for the other kinds)."""
+        kind in RNN_GATES (G gates); x (B, T, F) the inputs; kernel W (F, G*u) and
+        recurrent_kernel U (u, G*u), gates side by side in Keras' order; bias b (G*u,) or
+        None; input_masks (G, B, F) and state_masks (G, B, u): dropout masks, one per gate,
+        fixed over the steps, or None; activations (activation, recurrent_activation) names
+        from GATE_ACTIVATIONS. Step s reads input step t = s (or T-1-s when go_backwards);
+        gate g's pre-activation is b_g + (x_t * mx_g) W_g + (h_{s-1} * m_g) U_g (the GRU's h
+        gate: (r * h_{s-1} * m_h) U_h). Returns storages (states (B, T, u), gates (B, T,
+        G*u), cells (B, T, u) or None), all indexed by the step s as processed:
+        states[:, s] = h_s; gates: the gate activations (LSTM i f g o, GRU z r hh,
+        SimpleRNN h); cells: the LSTM's c_s (None for the other kinds)."""
 
     @abstractmethod
-    def rnn_backward(self, kind: str, d_states: View, recurrent_kernel: View, state_masks, states: View,
-                     gates: View, cells, activations: tuple, go_backwards: bool):
+    def rnn_backward(self, kind: str, d_states: View, x: View, kernel: View, recurrent_kernel: View,
+                     input_masks, state_masks, states: View, gates: View, cells, activations: tuple,
+                     go_backwards: bool, need_dx: bool):
         """Backpropagation through time for rnn_forward: d_states (B, T, u) is the gradient
-        of the loss with respect to every state h_s (zeros where unused). states, gates
-        and cells are rnn_forward's results (cells None unless lstm). Returns storages
-        (d_gates_x (B, T, G*u) indexed by input step t as gates_x is, d_recurrent_kernel
-        (u, G*u), d_bias (G*u,) = d_gates_x summed over samples and steps, since the bias
-        enters every step's pre-activations as gates_x does)."""
+        of the loss with respect to every state h_s (zeros where unused); x, the weights
+        and the masks are rnn_forward's; states, gates and cells its results (cells None
+        unless lstm). Returns storages (d x (B, T, F), d kernel (F, G*u), d recurrent_kernel
+        (u, G*u), d bias (G*u,)); d x is None unless need_dx (a network's input needs no
+        gradient, and the kernels can skip its share of the work); the masks get no gradient."""

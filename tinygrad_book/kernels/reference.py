@@ -20,6 +20,11 @@ def as_array(x: View) -> np.ndarray:
         base, shape=x.shape, strides=tuple(s * itemsize for s in x.strides), writeable=False)
 
 
+def _maybe_array(x):
+    """as_array(x), or None for an optional argument left out."""
+    return None if x is None else as_array(x)
+
+
 def flat(array: np.ndarray) -> np.ndarray:
     """A new flat row-major storage with array's elements."""
     return np.ascontiguousarray(array).reshape(-1).copy()
@@ -259,17 +264,17 @@ class NumpyBackend(Backend):
         return flat(dz), flat(dz.sum(axis=0))
 
     # fused recurrent sequences: the equations are in reference_recurrent.py
-    def rnn_forward(self, kind, gates_x, recurrent_kernel, bias, state_masks, activations, go_backwards):
-        masks = None if state_masks is None else as_array(state_masks)
+    def rnn_forward(self, kind, x, kernel, recurrent_kernel, bias, input_masks, state_masks, activations,
+                    go_backwards):
         states, gates, cells = reference_recurrent.rnn_forward(
-            kind, as_array(gates_x), as_array(recurrent_kernel), None if bias is None else as_array(bias), masks,
-            activations, go_backwards)
+            kind, as_array(x), as_array(kernel), as_array(recurrent_kernel), _maybe_array(bias),
+            _maybe_array(input_masks), _maybe_array(state_masks), activations, go_backwards)
         return flat(states), flat(gates), None if cells is None else flat(cells)
 
-    def rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations,
-                     go_backwards):
-        masks = None if state_masks is None else as_array(state_masks)
-        d_gates_x, d_kernel, d_bias = reference_recurrent.rnn_backward(
-            kind, as_array(d_states), as_array(recurrent_kernel), masks, as_array(states), as_array(gates),
-            None if cells is None else as_array(cells), activations, go_backwards)
-        return flat(d_gates_x), flat(d_kernel), flat(d_bias)
+    def rnn_backward(self, kind, d_states, x, kernel, recurrent_kernel, input_masks, state_masks, states, gates,
+                     cells, activations, go_backwards, need_dx):
+        dx, *grads = reference_recurrent.rnn_backward(
+            kind, as_array(d_states), as_array(x), as_array(kernel), as_array(recurrent_kernel),
+            _maybe_array(input_masks), _maybe_array(state_masks), as_array(states), as_array(gates),
+            _maybe_array(cells), activations, go_backwards)
+        return (flat(dx) if need_dx else None,) + tuple(flat(g) for g in grads)

@@ -1,9 +1,11 @@
 """The fused recurrent sequences in numpy: the equations, to be read (and the oracle).
 
-Contract: base.Backend.rnn_forward / rnn_backward. Each step s reads the projected
-inputs of one time step plus the bias, x = gates_x[:, t] + b (t = s, or T-1-s going
-backwards), the previous state h (zero at the start) and, per gate g, its recurrent-
-dropout mask m_g:
+Contract: base.Backend.rnn_forward / rnn_backward. The inputs x (B, T, F) are projected
+per gate, x_g = (x * mx_g) W_g (mx_g: the gate's input-dropout mask, ones without dropout),
+for all steps at once here (`project_inputs`: the reference is read, not timed). Each step s
+then reads the projected inputs of one time step plus the bias, x = gates_x[:, t] + b
+(t = s, or T-1-s going backwards), the previous state h (zero at the start) and, per gate
+g, its recurrent-dropout mask m_g:
 
     SimpleRNN   h = act(x + (h*m) U)
     LSTM        i = rec(x_i + (h*m_i) U_i)    f = rec(x_f + (h*m_f) U_f)
@@ -19,7 +21,8 @@ the chain rule, one step at a time; every derivative is taken from a saved *outp
 the states and the LSTM's cells. The pre-activation gradient of gate g at step s, da_g, is
 also the gradient of gates_x there (gates_x enters each pre-activation with slope 1), the
 bias's gradient is the sum of da over samples and steps, and U_g's gradient is the sum
-over steps of (what multiplied U_g)^T @ da_g.
+over steps of (what multiplied U_g)^T @ da_g. Through the projection, d x = sum_g
+(d gates_x_g W_g^T) * mx_g and d W_g = sum over samples and steps of (x * mx_g)^T d gates_x_g.
 """
 from __future__ import annotations
 
@@ -44,9 +47,45 @@ def _input_step(s, steps, go_backwards):
     return steps - 1 - s if go_backwards else s
 
 
-def rnn_forward(kind, gates_x, recurrent_kernel, bias, state_masks, activations, go_backwards):
-    """numpy arrays in (bias (G*u,) or None); (states, gates, cells) arrays out, as
-    base.Backend.rnn_forward."""
+def project_inputs(x, kernel, input_masks):
+    """gates_x (B, T, G*u): gate g's columns are (x * mx_g) @ W_g, every step at once."""
+    if input_masks is None:
+        return x @ kernel
+    G = len(input_masks)
+    W = _split(kernel, G)
+    return np.concatenate([(x * input_masks[g][:, None]) @ W[g] for g in range(G)], axis=-1)
+
+
+def project_inputs_backward(x, kernel, input_masks, d_gates_x):
+    """(d x, d kernel) of project_inputs, given d gates_x."""
+    if input_masks is None:
+        return d_gates_x @ kernel.T, np.einsum("btf,btw->fw", x, d_gates_x)
+    G = len(input_masks)
+    W, d_gx = _split(kernel, G), _split(d_gates_x, G)
+    dx = sum((d_gx[g] @ W[g].T) * input_masks[g][:, None] for g in range(G))
+    dW = [np.einsum("btf,btw->fw", x * input_masks[g][:, None], d_gx[g]) for g in range(G)]
+    return dx, np.concatenate(dW, axis=-1)
+
+
+def rnn_forward(kind, x, kernel, recurrent_kernel, bias, input_masks, state_masks, activations, go_backwards):
+    """numpy arrays in (bias (G*u,) or None, masks or None); (states, gates, cells) arrays
+    out, as base.Backend.rnn_forward."""
+    gates_x = project_inputs(x, kernel, input_masks)
+    return run_steps(kind, gates_x if bias is None else gates_x + bias, recurrent_kernel, state_masks, activations,
+                     go_backwards)
+
+
+def rnn_backward(kind, d_states, x, kernel, recurrent_kernel, input_masks, state_masks, states, gates, cells,
+                 activations, go_backwards):
+    """numpy arrays in; (d x, d kernel, d recurrent_kernel, d bias) out, as base.Backend.rnn_backward."""
+    d_gates_x, d_recurrent_kernel = run_steps_backward(kind, d_states, recurrent_kernel, state_masks, states, gates,
+                                                       cells, activations, go_backwards)
+    dx, d_kernel = project_inputs_backward(x, kernel, input_masks, d_gates_x)
+    return dx, d_kernel, d_recurrent_kernel, d_gates_x.sum(axis=(0, 1))
+
+
+def run_steps(kind, gates_x, recurrent_kernel, state_masks, activations, go_backwards):
+    """The time loop on inputs already projected (bias included): (states, gates, cells)."""
     n, steps, width = gates_x.shape
     units = recurrent_kernel.shape[0]
     G = width // units
@@ -57,8 +96,7 @@ def rnn_forward(kind, gates_x, recurrent_kernel, bias, state_masks, activations,
     states, gates = np.empty((n, steps, units), gates_x.dtype), np.empty((n, steps, width), gates_x.dtype)
     cells = np.empty((n, steps, units), gates_x.dtype) if kind == "lstm" else None
     for s in range(steps):
-        x = gates_x[:, _input_step(s, steps, go_backwards)]
-        x = _split(x if bias is None else x + bias, G)
+        x = _split(gates_x[:, _input_step(s, steps, go_backwards)], G)
         if kind == "simple_rnn":
             h = act(x[0] + (h * m[0]) @ U[0])
             acts = [h]
@@ -82,8 +120,9 @@ def rnn_forward(kind, gates_x, recurrent_kernel, bias, state_masks, activations,
     return states, gates, cells
 
 
-def rnn_backward(kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations, go_backwards):
-    """numpy arrays in; (d_gates_x, d_recurrent_kernel, d_bias) out, as base.Backend.rnn_backward."""
+def run_steps_backward(kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations,
+                       go_backwards):
+    """The mirror loop of run_steps: (d gates_x, d recurrent_kernel)."""
     n, steps, units = states.shape
     G = gates.shape[2] // units
     d_act, d_rec = ACTIVATIONS[activations[0]][1], ACTIVATIONS[activations[1]][1]
@@ -123,4 +162,4 @@ def rnn_backward(kind, d_states, recurrent_kernel, state_masks, states, gates, c
         if kind == "gru":
             dh_prev = dh_prev + dh * z + d_rh * r * m[2]
         dh = dh_prev
-    return d_gates_x, np.concatenate(dU, axis=-1), d_gates_x.sum(axis=(0, 1))
+    return d_gates_x, np.concatenate(dU, axis=-1)

@@ -352,17 +352,21 @@ class CpuBackend(Backend):
         """x's elements as a row-major array of x.shape (the storage slice, or a copy)."""
         return self._dense(x).reshape(x.shape)
 
-    def rnn_forward(self, kind, gates_x, recurrent_kernel, bias, state_masks, activations, go_backwards):
-        masks = None if state_masks is None else self._array(state_masks)
-        return recurrent.forward(kind, self._array(gates_x), self._array(recurrent_kernel),
-                                 None if bias is None else self._array(bias), masks, activations, go_backwards)
+    def _maybe_array(self, x):
+        return None if x is None else self._array(x)
 
-    def rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations,
-                     go_backwards):
-        masks = None if state_masks is None else self._array(state_masks)
-        return recurrent.backward(kind, self._array(d_states), self._array(recurrent_kernel), masks,
-                                  self._array(states), self._array(gates),
-                                  None if cells is None else self._array(cells), activations, go_backwards)
+    def rnn_forward(self, kind, x, kernel, recurrent_kernel, bias, input_masks, state_masks, activations,
+                    go_backwards):
+        return recurrent.forward(kind, self._array(x), self._array(kernel), self._array(recurrent_kernel),
+                                 self._maybe_array(bias), self._maybe_array(input_masks),
+                                 self._maybe_array(state_masks), activations, go_backwards)
+
+    def rnn_backward(self, kind, d_states, x, kernel, recurrent_kernel, input_masks, state_masks, states, gates,
+                     cells, activations, go_backwards, need_dx):
+        return recurrent.backward(kind, self._array(d_states), self._array(x), self._array(kernel),
+                                  self._array(recurrent_kernel), self._maybe_array(input_masks),
+                                  self._maybe_array(state_masks), self._array(states), self._array(gates),
+                                  self._maybe_array(cells), activations, go_backwards, need_dx)
 
 
 def warm_up(dtypes=(np.float32, np.float64)) -> float:

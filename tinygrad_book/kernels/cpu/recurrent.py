@@ -9,18 +9,22 @@ kernels/reference_recurrent.py. What this file demonstrates:
   recurrence, so each task takes a block of MR rows (samples) and runs them through every
   step on its own: no barrier per step (a per-step parallel loop would wait for the
   slowest thread 500 times per sequence).
-* A block's step is a small GEMM, (MR x u) @ (u x G*u), run by the GEMM's own register-
+* The input projection is inside the loop. A block's step is one small GEMM,
+  [h m_h, x_t m_x] (MR x (u+F)) @ [U; W] ((u+F) x G*u), run by the GEMM's own register-
   blocked micro-kernel (matmul.outer_block: MR x NR accumulators in vector registers).
-  One row at a time it was a vector-matrix product whose inner loop loaded and stored
-  its accumulator for every multiply-add: load/store bound, ~2x slower. U is packed once
-  per call into NR-column panels per gate (`column_panels`); the block's h is packed
-  k-major per step (192 numbers for an LSTM(32) on AVX2).
-* Backward mirrors it with the same micro-kernel: dh_{t-1} = sum_g (da_g U_g^T) m_g, and
-  d U = sum over rows and steps of (what multiplied U_g)^T da_g. d U is accumulated inside
-  the loop, a chunk of steps at a time (K = CHUNK_STEPS x MR per micro-kernel call), into
-  each task's own (u, G*u) sum: no (B, T, G*u) array of recurrent inputs to write and read
-  back for a GEMM afterwards, and no atomics (the host adds the tasks' sums).
-* The large shared arrays (gates_x, states, gates, masks) are indexed directly, never
+  [U; W] is packed once per call into NR-column panels per gate (`column_panels`); the
+  block's h and x_t are packed side by side, k-major, per step (384 numbers for the IMDB
+  LSTM, F = u = 32, on AVX2). h comes first so that, backward, the column panels that
+  hold only d x_t can be skipped when x needs no gradient (a network's input). Before, x W was one big GEMM over all steps (K = F = 32:
+  ~20 GFLOP/s) writing a (B, T, G*u) array (33 MB for the IMDB LSTM) that the loop read
+  back, and backward needed two more GEMMs over d gates_x.
+* Backward mirrors it with the same micro-kernel: d[h_{s-1}, x_t] = sum_g (da_g [U_g;
+  W_g]^T) [m_h, m_x]_g (d h carried, d x_t written out), and d[U; W] = sum over rows and
+  steps of (what multiplied [U_g; W_g])^T da_g, accumulated inside the loop, a chunk of
+  steps at a time (K = CHUNK_STEPS x MR per micro-kernel call), into each task's own
+  (u+F, G*u) sum: no (B, T, G*u) d gates_x array, and no atomics (the host adds the
+  tasks' sums).
+* The large shared arrays (x, states, gates, masks) are indexed directly, never
   sliced inside the loops: a numba slice is a view whose reference count is updated
   atomically, and both threads updating the count of one shared array bounce its cache
   line between the cores. Slices are taken only of a task's own buffers.
@@ -124,84 +128,90 @@ def slope(code, y, g, rows, out):
 
 
 @helper(fastmath=FAST)
-def pack_rows(v, scale, masks, g, b0, rows, ap):
-    """ap[k*MR + i] = v[i, k] * scale[i, k] * masks[g, b0+i, k]: a block of states as the
-    micro-kernel's A operand (k-major); rows i >= rows stay as they are (zero)."""
-    u = v.shape[1]
+def pack_step(x, t, h, scale, masks, g, b0, rows, ap):
+    """ap[k*MR + i] = [h[i] * scale[i], x[b0+i, t]][k] * masks[g, b0+i, k]: a block's states
+    beside its inputs of step t, as the micro-kernel's A operand (k-major, K = u + F; masks
+    (G, B, u+F), gate g's state mask beside its input mask); rows i >= rows stay zero."""
+    features = x.shape[2]
+    u = h.shape[1]
     for i in range(rows):
         for k in range(u):
-            ap[k * MR + i] = v[i, k] * scale[i, k] * masks[g, b0 + i, k]
+            ap[k * MR + i] = h[i, k] * scale[i, k] * masks[g, b0 + i, k]
+        for k in range(features):
+            ap[(u + k) * MR + i] = x[b0 + i, t, k] * masks[g, b0 + i, u + k]
 
 
 @helper(fastmath=FAST)
-def load_inputs(gx, bias, b0, rows, t, a):
-    """a[g, i, :] = gx[b0+i, t, g, :] + bias[g, :]: the step's input projections and the
-    bias (G, u), the start of the sum (adding it here saves a pass over gates_x)."""
+def load_bias(bias, rows, a):
+    """a[g, i, :] = bias[g, :]: the start of every step's sum (bias (G, u))."""
     for g in range(a.shape[0]):
         for i in range(rows):
             for j in range(a.shape[2]):
-                a[g, i, j] = gx[b0 + i, t, g, j] + bias[g, j]
+                a[g, i, j] = bias[g, j]
 
 
 @helper(fastmath=FAST)
-def add_gate_products(ap, up, g0, g1, one_pack, af):
-    """a[g, i, :] += (A_g @ U_g)[i, :] for gates g0 <= g < g1, straight into a's flat
+def add_gate_products(ap, wup, g0, g1, one_pack, af, u):
+    """a[g, i, :] += (A_g @ [U_g; W_g])[i, :] for gates g0 <= g < g1, straight into a's flat
     storage af (a = af[:G*MR*u] seen as (G, MR, u)): A_g is the packed block ap[g] (ap[g0]
-    for every gate when one_pack), up holds U's panels (column_panels); one micro-kernel
-    call per panel, K = u, rows u apart. A panel's columns past its gate's last one add
-    exact zeros (the panels are zero-padded) into the next row, or into af's nr spare
-    elements at the end."""
-    u = ap.shape[1] // MR
-    nr = up.shape[1] // u
+    for every gate when one_pack), wup holds [U; W]'s panels (column_panels); one
+    micro-kernel call per panel, K = u + F, rows u apart. A panel's columns past its gate's
+    last one add exact zeros (the panels are zero-padded) into the next row, or into af's
+    nr spare elements at the end."""
+    k = ap.shape[1] // MR
+    nr = wup.shape[1] // k
     ppg = (u + nr - 1) // nr
     for g in range(g0, g1):
         src = ap[g0] if one_pack else ap[g]
         for q in range(ppg):
-            outer_block(src, up[g * ppg + q], u, af, g * MR * u + q * nr, u)
+            outer_block(src, wup[g * ppg + q], k, af, g * MR * u + q * nr, u)
 
 
 @kernel(parallel=True, fastmath=FAST)
-def rnn_forward(kind, gx, bias, up, masks, shared, act, rec, go_backwards, fast, states, gates, cells):
-    """gx (B, T, G, u), bias (G, u), up: U packed by column_panels, masks (G, B, u) (shared: all ones)
-    -> states (B, T, u), gates (B, T, G, u) and, for an LSTM, cells (B, T, u), written in
-    place (step order). One task per block of MR rows, each running all T steps; the
-    block's gates live gate-major in a (G, MR, u) buffer."""
-    n, steps, G, u = gx.shape
-    nr = up.shape[1] // u
+def rnn_forward(kind, x, bias, wup, masks, shared, act, rec, go_backwards, fast, states, gates, cells):
+    """x (B, T, F), bias (G, u), wup: [U; W] packed by column_panels, masks (G, B, u+F) (each
+    gate's state mask beside its input mask; shared: all ones) -> states (B, T, u), gates
+    (B, T, G, u) and, for an LSTM, cells (B, T, u), written in place (step order). One task
+    per block of MR rows, each running all T steps; the block's gates live gate-major in a
+    (G, MR, u) buffer."""
+    n, steps, u = states.shape
+    G = gates.shape[2]
+    k = x.shape[2] + u
+    nr = wup.shape[1] // k
     for blk in prange((n + MR - 1) // MR):
         b0 = blk * MR
         rows = min(MR, n - b0)
-        own_up = up.copy()                        # this task's copy: slicing it touches no shared count
-        h = np.zeros((MR, u), gx.dtype)
-        c = np.zeros((MR, u), gx.dtype)
-        ones = np.ones((MR, u), gx.dtype)
-        tc = np.zeros((MR, u), gx.dtype)
+        own_wup = wup.copy()                      # this task's copy: slicing it touches no shared count
+        h = np.zeros((MR, u), x.dtype)
+        c = np.zeros((MR, u), x.dtype)
+        ones = np.ones((MR, u), x.dtype)
+        tc = np.zeros((MR, u), x.dtype)
         tcv = tc.reshape((1, MR, u))
-        af = np.zeros(G * MR * u + nr, gx.dtype)
+        af = np.zeros(G * MR * u + nr, x.dtype)
         a = af[:G * MR * u].reshape((G, MR, u))
-        ap = np.zeros((G, u * MR), gx.dtype)
+        ap = np.zeros((G, k * MR), x.dtype)
         for s in range(steps):
             t = steps - 1 - s if go_backwards else s
-            load_inputs(gx, bias, b0, rows, t, a)
+            load_bias(bias, rows, a)
             if kind == GRU:                       # z, r; then hh, which multiplies r * h by U_h
                 for g in range(2):
-                    pack_rows(h, ones, masks, g, b0, rows, ap[g])
-                add_gate_products(ap, own_up, 0, 2, False, af)
+                    pack_step(x, t, h, ones, masks, g, b0, rows, ap[g])
+                add_gate_products(ap, own_wup, 0, 2, False, af, u)
                 activate(rec, a, 0, rows, fast)
                 activate(rec, a, 1, rows, fast)
                 for i in range(rows):
                     for j in range(u):
                         tc[i, j] = a[1, i, j]                     # r
-                pack_rows(h, tc, masks, 2, b0, rows, ap[2])
-                add_gate_products(ap, own_up, 2, 3, False, af)
+                pack_step(x, t, h, tc, masks, 2, b0, rows, ap[2])
+                add_gate_products(ap, own_wup, 2, 3, False, af, u)
                 activate(act, a, 2, rows, fast)
                 for i in range(rows):
                     for j in range(u):
                         h[i, j] = a[0, i, j] * h[i, j] + (1.0 - a[0, i, j]) * a[2, i, j]
             else:
                 for g in range(1 if shared else G):
-                    pack_rows(h, ones, masks, g, b0, rows, ap[g])
-                add_gate_products(ap, own_up, 0, G, shared, af)
+                    pack_step(x, t, h, ones, masks, g, b0, rows, ap[g])
+                add_gate_products(ap, own_wup, 0, G, shared, af, u)
                 if kind == SIMPLE_RNN:
                     activate(act, a, 0, rows, fast)
                     for i in range(rows):
@@ -231,27 +241,29 @@ def rnn_forward(kind, gx, bias, up, masks, shared, act, rec, go_backwards, fast,
 
 
 @helper(fastmath=FAST)
-def back_products(ap, utp, g0, g1, one_gate, masks, b0, rows, out, cbuf):
-    """out[i, k] += sum_g (da_g @ U_g^T)[i, k] * masks[g, b0+i, k] for g0 <= g < g1, with
-    ap the block's da packed k-major over all G*u columns (pack_gates) and utp U^T's panels
-    (column_panels(U.T)). one_gate: no masks, so all the gates are one micro-kernel call
-    each panel (K = (g1-g0) * u), added straight into out's flat storage (out: (MR*u + nr,),
-    rows u apart; columns past u add exact zeros, as in add_gate_products)."""
+def back_products(ap, wtp, panels, g0, g1, one_gate, masks, b0, rows, out, cbuf, u):
+    """out[i, k] += sum_g (da_g @ [U_g; W_g]^T)[i, k] * masks[g, b0+i, k] for g0 <= g < g1 and
+    k < K = u + F, with ap the block's da packed k-major over all G*u columns (pack_gates)
+    and wtp [U; W]^T's panels (column_panels([U; W].T)), the first `panels` of them (those
+    that cover h's columns, when x needs no gradient). one_gate: no masks, so all the
+    gates are one micro-kernel call each panel (K' = (g1-g0) * u), added straight into
+    out's flat storage (out: (MR*K + nr,), rows K apart; columns past K add exact zeros,
+    as in add_gate_products)."""
     nr = cbuf.shape[0] // MR
-    u = (out.shape[0] - nr) // MR
+    k = (out.shape[0] - nr) // MR
     if one_gate:
-        for q in range(utp.shape[0]):
-            outer_block(ap[g0 * u * MR:g1 * u * MR], utp[q][g0 * u * nr:g1 * u * nr], (g1 - g0) * u, out,
-                        q * nr, u)
+        for q in range(panels):
+            outer_block(ap[g0 * u * MR:g1 * u * MR], wtp[q][g0 * u * nr:g1 * u * nr], (g1 - g0) * u, out,
+                        q * nr, k)
         return
     for g in range(g0, g1):
-        for q in range(utp.shape[0]):
+        for q in range(panels):
             cbuf[:] = 0
-            outer_block(ap[g * u * MR:(g + 1) * u * MR], utp[q][g * u * nr:(g + 1) * u * nr], u, cbuf, 0, nr)
-            cols = min(nr, u - q * nr)
+            outer_block(ap[g * u * MR:(g + 1) * u * MR], wtp[q][g * u * nr:(g + 1) * u * nr], u, cbuf, 0, nr)
+            cols = min(nr, k - q * nr)
             for i in range(rows):
                 for j in range(cols):
-                    out[i * u + q * nr + j] += cbuf[i * nr + j] * masks[g, b0 + i, q * nr + j]
+                    out[i * k + q * nr + j] += cbuf[i * nr + j] * masks[g, b0 + i, q * nr + j]
 
 
 @helper(fastmath=FAST)
@@ -267,17 +279,17 @@ def pack_gates(v, rows, ap):
 
 @helper(fastmath=FAST)
 def gather_grad_u(rin, da4, rows, slot, a_u, b_d3):
-    """Appends this step's block to the d U operands at position `slot` of the chunk:
-    A = rin^T (units as rows, MR-unit panels, k = slot*MR + i), B = da (NR-column panels
-    per gate, as column_panels lays out U: b_d3 (G*ppg, CHUNK*MR, nr), da4 (G, MR, ppg, nr)
-    = the da buffer, zero past column u). rin (P, MR, u): what multiplied U_g (P = 1 when
-    every gate saw the same)."""
-    u = rin.shape[2]
+    """Appends this step's block to the d [U; W] operands at position `slot` of the chunk:
+    A = rin^T (its K = u + F columns as rows, in MR-row panels, k = slot*MR + i), B = da
+    (NR-column panels per gate, as column_panels lays out [U; W]: b_d3 (G*ppg, CHUNK*MR, nr),
+    da4 (G, MR, ppg, nr) = the da buffer, zero past column u). rin (P, MR, u+F): what
+    multiplied [U_g; W_g], [h m_h, x_t m_x] (P = 1 when every gate saw the same)."""
+    cols = rin.shape[2]
     G, _, ppg, nr = da4.shape
     for p in range(rin.shape[0]):
         for i in range(rows):
             k = slot * MR + i
-            for m in range(u):
+            for m in range(cols):
                 a_u[p, m // MR, k * MR + m % MR] = rin[p, i, m]
     for g in range(G):
         for q in range(ppg):
@@ -288,12 +300,12 @@ def gather_grad_u(rin, da4, rows, slot, a_u, b_d3):
 
 
 @helper(fastmath=FAST)
-def flush_grad_u(a_u, b_d, kc, du, cbuf):
-    """du (u, G*u) += the gathered A^T B for the first kc rows: one micro-kernel call per
-    (MR units) x (NR columns) block, K = kc."""
-    u = du.shape[0]
+def flush_grad_u(a_u, b_d, kc, dwu, cbuf, u):
+    """dwu (u+F, G*u) += the gathered A^T B for the first kc rows: one micro-kernel call per
+    (MR rows of [U; W]) x (NR columns) block, K = kc."""
+    k = dwu.shape[0]
     nr = cbuf.shape[0] // MR
-    G = du.shape[1] // u
+    G = dwu.shape[1] // u
     ppg = b_d.shape[0] // G
     for g in range(G):
         p = 0 if a_u.shape[0] == 1 else g
@@ -301,51 +313,69 @@ def flush_grad_u(a_u, b_d, kc, du, cbuf):
             for q in range(ppg):
                 cbuf[:] = 0
                 outer_block(a_u[p, mp], b_d[g * ppg + q], kc, cbuf, 0, nr)
-                for i in range(min(MR, u - mp * MR)):
+                for i in range(min(MR, k - mp * MR)):
                     for j in range(min(nr, u - q * nr)):
-                        du[mp * MR + i, g * u + q * nr + j] += cbuf[i * nr + j]
+                        dwu[mp * MR + i, g * u + q * nr + j] += cbuf[i * nr + j]
+
+
+@helper(fastmath=FAST)
+def recurrent_inputs(x, t, hp, scale, masks, p, b0, rows, rin):
+    """rin[p, i] = [hp[i] * scale[i], x[b0+i, t]] * masks[p, b0+i]: what multiplied
+    [U_p; W_p] at this step (d [U; W]'s A operand, gathered by gather_grad_u)."""
+    features = x.shape[2]
+    u = hp.shape[1]
+    for i in range(rows):
+        for k in range(u):
+            rin[p, i, k] = hp[i, k] * scale[i, k] * masks[p, b0 + i, k]
+        for k in range(features):
+            rin[p, i, u + k] = x[b0 + i, t, k] * masks[p, b0 + i, u + k]
 
 
 @kernel(parallel=True, fastmath=FAST)
-def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, rec, go_backwards, fast,
-                 d_gx, du_parts, db_parts):
-    """The mirror loop, one task per block of MR rows. utp: U^T packed by column_panels;
-    gates and d_gx (B, T, G, u). Writes d_gx by input step t, du_parts[task] (u, G*u) and
-    db_parts[task] (G, u): the task's shares of d U and d b (the caller sums them). The
-    block's gates, slopes and da live gate-major in (G, MR, u) buffers (da's padded to
-    whole NR panels)."""
+def rnn_backward(kind, d_states, x, wtp, masks, shared, states, gates, cells, act, rec, go_backwards, fast,
+                 need_dx, dx, dwu_parts, db_parts):
+    """The mirror loop, one task per block of MR rows. wtp: [U; W]^T packed by column_panels;
+    gates (B, T, G, u). Writes dx (B, T, F) by input step t (if need_dx), dwu_parts[task]
+    (u+F, G*u) and db_parts[task] (G, u): the task's shares of d [U; W] and d b (the caller
+    sums them). The block's gates, slopes and da live gate-major in (G, MR, u) buffers (da's
+    padded to whole NR panels); d [h_{s-1}, x_t] of the block in an (MR, u+F) buffer."""
     n, steps, u = states.shape
     G = gates.shape[2]
+    features = x.shape[2]
+    k = features + u
     width = G * u
-    nr = utp.shape[1] // width
+    nr = wtp.shape[1] // width
     ppg = (u + nr - 1) // nr
+    panels = wtp.shape[0] if need_dx else ppg          # without d x: only the panels over h's columns
     for blk in prange((n + MR - 1) // MR):
         b0 = blk * MR
         rows = min(MR, n - b0)
-        own_utp = utp.copy()
-        y = np.zeros((G, MR, u), states.dtype)           # the step's gates
-        sy = np.zeros((G, MR, u), states.dtype)          # their slopes
-        da_pad = np.zeros((G, MR, ppg * nr), states.dtype)
+        own_wtp = wtp.copy()
+        y = np.zeros((G, MR, u), x.dtype)               # the step's gates
+        sy = np.zeros((G, MR, u), x.dtype)              # their slopes
+        da_pad = np.zeros((G, MR, ppg * nr), x.dtype)
         da = da_pad[:, :, :u]
         da4 = da_pad.reshape((G, MR, ppg, nr))
-        hp = np.zeros((MR, u), states.dtype)             # h_{s-1}
-        cp = np.zeros((MR, u), states.dtype)             # c_{s-1}
-        tc = np.zeros((1, MR, u), states.dtype)
-        sc = np.zeros((1, MR, u), states.dtype)
-        drh_f = np.zeros(MR * u + nr, states.dtype)      # GRU: d(r * h*m_h) * m_h
-        drh = drh_f[:MR * u].reshape((MR, u))
-        dh = np.zeros((MR, u), states.dtype)
-        dc = np.zeros((MR, u), states.dtype)
-        dh_prev_f = np.zeros(MR * u + nr, states.dtype)
-        dh_prev = dh_prev_f[:MR * u].reshape((MR, u))
-        rin = np.zeros((1 if shared else G, MR, u), states.dtype)
-        ap = np.zeros(width * MR, states.dtype)
-        a_u = np.zeros((rin.shape[0], (u + MR - 1) // MR, CHUNK_STEPS * MR * MR), states.dtype)
-        b_d = np.zeros((G * ppg, CHUNK_STEPS * MR * nr), states.dtype)
+        hp = np.zeros((MR, u), x.dtype)                 # h_{s-1}
+        cp = np.zeros((MR, u), x.dtype)                 # c_{s-1}
+        ones = np.ones((MR, u), x.dtype)
+        r_gate = np.zeros((MR, u), x.dtype)             # GRU: r, which scales h in gate h
+        tc = np.zeros((1, MR, u), x.dtype)
+        sc = np.zeros((1, MR, u), x.dtype)
+        dgh_f = np.zeros(MR * k + nr, x.dtype)          # GRU: gate h's d [r * h m_h, x_t m_x] * [m_h, m_x]
+        dgh = dgh_f[:MR * k].reshape((MR, k))
+        dh = np.zeros((MR, u), x.dtype)
+        dc = np.zeros((MR, u), x.dtype)
+        dxh_f = np.zeros(MR * k + nr, x.dtype)          # d [h_{s-1}, x_t]
+        dxh = dxh_f[:MR * k].reshape((MR, k))
+        rin = np.zeros((1 if shared else G, MR, k), x.dtype)
+        ap = np.zeros(width * MR, x.dtype)
+        a_u = np.zeros((rin.shape[0], (k + MR - 1) // MR, CHUNK_STEPS * MR * MR), x.dtype)
+        b_d = np.zeros((G * ppg, CHUNK_STEPS * MR * nr), x.dtype)
         b_d3 = b_d.reshape((G * ppg, CHUNK_STEPS * MR, nr))
-        du = np.zeros((u, width), states.dtype)
-        db = np.zeros((G, u), states.dtype)
-        cbuf = np.empty(MR * nr, states.dtype)
+        dwu = np.zeros((k, width), x.dtype)
+        db = np.zeros((G, u), x.dtype)
+        cbuf = np.empty(MR * nr, x.dtype)
         slot = 0
         for s in range(steps - 1, -1, -1):
             t = steps - 1 - s if go_backwards else s
@@ -356,7 +386,8 @@ def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, 
             for i in range(rows):
                 for j in range(u):
                     dh[i, j] += d_states[b0 + i, s, j]
-                    dh_prev[i, j] = 0.0
+                for j in range(k):
+                    dxh[i, j] = 0.0
                 if s > 0:
                     for j in range(u):
                         hp[i, j] = states[b0 + i, s - 1, j]
@@ -368,7 +399,7 @@ def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, 
                 for i in range(rows):
                     for j in range(u):
                         da[0, i, j] = dh[i, j] * sy[0, i, j]
-                        rin[0, i, j] = hp[i, j] * masks[0, b0 + i, j]
+                recurrent_inputs(x, t, hp, ones, masks, 0, b0, rows, rin)
             elif kind == LSTM:
                 for i in range(rows):
                     for j in range(u):
@@ -393,9 +424,8 @@ def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, 
                         da[2, i, j] = dcj * y[0, i, j] * sy[2, i, j]
                         da[3, i, j] = dh[i, j] * tc[0, i, j] * sy[3, i, j]
                         dc[i, j] = dcj * y[1, i, j]
-                    for p in range(rin.shape[0]):
-                        for j in range(u):
-                            rin[p, i, j] = hp[i, j] * masks[p, b0 + i, j]
+                for p in range(rin.shape[0]):
+                    recurrent_inputs(x, t, hp, ones, masks, p, b0, rows, rin)
             else:
                 slope(rec, y, 0, rows, sy)
                 slope(rec, y, 1, rows, sy)
@@ -403,36 +433,43 @@ def rnn_backward(kind, d_states, utp, masks, shared, states, gates, cells, act, 
                 for i in range(rows):
                     for j in range(u):
                         da[2, i, j] = dh[i, j] * (1.0 - y[0, i, j]) * sy[2, i, j]
-                        drh[i, j] = 0.0
+                        r_gate[i, j] = y[1, i, j]
+                    for j in range(k):
+                        dgh[i, j] = 0.0
                 pack_gates(da, rows, ap)
-                back_products(ap, own_utp, 2, 3, False, masks, b0, rows, drh_f, cbuf)   # d(r*h) * m_h
-                for i in range(rows):
+                back_products(ap, own_wtp, panels, 2, 3, False, masks, b0, rows, dgh_f, cbuf, u)
+                for i in range(rows):               # dgh[i, j]: d(r * h*m_h) * m_h
                     for j in range(u):
-                        z, r, hh = y[0, i, j], y[1, i, j], y[2, i, j]
-                        da[0, i, j] = dh[i, j] * (hp[i, j] - hh) * sy[0, i, j]
-                        da[1, i, j] = drh[i, j] * hp[i, j] * sy[1, i, j]
-                        rin[0, i, j] = hp[i, j] * masks[0, b0 + i, j]
-                        rin[1, i, j] = hp[i, j] * masks[1, b0 + i, j]
-                        rin[2, i, j] = r * hp[i, j] * masks[2, b0 + i, j]
-                        dh_prev[i, j] = dh[i, j] * z + drh[i, j] * r
+                        drh = dgh[i, j]
+                        da[0, i, j] = dh[i, j] * (hp[i, j] - y[2, i, j]) * sy[0, i, j]
+                        da[1, i, j] = drh * hp[i, j] * sy[1, i, j]
+                        dxh[i, j] = dh[i, j] * y[0, i, j] + drh * y[1, i, j]
+                    for j in range(features):
+                        dxh[i, u + j] = dgh[i, u + j]
+                recurrent_inputs(x, t, hp, ones, masks, 0, b0, rows, rin)
+                recurrent_inputs(x, t, hp, ones, masks, 1, b0, rows, rin)
+                recurrent_inputs(x, t, hp, r_gate, masks, 2, b0, rows, rin)
             for g in range(G):
                 for i in range(rows):
                     for j in range(u):
-                        d_gx[b0 + i, t, g, j] = da[g, i, j]
                         db[g, j] += da[g, i, j]
             pack_gates(da, rows, ap)
-            back_products(ap, own_utp, 0, 2 if kind == GRU else G, shared, masks, b0, rows, dh_prev_f, cbuf)
+            back_products(ap, own_wtp, panels, 0, 2 if kind == GRU else G, shared, masks, b0, rows, dxh_f, cbuf,
+                          u)
             for i in range(rows):
                 for j in range(u):
-                    dh[i, j] = dh_prev[i, j]
+                    dh[i, j] = dxh[i, j]
+                if need_dx:
+                    for j in range(features):
+                        dx[b0 + i, t, j] = dxh[i, u + j]
             gather_grad_u(rin, da4, rows, slot, a_u, b_d3)
             slot += 1
             if slot == CHUNK_STEPS or s == 0:
-                flush_grad_u(a_u, b_d, slot * MR, du, cbuf)
+                flush_grad_u(a_u, b_d, slot * MR, dwu, cbuf, u)
                 slot = 0
-        for m in range(u):
+        for m in range(k):
             for j in range(width):
-                du_parts[blk, m, j] = du[m, j]
+                dwu_parts[blk, m, j] = dwu[m, j]
         for g in range(G):
             for j in range(u):
                 db_parts[blk, g, j] = db[g, j]
@@ -450,48 +487,57 @@ def column_panels(w, groups, nr):
     return np.ascontiguousarray(padded.reshape(k, groups * ppg, nr).transpose(1, 0, 2)).reshape(groups * ppg, k * nr)
 
 
-def _masks(masks, gates, n, u, dtype):
-    """(masks as an array, shared): all ones when there are none, and then every gate
-    multiplies the same h_{t-1} (the GRU's h gate aside: it sees r * h)."""
-    if masks is None:
-        return np.ones((gates, n, u), dtype), True
-    return masks, False
+def _masks(input_masks, state_masks, gates, n, features, u, dtype):
+    """(masks (G, B, u+F), shared): each gate's state mask beside its input mask, ones where
+    there is no dropout; shared when there is none at all, and then every gate multiplies
+    the same [h_{t-1}, x_t] (the GRU's h gate aside: it sees r * h)."""
+    masks = np.ones((gates, n, u + features), dtype)
+    if state_masks is not None:
+        masks[:, :, :u] = state_masks
+    if input_masks is not None:
+        masks[:, :, u:] = input_masks
+    return masks, input_masks is None and state_masks is None
 
 
-def forward(kind, gx, U, bias, masks, activations, go_backwards):
-    """gx (B, T, G*u) and U (u, G*u) contiguous arrays, bias (G*u,) or None, masks (G, B, u)
-    or None -> (states, gates, cells) flat storages (cells None unless lstm)."""
-    n, steps, width = gx.shape
-    u = U.shape[0]
+def forward(kind, x, W, U, bias, input_masks, state_masks, activations, go_backwards):
+    """x (B, T, F), W (F, G*u) and U (u, G*u) contiguous arrays, bias (G*u,) or None, masks
+    (G, B, F) and (G, B, u) or None -> (states, gates, cells) flat storages (cells None
+    unless lstm)."""
+    n, steps, features = x.shape
+    u, width = U.shape
+    G = width // u
     code = gate_math.KIND_CODES[kind]
-    masks, shared = _masks(masks, width // u, n, u, gx.dtype)
-    states = np.empty((n, steps, u), gx.dtype)
-    gates = np.empty((n, steps, width), gx.dtype)
-    cells = np.empty((n, steps, u) if code == LSTM else (1, 1, 1), gx.dtype)
+    masks, shared = _masks(input_masks, state_masks, G, n, features, u, x.dtype)
+    states = np.empty((n, steps, u), x.dtype)
+    gates = np.empty((n, steps, G, u), x.dtype)           # the gates as their own axis
+    cells = np.empty((n, steps, u) if code == LSTM else (1, 1, 1), x.dtype)
     act, rec = (gate_math.ACTIVATION_CODES[a] for a in activations)
-    up = column_panels(U, width // u, tiles(gx.dtype)[1])
-    bias = np.zeros((width // u, u), gx.dtype) if bias is None else bias.reshape(width // u, u)
-    split = (n, steps, width // u, u)                     # (B, T, G, u): the gates as their own axis
-    run(rnn_forward, n * steps * width * u, code, gx.reshape(split), bias, up, masks, shared, act, rec,
-        bool(go_backwards), gx.dtype == np.float32, states, gates.reshape(split), cells)
+    wup = column_panels(np.concatenate([U, W]), G, tiles(x.dtype)[1])
+    bias = np.zeros((G, u), x.dtype) if bias is None else bias.reshape(G, u)
+    run(rnn_forward, n * steps * width * (features + u), code, x, bias, wup, masks, shared, act, rec,
+        bool(go_backwards), x.dtype == np.float32, states, gates, cells)
     return states.reshape(-1), gates.reshape(-1), cells.reshape(-1) if code == LSTM else None
 
 
-def backward(kind, d_states, U, masks, states, gates, cells, activations, go_backwards):
+def backward(kind, d_states, x, W, U, input_masks, state_masks, states, gates, cells, activations, go_backwards,
+             need_dx):
     """Contiguous arrays in (shapes as base.Backend.rnn_backward); returns the storages
-    d_gates_x (B, T, G*u), d U (u, G*u) and d b (G*u,)."""
-    n, steps, u = states.shape
-    width = gates.shape[2]
+    d x (B, T, F) (None unless need_dx), d W (F, G*u), d U (u, G*u) and d b (G*u,)."""
+    n, steps, features = x.shape
+    u, width = U.shape
+    G = width // u
     code = gate_math.KIND_CODES[kind]
-    masks, shared = _masks(masks, width // u, n, u, states.dtype)
-    cells = np.empty((1, 1, 1), states.dtype) if cells is None else cells
-    d_gx = np.empty(gates.shape, states.dtype)
-    du_parts = np.empty(((n + MR - 1) // MR, u, width), states.dtype)
-    db_parts = np.empty(((n + MR - 1) // MR, width // u, u), states.dtype)
+    masks, shared = _masks(input_masks, state_masks, G, n, features, u, x.dtype)
+    cells = np.empty((1, 1, 1), x.dtype) if cells is None else cells
+    dx = np.empty(x.shape if need_dx else (1, 1, 1), x.dtype)
+    blocks = (n + MR - 1) // MR
+    dwu_parts = np.empty((blocks, u + features, width), x.dtype)
+    db_parts = np.empty((blocks, G, u), x.dtype)
     act, rec = (gate_math.ACTIVATION_CODES[a] for a in activations)
-    utp = column_panels(np.ascontiguousarray(U.T), 1, tiles(states.dtype)[1])
-    split = (n, steps, width // u, u)                     # (B, T, G, u): the gates as their own axis
-    run(rnn_backward, n * steps * width * u, code, d_states, utp, masks, shared and code != GRU, states,
-        gates.reshape(split), cells, act, rec, bool(go_backwards), states.dtype == np.float32,
-        d_gx.reshape(split), du_parts, db_parts)
-    return d_gx.reshape(-1), du_parts.sum(axis=0).reshape(-1), db_parts.sum(axis=0).reshape(-1)
+    wtp = column_panels(np.ascontiguousarray(np.concatenate([U, W]).T), 1, tiles(x.dtype)[1])
+    run(rnn_backward, n * steps * width * (features + u), code, d_states, x, wtp, masks, shared and code != GRU,
+        states, gates.reshape(n, steps, G, u), cells, act, rec, bool(go_backwards), x.dtype == np.float32,
+        bool(need_dx), dx, dwu_parts, db_parts)
+    dwu = dwu_parts.sum(axis=0)
+    return (dx.reshape(-1) if need_dx else None), dwu[u:].reshape(-1), dwu[:u].reshape(-1), \
+        db_parts.sum(axis=0).reshape(-1)

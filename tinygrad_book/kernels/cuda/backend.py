@@ -309,23 +309,31 @@ class CudaBackend(Backend):
             return x
         return View(self.contiguous(x), x.shape, contiguous_strides(x.shape), 0)
 
-    def _masks(self, state_masks, gates, n, u, dtype):
-        if state_masks is None:
-            return recurrent.ones_masks(self, gates, n, u, dtype)
-        return self._compact(state_masks).storage
+    def _masks(self, masks, gates, n, size, dtype):
+        if masks is None:
+            return recurrent.ones_masks(self, gates, n, size, dtype)
+        return self._compact(masks).storage
 
-    def rnn_forward(self, kind, gates_x, recurrent_kernel, bias, state_masks, activations, go_backwards):
-        n, _, width = gates_x.shape
-        u = recurrent_kernel.shape[0]
-        masks = self._masks(state_masks, width // u, n, u, gates_x.dtype)
-        bias = self.full(width, 0, gates_x.dtype) if bias is None else self._compact(bias).storage
-        return recurrent.forward(self, kind, self._compact(gates_x), self._compact(recurrent_kernel), bias, masks,
-                                 activations, go_backwards)
+    def rnn_forward(self, kind, x, kernel, recurrent_kernel, bias, input_masks, state_masks, activations,
+                    go_backwards):
+        n, steps, features = x.shape
+        u, width = recurrent_kernel.shape
+        x_masks = self._masks(input_masks, width // u, n, features, x.dtype)
+        gx = recurrent.project_inputs(self, self._compact(x), self._compact(kernel), u, x_masks)
+        masks = self._masks(state_masks, width // u, n, u, x.dtype)
+        bias = self.full(width, 0, x.dtype) if bias is None else self._compact(bias).storage
+        return recurrent.forward(self, kind, View(gx, (n, steps, width), contiguous_strides((n, steps, width)), 0),
+                                 self._compact(recurrent_kernel), bias, masks, activations, go_backwards)
 
-    def rnn_backward(self, kind, d_states, recurrent_kernel, state_masks, states, gates, cells, activations,
-                     go_backwards):
-        n, _, u = states.shape
-        masks = self._masks(state_masks, gates.shape[2] // u, n, u, states.dtype)
-        return recurrent.backward(self, kind, self._compact(d_states), self._compact(recurrent_kernel), masks,
-                                  self._compact(states), self._compact(gates),
-                                  None if cells is None else self._compact(cells), activations, go_backwards)
+    def rnn_backward(self, kind, d_states, x, kernel, recurrent_kernel, input_masks, state_masks, states, gates,
+                     cells, activations, go_backwards, need_dx):
+        n, _, features = x.shape
+        u, width = recurrent_kernel.shape
+        masks = self._masks(state_masks, width // u, n, u, x.dtype)
+        d_gx, d_recurrent_kernel, d_bias = recurrent.backward(
+            self, kind, self._compact(d_states), self._compact(recurrent_kernel), masks, self._compact(states),
+            self._compact(gates), None if cells is None else self._compact(cells), activations, go_backwards)
+        x_masks = self._masks(input_masks, width // u, n, features, x.dtype)
+        dx, d_kernel = recurrent.project_inputs_backward(self, self._compact(x), self._compact(kernel), u, x_masks,
+                                                         d_gx, need_dx)
+        return dx, d_kernel, d_recurrent_kernel, d_bias

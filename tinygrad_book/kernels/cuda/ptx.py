@@ -95,6 +95,10 @@ def kernel_signatures(tile: int = DEFAULT_TILE, block: int = DEFAULT_BLOCK):
         yield (f"rnn_recurrent_kernel_grad[{dt}]", recurrent.recurrent_kernel_grad,
                (I64, types.boolean, x, x, x, x, I64, I64, I64, x))
         yield f"rnn_bias_grad[{dt}]", recurrent.bias_grad, (x, I64, x)
+        projection = (x, x, x, I64, I64, I64, I64, I64, x)
+        yield f"rnn_input_projection[{dt}]", recurrent.input_projection, projection
+        yield f"rnn_input_grad[{dt}]", recurrent.input_grad, projection
+        yield f"rnn_kernel_grad[{dt}]", recurrent.kernel_grad, projection
 
 
 def python_function(kernel):

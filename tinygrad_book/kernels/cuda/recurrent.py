@@ -1,8 +1,13 @@
 """Fused recurrent sequences on the GPU: a host loop over the steps, a few launches per step.
 
 Contract: base.Backend.rnn_forward / rnn_backward; the equations are in
-kernels/reference_recurrent.py. A step depends on the one before, so the host walks the
-steps and launches, per step, kernels with one thread per (sample b, unit j):
+kernels/reference_recurrent.py. The inputs are projected for all steps at once first
+(`input_projection`, one thread per element of gates_x (B, T, G*u), each gate's input
+mask applied), and backward ends with the two products through that projection
+(`input_grad`, `kernel_grad`): on a GPU these are wide, parallel launches, so the
+cpu's reason to fuse them into the loop (no big array, no GEMM at K = 32) does not hold.
+A step depends on the one before, so the host walks the steps and launches, per step,
+kernels with one thread per (sample b, unit j):
 
 forward   `forward_step`: thread (b, j) forms unit j's pre-activations of every gate
           (x + b + sum_k h_prev[k] m_g[k] U[k, g*u + j]), applies the activations and writes
@@ -172,6 +177,74 @@ def recurrent_kernel_grad(kind, go_backwards, masks, states, gates, d_gx, n, ste
                     rin *= gates[(b * steps + s) * width + u + k]
                 acc += rin * d_gx[(b * steps + t) * width + col]
         dU[idx] = acc
+
+
+@cuda.jit
+def input_projection(x, W, masks, n, steps, features, width, u, gx):
+    """Thread (row, col) of gates_x (n*steps, width): sum_f x[row, f] mx_g[b, f] W[f, col],
+    g = col // u, b = row // steps; masks (G, n, features)."""
+    for idx in range(cuda.grid(1), n * steps * width, cuda.gridsize(1)):
+        row, col = idx // width, idx % width
+        b, g = row // steps, col // u
+        acc = 0.0
+        for f in range(features):
+            acc += x[row * features + f] * masks[(g * n + b) * features + f] * W[f * width + col]
+        gx[idx] = acc
+
+
+@cuda.jit
+def input_grad(d_gx, W, masks, n, steps, features, width, u, dx):
+    """Thread (row, f): dx[row, f] = sum_g mx_g[b, f] sum_j d_gx[row, g*u + j] W[f, g*u + j]."""
+    for idx in range(cuda.grid(1), n * steps * features, cuda.gridsize(1)):
+        row, f = idx // features, idx % features
+        b = row // steps
+        acc = 0.0
+        for g in range(width // u):
+            part = 0.0
+            for j in range(u):
+                part += d_gx[row * width + g * u + j] * W[f * width + g * u + j]
+            acc += part * masks[(g * n + b) * features + f]
+        dx[idx] = acc
+
+
+@cuda.jit
+def kernel_grad(x, masks, d_gx, n, steps, features, width, u, dW):
+    """Thread (f, col): dW[f, col] = sum over samples b and steps of x[b, t, f] mx_g[b, f]
+    d_gx[b, t, col], g = col // u (every thread owns its output: no atomics)."""
+    for idx in range(cuda.grid(1), features * width, cuda.gridsize(1)):
+        f, col = idx // width, idx % width
+        g = col // u
+        acc = 0.0
+        for b in range(n):
+            m = masks[(g * n + b) * features + f]
+            for t in range(steps):
+                row = b * steps + t
+                acc += x[row * features + f] * m * d_gx[row * width + col]
+        dW[idx] = acc
+
+
+def project_inputs(backend, x, W, u, masks):
+    """gates_x (n*steps*width,) for contiguous device arrays x (n, steps, F), W (F, width);
+    masks: the input masks' storage (G, n, F)."""
+    n, steps, features = x.shape
+    width = W.shape[1]
+    gx = backend._empty(n * steps * width, x.dtype)
+    input_projection[backend._grid(n * steps * width)](x.storage, W.storage, masks, n, steps, features, width, u,
+                                                       gx)
+    return gx
+
+
+def project_inputs_backward(backend, x, W, u, masks, d_gx, need_dx):
+    """(d x or None, d W) storages of project_inputs, given d gates_x."""
+    n, steps, features = x.shape
+    width = W.shape[1]
+    dx = None
+    if need_dx:
+        dx = backend._empty(n * steps * features, x.dtype)
+        input_grad[backend._grid(n * steps * features)](d_gx, W.storage, masks, n, steps, features, width, u, dx)
+    dW = backend._empty(features * width, x.dtype)
+    kernel_grad[backend._grid(features * width)](x.storage, masks, d_gx, n, steps, features, width, u, dW)
+    return dx, dW
 
 
 def forward(backend, kind, gx, U, bias, masks, activations, go_backwards):

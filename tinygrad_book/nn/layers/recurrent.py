@@ -3,9 +3,9 @@
 Input (batch, steps, features), any number of steps. The state h (batch, units) starts
 at zero; each step reads one slice x_t and the previous state. Two ways to compute it:
 
-* fused (the default): the whole sequence is one op, autograd/ops_recurrent.py: one GEMM
-  projects every step's inputs, then the time loop (and, backward, the loop through time)
-  runs in one compiled backend primitive (kernels/*/recurrent.py);
+* fused (the default): the whole sequence is one op, autograd/ops_recurrent.py: the time
+  loop, each step's input projection included (and, backward, the loop through time), runs
+  in one compiled backend primitive (kernels/*/recurrent.py);
 * the readable loop (`layer.fused = False`, and any custom activation): one Python loop
   over the steps, each step a handful of Tensor ops (`step` below), so autograd derives
   backpropagation through time by itself. The tests use it as the fused path's oracle.
