@@ -52,7 +52,7 @@ def test_jit_compile_time(benchmark, kernel):
     f32 = np.ones(64 * 64, np.float32)
     s3 = np.array([0, 64, 1], np.int64)
     args = {
-        "matmul.matmul_packed": (f32, 0, s3, f32, 0, s3, 1, 64, 64, 64, np.array(tiles(np.float32), np.int64),
+        "matmul.matmul_packed": (f32, 0, s3, f32, 0, s3, 1, 64, 64, 64, np.array(tiles(np.float32) + (1,), np.int64),
                                  np.zeros(64 * 64, np.float32)),
         "elementwise.binary_flat": (0, f32, f32, np.empty_like(f32)),
         "reduce.reduce_rows": (0, f32, 0, 64, 1, 64, 64, np.float64(0), np.empty(64, np.float32)),

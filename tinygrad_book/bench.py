@@ -451,9 +451,11 @@ def time_alternating(fns: dict, repeat=5, window_s=0.05, settle_s=None):
     Each window measures one implementation at its steady state, as inside a training loop,
     not what its neighbour left behind. Before the window: a pause of `settle_s` (default
     `settle_seconds()`, decided at call time), because after a call OpenBLAS's threads spin
-    ~0.13 s and hold the core the next implementation needs; then one untimed call, because
-    a thread pool that sleeps when idle (ours: OMP_WAIT_POLICY=passive) takes tens of ms to
-    wake after a pause in this VM. Both were measured inside the windows (docs/kernels-cpu.md).
+    ~0.13 s and hold the core the next implementation needs; then untimed calls for
+    `window_s`, because after a pause the machine is slow for tens of ms: in this VM the
+    128x784x512 product took 3.3-4.5 ms for ~15 calls after a 0.2 s sleep, then 1.9 ms
+    (one untimed call was not enough; 50 ms of calls, or of a busy main thread, was).
+    Both were measured inside the windows (docs/kernels-cpu.md).
     Returns ({name: first-call seconds}, {name: median per-call seconds})."""
     settle_s = settle_seconds() if settle_s is None else settle_s
     first, number = {}, {}
@@ -469,7 +471,9 @@ def time_alternating(fns: dict, repeat=5, window_s=0.05, settle_s=None):
         for name, fn in fns.items():
             if settle_s:
                 time.sleep(settle_s)
-            fn()                                   # untimed: wakes this side's threads
+            warm_until = time.perf_counter() + window_s   # untimed: back to steady state
+            while time.perf_counter() < warm_until:
+                fn()
             t0 = time.perf_counter()
             for _ in range(number[name]):
                 fn()

@@ -18,7 +18,7 @@ def _view(a, transpose=False, offset=0):
     return View(storage, (1, m, k), (0, k, 1), offset)
 
 
-@pytest.mark.parametrize("by_tile_bytes", [0, 1 << 40])     # force "by slab", force "by tile"
+@pytest.mark.parametrize("by_tile_bytes", [0, 1 << 40])     # "by slab"; "by tile" or "by block"
 @pytest.mark.parametrize("m,k,n,transpose", [(7, 13, 5, False), (33, 600, 131, True), (65, 1100, 9, False),
                                              (5, 1030, 17, True), (130, 64, 288, False), (300, 32, 9, False),
                                              (64, 9, 32, False), (1, 1, 1, False)])

@@ -140,10 +140,12 @@ def test_mnist_mlp_shapes(force_path, path):
 @pytest.mark.parametrize("patch,M,N,K,want", [
     ({}, 64 * 26 * 26, 32, 9, "small_k"),                      # conv1 forward: k = 3*3*1
     ({}, 20 * 148 * 148, 32, 27, "by_tile"),                   # k = 3*3*3: packed is faster
-    ({"SMALL_K_MIN_N": 10 ** 9}, 64, 32, 9, "by_tile"),          # short rows: no small-k
-    ({"BY_TILE_BYTES": 1 << 40}, 1024, 1024, 1024, "by_tile"),
+    ({"SMALL_K_MIN_N": 10 ** 9}, 64, 32, 9, "by_block"),         # short rows: no small-k; one tile
+    ({"BY_TILE_BYTES": 1 << 40}, 1024, 1024, 1024, "by_block"),  # B fits, several tile columns
+    ({"BY_TILE_BYTES": 1 << 40}, 1024, 16, 1024, "by_tile"),     # B fits, one tile column
+    ({}, 128, 512, 784, "by_block"),                            # the book's MLP layer
     ({"BY_TILE_BYTES": 0, "FEW_TILES": 0}, 128, 512, 784, "by_slab"),
-    ({"BY_TILE_BYTES": 0}, 9, 32, 43264, "by_tile"),            # few tiles: by tile anyway
+    ({"BY_TILE_BYTES": 0}, 9, 32, 43264, "by_block"),           # one tile: a block per thread
 ])
 def test_thresholds_route(monkeypatch, patch, M, N, K, want):
     for name, value in patch.items():
@@ -162,6 +164,63 @@ def test_default_routing_runs_a_known_kernel(monkeypatch):
     got = get_backend("cpu").matmul(a, b)
     assert ran == [mm.choose(40, 50, 300, 8)]
     assert_gemm_close(got.reshape(40, 50), as_array(a)[0] @ as_array(b)[0], np.float64, 300)
+
+
+# --- "by block": one block of the output per thread ---------------------------------
+
+@pytest.mark.parametrize("threads,M,N,want", [
+    (1, 128, 512, (1, 1)),
+    (2, 128, 512, (1, 2)),      # wide: split N, every task packs all 128 rows of A
+    (2, 784, 128, (2, 1)),      # tall: split M
+    (4, 128, 512, (1, 4)),
+    (4, 600, 600, (2, 2)),
+    (3, 600, 64, (3, 1)),
+    (2, 3, 512, (1, 2)),        # one register panel of rows: it cannot be split
+    (2, 3, 5, (1, 1)),          # one panel each way: one block
+    (4, 7, 5, (2, 1)),          # two panels of rows, one of columns: 2 x 2 does not fit
+])
+def test_block_grid_cuts_where_the_least_is_packed(threads, M, N, want):
+    """block_grid: gm x gn blocks, the product equal to `threads` when the panels allow,
+    minimising the A rows + B columns one task packs (in whole MR / NR panels)."""
+    mr, nr = 6, 16
+    assert mm.block_grid(M, N, mr, nr, threads) == want
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("blocks", [1, 2, 3, 4, 7])
+@pytest.mark.parametrize("case", range(5))
+def test_by_block_for_any_number_of_blocks(dtype, blocks, case):
+    """The kernel itself with any block count (the backend passes the thread count): every
+    grid block_grid can choose, including blocks that share a partial panel and grids
+    that cannot use every block, gives the product."""
+    B, M, K, N = gemm_shapes(dtype)[case]
+    rng = np.random.default_rng(case)
+    a = strided_view(rng, (B, M, K), dtype, True, broadcast_batch=False)
+    b = strided_view(rng, (B, K, N), dtype, False, broadcast_batch=B > 1)
+    out = np.zeros(B * M * N, dtype)
+    mm.matmul_by_block(a.storage, a.offset, np.array(a.strides), b.storage, b.offset, np.array(b.strides),
+                       B, M, N, K, mm.plan(dtype, blocks), out)
+    assert_gemm_close(out.reshape(B, M, N), as_array(a) @ as_array(b), dtype, K)
+
+
+def test_backend_passes_the_thread_count_to_by_block(monkeypatch):
+    """One block per thread: the blocking the backend hands "by block" ends in the
+    number of threads it runs on (1 below PARALLEL_MIN_WORK)."""
+    import numba
+
+    from tinygrad_book.kernels.cpu import jit
+    seen = []
+    kernel = mm.KERNELS["by_block"]
+    monkeypatch.setitem(mm.KERNELS, "by_block", lambda *args: (seen.append(int(args[-2][5])), kernel(*args))[1])
+    monkeypatch.setattr(mm, "choose", lambda M, N, K, itemsize: "by_block")
+    rng = np.random.default_rng(5)
+    big = [strided_view(rng, s, np.float32, False, False) for s in ((1, 64, 64), (1, 64, 64))]
+    small = [strided_view(rng, s, np.float32, False, False) for s in ((1, 4, 4), (1, 4, 4))]
+    get_backend("cpu").matmul(*big)
+    get_backend("cpu").matmul(*small)
+    assert 64 ** 3 >= jit.PARALLEL_MIN_WORK > 4 ** 3
+    want = 1 if numba.config.NUMBA_NUM_THREADS == 1 else numba.get_num_threads()
+    assert seen == [want, 1]
 
 
 # --- convolution through each GEMM path ------------------------------------------------

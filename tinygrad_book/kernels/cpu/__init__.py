@@ -33,7 +33,7 @@ import numpy as np
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous, prod
 from . import batchnorm as bn, bias_act as ba, conv, elementwise as ew, indexing, matmul as mm, optim, recurrent, reduce as rd, softmax
 from ..vocabulary import ACTIVATION_CODES, BINARY_CODES, REDUCE_CODES, SUM, UNARY_CODES
-from .jit import PARALLEL_MIN_WORK, coalesce, get_num_threads, int64s, is_flat, run
+from .jit import PARALLEL_MIN_WORK, coalesce, get_num_threads, int64s, is_flat, run, threads_for
 
 __all__ = ["CpuBackend", "warm_up"]
 
@@ -217,9 +217,10 @@ class CpuBackend(Backend):
         out = np.zeros(B * M * N, dtype=dtype)
         if out.size == 0 or K == 0:
             return out
-        kernel = mm.KERNELS[mm.choose(M, N, K, dtype.itemsize)]
-        run(kernel, B * M * N * K, a.storage, a.offset, int64s(a.strides), b.storage, b.offset, int64s(b.strides),
-            B, M, N, K, int64s(mm.tiles(dtype)), out)
+        path, work = mm.choose(M, N, K, dtype.itemsize), B * M * N * K
+        blocks = threads_for(work) if path == "by_block" else 1     # one block per thread
+        run(mm.KERNELS[path], work, a.storage, a.offset, int64s(a.strides), b.storage, b.offset, int64s(b.strides),
+            B, M, N, K, mm.plan(dtype, blocks), out)
         return out
 
     def im2col(self, x, kernel, stride, pads):

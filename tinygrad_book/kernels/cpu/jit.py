@@ -117,6 +117,15 @@ def helper(fastmath=False):
 PARALLEL_MIN_WORK = 1 << 15
 
 
+def threads_for(work):
+    """How many threads `run(kernel, work, ...)` computes with: one below
+    PARALLEL_MIN_WORK, else numba's count for the calling thread (asking costs a lock,
+    ~2.5 us: only kernels that cut their work by thread count ask)."""
+    if work < PARALLEL_MIN_WORK or numba.config.NUMBA_NUM_THREADS == 1:
+        return 1
+    return get_num_threads()
+
+
 def run(kernel, work, *args):
     """kernel(*args), on this thread only when `work` is below PARALLEL_MIN_WORK.
     (numba's thread count is per calling thread; `prange` then runs as a plain loop.)

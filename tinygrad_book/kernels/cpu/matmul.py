@@ -37,7 +37,7 @@ from numba import config, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .jit import cache_bytes, helper, kernel, prange, vector_bytes, vector_registers
+from .jit import cache_bytes, helper, int64s, kernel, prange, vector_bytes, vector_registers
 
 VECTOR_BYTES = vector_bytes()                 # 32 (AVX2) or 64 (AVX-512)
 MR = 14 if vector_registers() == 32 else 6   # rows of the register block (+ NR/LANES B vectors + 1 broadcast)
@@ -54,6 +54,13 @@ def tiles(dtype):
     tile's A block (MC x KC) fills at most a quarter of L2, at most 16 panels of MR rows
     (more tiles = work for both cores); NC = 8 panels of B."""
     return _blocking(np.dtype(dtype).itemsize)
+
+
+def plan(dtype, blocks=1):
+    """The `blocking` argument of every GEMM kernel, an int64 array: tiles(dtype) and
+    `blocks`, the number of output blocks "by block" cuts the product into (the threads it
+    runs on; the other loops ignore it: their parallel loops have many tasks)."""
+    return int64s(tiles(dtype) + (blocks,))
 
 
 def _blocking(item):
@@ -181,27 +188,28 @@ def _pack(src, off, s_row, s_col, rows, k0, kc, r0, width, dst, d0):
 
 
 @helper()
-def _tile(ap, a0, bp, kc, out, o_base, M, N, i0, j0, mr, nr, mc, nc, cbuf):
-    """One mc x nc output tile += its A panels (packed, starting at panel a0 of `ap`)
-    times the B panels: for each KC x NR panel of B (kept in L1), sweep the tile's
-    MR-row panels of A (kept in L2). A whole MR x NR block is added into `out` by the
-    micro-kernel; an edge block is computed into the zeroed `cbuf` and added in part."""
-    i1 = min(i0 + mc, M)
-    j1 = min(j0 + nc, N)
+def _tile(ap, a0, bp, b0, kc, out, o_base, ldc, i0, i1, j0, j1, mr, nr, cbuf):
+    """The output tile rows [i0, i1) x columns [j0, j1) += its packed A panels (row i0 is
+    panel a0 of `ap`) times its packed B panels (column j0 is panel b0 of `bp`), for one
+    k-slab of kc: for each KC x NR panel of B (kept in L1), sweep the tile's MR-row panels
+    of A (kept in L2). `out` is row-major with row length ldc from o_base. A whole MR x NR
+    block is added into `out` by the micro-kernel; an edge block is computed into the
+    zeroed `cbuf` and added in part."""
     for j in range(j0, j1, nr):
-        b_panel = bp[(j // nr) * kc * nr:(j // nr + 1) * kc * nr]
-        cols = min(nr, N - j)
+        pj = b0 + (j - j0) // nr
+        b_panel = bp[pj * kc * nr:(pj + 1) * kc * nr]
+        cols = min(nr, j1 - j)
         for i in range(i0, i1, mr):
             p = a0 + (i - i0) // mr
             a_panel = ap[p * kc * mr:(p + 1) * kc * mr]
-            rows = min(mr, M - i)
+            rows = min(mr, i1 - i)
             if rows == mr and cols == nr:
-                outer_block(a_panel, b_panel, kc, out, o_base + i * N + j, N)
+                outer_block(a_panel, b_panel, kc, out, o_base + i * ldc + j, ldc)
                 continue
             cbuf[:] = 0
             outer_block(a_panel, b_panel, kc, cbuf, 0, nr)
             for r in range(rows):
-                row = out[o_base + (i + r) * N + j:o_base + (i + r) * N + j + cols]
+                row = out[o_base + (i + r) * ldc + j:o_base + (i + r) * ldc + j + cols]
                 c = cbuf[r * nr:r * nr + cols]
                 for q in range(cols):
                     row[q] += c[q]
@@ -211,7 +219,7 @@ def _tile(ap, a0, bp, kc, out, o_base, M, N, i0, j0, mr, nr, mc, nc, cbuf):
 def matmul_packed(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, out):
     """Contract: a strided (batch, M, K) view (a_off, a_str[3]), b strided (batch, K, N);
     out is a zeroed row-major (batch, M, N) storage, += a @ b per batch; blocking is
-    tiles(dtype) as an int64 array (MR, NR, MC, KC, NC).
+    plan(dtype, blocks): (MR, NR, MC, KC, NC, blocks).
     Loop order "by slab": for each k-slab, pack it (A and B) in parallel, then all output
     tiles in parallel, so the slab of B is read from memory once and shared by every
     tile from cache. Right when B is large (it would not stay in cache)."""
@@ -231,62 +239,104 @@ def matmul_packed(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, ou
             for p in prange(panels_n):                     # pack B: NR-column panels
                 _pack(b, b_off + bi * b_str[0], b_str[2], b_str[1], N, pc, kc, p * nr, nr, bp, p * nr * kc)
             for t in prange(tiles_m * tiles_n):
-                i0 = (t // tiles_n) * mc
+                i0, j0 = (t // tiles_n) * mc, (t % tiles_n) * nc
                 cbuf = np.empty(mr * nr, out.dtype)
-                _tile(ap, i0 // mr, bp, kc, out, bi * M * N, M, N, i0, (t % tiles_n) * nc, mr, nr, mc, nc, cbuf)
+                _tile(ap, i0 // mr, bp, j0 // nr, kc, out, bi * M * N, N, i0, min(i0 + mc, M), j0, min(j0 + nc, N),
+                      mr, nr, cbuf)
 
 
 @kernel(parallel=True)
 def matmul_by_tile(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, out):
     """Contract: as matmul_packed.
-    Loop order "by tile", for a B that fits in cache (packed B <= BY_TILE_BYTES, about L2): pack all
-    of B in one parallel loop, then one task per output tile runs the whole k loop. Two
-    parallel loops per product instead of three per k-slab: a (512, 10000) @ (10000, 16)
-    layer (IMDB) had 60 thread hand-offs, each costing more than its slab's arithmetic on a
-    busy machine (measured 2x faster).
-    A: with one tile column (N <= NC) a task packs its own A rows slab by slab, while they
-    are hot in its L1 (4x faster for the transposed (10000, 512)^T @ (512, 16) weight
-    gradient); with several, every tile of a row would pack the same A rows again, so
-    all of A is packed once up front, in the same parallel loop as B (128 x 784 @ 784 x 512:
-    4 copies of A -> 1, 7.6 -> 10 GFLOP/s on one core)."""
+    Loop order "by tile", for a B that fits in cache and a narrow output (N <= NC, one tile
+    column): pack all of B in one parallel loop, then one task per output tile runs the
+    whole k loop, packing its own A rows slab by slab while they are hot in its L1 (4x
+    faster for the transposed (10000, 512)^T @ (512, 16) weight gradient than packing all
+    of A up front). Two parallel loops per product instead of three per k-slab: a
+    (512, 10000) @ (10000, 16) layer (IMDB) had 60 thread hand-offs, each costing more than
+    its slab's arithmetic on a busy machine (measured 2x faster)."""
     mr, nr, nc = blocking[0], blocking[1], blocking[4]
     mc, kc_max = even_split(M, blocking[2], mr), even_split(K, blocking[3], 1)
     panels_n = (N + nr - 1) // nr
-    panels_m = (M + mr - 1) // mr
     slabs = (K + kc_max - 1) // kc_max
     tiles_m = (M + mc - 1) // mc
     tiles_n = (N + nc - 1) // nc
-    pack_a = tiles_n > 1
     bp = np.empty(panels_n * nr * K, out.dtype)    # slab s (k from s*KC) at bp[s*KC*panels_n*nr:]
-    ap_all = np.empty(panels_m * mr * K if pack_a else 0, out.dtype)   # likewise, MR-row panels
-    packs = panels_n + panels_m if pack_a else panels_n
     for bi in range(batch):
         a_base = a_off + bi * a_str[0]
-        for t in prange(slabs * packs):                   # pack B (and A): panels of every slab
-            pc = (t // packs) * kc_max
-            p = t % packs
-            kc = min(kc_max, K - pc)
-            if p < panels_n:
-                _pack(b, b_off + bi * b_str[0], b_str[2], b_str[1], N, pc, kc, p * nr, nr, bp,
-                      pc * panels_n * nr + p * nr * kc)
-            else:
-                p -= panels_n
-                _pack(a, a_base, a_str[1], a_str[2], M, pc, kc, p * mr, mr, ap_all, pc * panels_m * mr + p * mr * kc)
+        for t in prange(slabs * panels_n):                # pack B: the panels of every slab
+            pc = (t // panels_n) * kc_max
+            p = t % panels_n
+            _pack(b, b_off + bi * b_str[0], b_str[2], b_str[1], N, pc, min(kc_max, K - pc), p * nr, nr, bp,
+                  pc * panels_n * nr + p * nr * min(kc_max, K - pc))
         for t in prange(tiles_m * tiles_n):
-            i0 = (t // tiles_n) * mc
+            i0, j0 = (t // tiles_n) * mc, (t % tiles_n) * nc
             rows = min(mc, M - i0)
-            ap = np.empty(0 if pack_a else (rows + mr - 1) // mr * mr * kc_max, out.dtype)   # this task's A rows
+            ap = np.empty((rows + mr - 1) // mr * mr * kc_max, out.dtype)   # this task's A rows
             cbuf = np.empty(mr * nr, out.dtype)
             for pc in range(0, K, kc_max):
                 kc = min(kc_max, K - pc)
-                b_slab = bp[pc * panels_n * nr:(pc + kc) * panels_n * nr]
-                if pack_a:
-                    _tile(ap_all[pc * panels_m * mr:(pc + kc) * panels_m * mr], i0 // mr, b_slab, kc, out,
-                          bi * M * N, M, N, i0, (t % tiles_n) * nc, mr, nr, mc, nc, cbuf)
-                else:
-                    for p in range((rows + mr - 1) // mr):
-                        _pack(a, a_base + i0 * a_str[1], a_str[1], a_str[2], rows, pc, kc, p * mr, mr, ap, p * mr * kc)
-                    _tile(ap, 0, b_slab, kc, out, bi * M * N, M, N, i0, (t % tiles_n) * nc, mr, nr, mc, nc, cbuf)
+                for p in range((rows + mr - 1) // mr):
+                    _pack(a, a_base + i0 * a_str[1], a_str[1], a_str[2], rows, pc, kc, p * mr, mr, ap, p * mr * kc)
+                _tile(ap, 0, bp[pc * panels_n * nr:(pc + kc) * panels_n * nr], j0 // nr, kc, out, bi * M * N, N,
+                      i0, i0 + rows, j0, min(j0 + nc, N), mr, nr, cbuf)
+
+
+@helper()
+def block_grid(M, N, mr, nr, threads):
+    """(gm, gn): cut the M x N output into gm x gn blocks for `threads` tasks. As many
+    blocks as possible (at most `threads`, at most one per register panel each way), and
+    among those grids the one where a task packs the fewest values: its block's rows of A
+    plus its columns of B. 128 x 784 @ 784 x 512 on 2 threads: 1 x 2 (each task packs all
+    128 rows of A and 256 columns of B, not 64 rows and all 512 columns)."""
+    panels_m, panels_n = (M + mr - 1) // mr, (N + nr - 1) // nr
+    best_m, best_n, best_cost = 1, 1, 0
+    for gm in range(1, min(threads, panels_m) + 1):
+        for gn in range(1, min(threads // gm, panels_n) + 1):
+            cost = (panels_m + gm - 1) // gm * mr + (panels_n + gn - 1) // gn * nr
+            if gm * gn > best_m * best_n or (gm * gn == best_m * best_n and cost < best_cost):
+                best_m, best_n, best_cost = gm, gn, cost
+    return best_m, best_n
+
+
+@kernel(parallel=True)
+def matmul_by_block(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, out):
+    """Contract: as matmul_packed.
+    Loop order "by block", ONE parallel loop per product: the output is cut into one
+    block per thread (block_grid); each task, slab by slab, packs the A rows and B
+    columns its block needs into its own buffers and multiplies them at once, while they
+    are in its L2. For mid-size products (an MLP layer, 128 x 784 @ 784 x 512): the other
+    orders pack in one parallel loop and multiply in the next, so the packed panels go
+    out to memory and back, and both threads must meet between the loops. The price:
+    the operand the grid does not split is packed by every task (here A, 128 x 784)."""
+    mr, nr, nc = blocking[0], blocking[1], blocking[4]
+    kc_max = even_split(K, blocking[3], 1)
+    gm, gn = block_grid(M, N, mr, nr, blocking[5])
+    rows_per = ((M + mr - 1) // mr + gm - 1) // gm * mr      # whole register panels per block
+    cols_per = ((N + nr - 1) // nr + gn - 1) // gn * nr
+    for g in prange(gm * gn):
+        r0, c0 = (g // gn) * rows_per, (g % gn) * cols_per
+        rows, cols = min(rows_per, M - r0), min(cols_per, N - c0)
+        if rows <= 0 or cols <= 0:
+            continue
+        mc = even_split(rows, blocking[2], mr)
+        ap = np.empty(mc * kc_max, out.dtype)                  # one MC-row chunk of A
+        bp = np.empty((cols + nr - 1) // nr * nr * kc_max, out.dtype)   # all the block's columns of B
+        cbuf = np.empty(mr * nr, out.dtype)
+        for bi in range(batch):
+            b_base = b_off + bi * b_str[0] + c0 * b_str[2]
+            for pc in range(0, K, kc_max):
+                kc = min(kc_max, K - pc)
+                for p in range((cols + nr - 1) // nr):
+                    _pack(b, b_base, b_str[2], b_str[1], cols, pc, kc, p * nr, nr, bp, p * nr * kc)
+                for i0 in range(r0, r0 + rows, mc):          # pack a chunk of A rows, use it at once
+                    chunk = min(mc, r0 + rows - i0)
+                    a_base = a_off + bi * a_str[0] + i0 * a_str[1]
+                    for p in range((chunk + mr - 1) // mr):
+                        _pack(a, a_base, a_str[1], a_str[2], chunk, pc, kc, p * mr, mr, ap, p * mr * kc)
+                    for j0 in range(c0, c0 + cols, nc):
+                        _tile(ap, 0, bp, (j0 - c0) // nr, kc, out, bi * M * N, N,
+                              i0, i0 + chunk, j0, min(j0 + nc, c0 + cols), mr, nr, cbuf)
 
 
 @kernel(parallel=True, fastmath={"contract"})
@@ -312,7 +362,8 @@ def matmul_small_k(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, o
 # --- dispatch: which loop runs a product ----------------------------------------------
 # Every path computes the same contract; tests force each one (monkeypatch `choose`) on
 # shapes that span several k-slabs and partial tiles (tests/kernels/test_gemm_paths.py).
-KERNELS = {"small_k": matmul_small_k, "by_tile": matmul_by_tile, "by_slab": matmul_packed}
+KERNELS = {"small_k": matmul_small_k, "by_tile": matmul_by_tile, "by_block": matmul_by_block,
+           "by_slab": matmul_packed}
 
 
 def choose(M, N, K, itemsize):
@@ -324,5 +375,9 @@ def choose(M, N, K, itemsize):
     tiles_ = -(-M // mc) * -(-N // nc)
     # "by slab" pays 3 thread hand-offs per k-slab to share B between many tiles;
     # with few tiles (a conv's weight gradient: 9 x 43264 @ 43264 x 32 is one
-    # tile and 85 slabs) the hand-offs cost 10x the arithmetic: go "by tile".
-    return "by_tile" if packed_b <= BY_TILE_BYTES or tiles_ <= FEW_TILES else "by_slab"
+    # tile and 85 slabs) the hand-offs cost 10x the arithmetic. "By tile" suits a
+    # narrow output with many tiles to share out; "by block" has one task per thread
+    # even when the output is one tile (that weight gradient: 1.7x faster than by tile).
+    if packed_b <= BY_TILE_BYTES or tiles_ <= FEW_TILES:
+        return "by_tile" if N <= nc and tiles_ > FEW_TILES else "by_block"
+    return "by_slab"
