@@ -1,5 +1,5 @@
 """The cpu backend's alternative loops give the numpy oracle's results: both matmul loop
-orders (by tile / by slab), the small-k path and its fallback for short rows, and the
+orders (by block / by slab), the small-k path and its fallback for short rows, and the
 column reduction split over row blocks."""
 import numpy as np
 import pytest
@@ -18,12 +18,12 @@ def _view(a, transpose=False, offset=0):
     return View(storage, (1, m, k), (0, k, 1), offset)
 
 
-@pytest.mark.parametrize("by_tile_bytes", [0, 1 << 40])     # "by slab"; "by tile" or "by block"
+@pytest.mark.parametrize("by_block_bytes", [0, 1 << 40])     # force "by slab", force "by block"
 @pytest.mark.parametrize("m,k,n,transpose", [(7, 13, 5, False), (33, 600, 131, True), (65, 1100, 9, False),
                                              (5, 1030, 17, True), (130, 64, 288, False), (300, 32, 9, False),
                                              (64, 9, 32, False), (1, 1, 1, False)])
-def test_matmul_loop_orders(monkeypatch, by_tile_bytes, m, k, n, transpose):
-    monkeypatch.setattr(mm, "BY_TILE_BYTES", by_tile_bytes)
+def test_matmul_loop_orders(monkeypatch, by_block_bytes, m, k, n, transpose):
+    monkeypatch.setattr(mm, "BY_BLOCK_BYTES", by_block_bytes)
     r = np.random.default_rng(m * k + n)
     a = r.standard_normal((k, m) if transpose else (m, k)).astype(np.float32)
     b = r.standard_normal((k, n)).astype(np.float32)

@@ -2,9 +2,8 @@
 the same product, so only a test of the choice itself sees a wrong threshold).
 
 The rule: "small_k" when K < SMALL_K and N >= SMALL_K_MIN_N; otherwise, when the packed B
-(N rounded up to whole NR panels, times K, in bytes) fits in BY_TILE_BYTES or the output has
-at most FEW_TILES MC x NC tiles: "by_tile" if N <= NC and the output has more than FEW_TILES
-tiles, else "by_block"; otherwise "by_slab".
+(N rounded up to whole NR panels, times K, in bytes) fits in BY_BLOCK_BYTES or the output has
+at most FEW_TILES MC x NC tiles, "by_block"; otherwise "by_slab".
 The sizes below are built from the machine's own blocking, so the tests hold for any vector
 width.
 """
@@ -20,37 +19,28 @@ def blocking():
     return nr, mc, nc
 
 
-@pytest.mark.parametrize("dk,dn,want", [(-1, 0, "small_k"), (0, 0, "by_block"), (-1, -1, "by_block")])   # M = 4: one tile
+@pytest.mark.parametrize("dk,dn,want", [(-1, 0, "small_k"), (0, 0, "by_block"), (-1, -1, "by_block")])
 def test_small_k_needs_k_below_and_n_at_least_the_thresholds(dk, dn, want):
     assert mm.choose(4, mm.SMALL_K_MIN_N + dn, mm.SMALL_K + dk, ITEM) == want
 
 
 @pytest.mark.parametrize("last_panel", ["1 column", "2 columns", "full"])   # a partial panel is rounded up
-def test_by_tile_while_the_packed_b_fits(monkeypatch, last_panel):
+def test_by_block_while_the_packed_b_fits(monkeypatch, last_panel):
     nr, mc, nc = blocking()
     n, k = 2 * nr + {"1 column": 1, "2 columns": 2, "full": nr}[last_panel], 100
     packed_b = 3 * nr * k * ITEM                        # 3 whole panels of nr columns, K rows
     monkeypatch.setattr(mm, "FEW_TILES", 0)
-    monkeypatch.setattr(mm, "BY_TILE_BYTES", packed_b)
-    assert mm.choose(10 * mc, n, k, ITEM) == "by_tile"
-    monkeypatch.setattr(mm, "BY_TILE_BYTES", packed_b - 1)
+    monkeypatch.setattr(mm, "BY_BLOCK_BYTES", packed_b)
+    assert mm.choose(10 * mc, n, k, ITEM) == "by_block"
+    monkeypatch.setattr(mm, "BY_BLOCK_BYTES", packed_b - 1)
     assert mm.choose(10 * mc, n, k, ITEM) == "by_slab"
 
 
-def test_one_parallel_loop_when_the_output_has_few_tiles(monkeypatch):
+def test_by_block_when_the_output_has_few_tiles(monkeypatch):
     nr, mc, nc = blocking()
-    monkeypatch.setattr(mm, "BY_TILE_BYTES", 0)
+    monkeypatch.setattr(mm, "BY_BLOCK_BYTES", 0)
     m, n = mc + 1, nc + 1                              # 2 x 2 partial tiles
     monkeypatch.setattr(mm, "FEW_TILES", 4)
     assert mm.choose(m, n, 64, ITEM) == "by_block"
     monkeypatch.setattr(mm, "FEW_TILES", 3)
     assert mm.choose(m, n, 64, ITEM) == "by_slab"
-
-
-@pytest.mark.parametrize("dn,dm,want", [(0, 0, "by_tile"), (1, 0, "by_block"), (0, -1, "by_block")])
-def test_by_tile_only_for_one_tile_column_of_many_tiles(dn, dm, want):
-    """Where B fits: "by tile" while the output is at most NC wide and has more than
-    FEW_TILES tiles (MC rows each) to share out; "by block" otherwise."""
-    nr, mc, nc = blocking()
-    m = mm.FEW_TILES * mc + 1 + dm                 # FEW_TILES + 1 tiles; dm = -1: FEW_TILES
-    assert mm.choose(m, nc + dn, 64, ITEM) == want

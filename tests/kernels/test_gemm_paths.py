@@ -139,13 +139,13 @@ def test_mnist_mlp_shapes(force_path, path):
 
 @pytest.mark.parametrize("patch,M,N,K,want", [
     ({}, 64 * 26 * 26, 32, 9, "small_k"),                      # conv1 forward: k = 3*3*1
-    ({}, 20 * 148 * 148, 32, 27, "by_tile"),                   # k = 3*3*3: packed is faster
+    ({}, 20 * 148 * 148, 32, 27, "by_block"),                  # k = 3*3*3: packed is faster
     ({"SMALL_K_MIN_N": 10 ** 9}, 64, 32, 9, "by_block"),         # short rows: no small-k; one tile
-    ({"BY_TILE_BYTES": 1 << 40}, 1024, 1024, 1024, "by_block"),  # B fits, several tile columns
-    ({"BY_TILE_BYTES": 1 << 40}, 1024, 16, 1024, "by_tile"),     # B fits, one tile column
+    ({"BY_BLOCK_BYTES": 1 << 40}, 1024, 1024, 1024, "by_block"),
+    ({}, 1024, 1024, 1024, "by_slab"),
     ({}, 128, 512, 784, "by_block"),                            # the book's MLP layer
-    ({"BY_TILE_BYTES": 0, "FEW_TILES": 0}, 128, 512, 784, "by_slab"),
-    ({"BY_TILE_BYTES": 0}, 9, 32, 43264, "by_block"),           # one tile: a block per thread
+    ({"BY_BLOCK_BYTES": 0, "FEW_TILES": 0}, 128, 512, 784, "by_slab"),
+    ({"BY_BLOCK_BYTES": 0}, 9, 32, 43264, "by_block"),          # few tiles: by block anyway
 ])
 def test_thresholds_route(monkeypatch, patch, M, N, K, want):
     for name, value in patch.items():
@@ -186,16 +186,28 @@ def test_block_grid_cuts_where_the_least_is_packed(threads, M, N, want):
     assert mm.block_grid(M, N, mr, nr, threads) == want
 
 
+def every_other_column(rng, shape, dtype, offset=2):
+    """A (B, R, C) view with no unit stride: each row's values two apart."""
+    B, R, C = shape
+    storage = rng.uniform(-1, 1, offset + B * R * 2 * C).astype(dtype)
+    return View(storage, shape, (R * 2 * C, 2 * C, 2), offset)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("blocks", [1, 2, 3, 4, 7])
 @pytest.mark.parametrize("case", range(5))
-def test_by_block_for_any_number_of_blocks(dtype, blocks, case):
+@pytest.mark.parametrize("a_layout", ["rows", "columns", "strided"])
+def test_by_block_for_any_number_of_blocks(dtype, blocks, case, a_layout):
     """The kernel itself with any block count (the backend passes the thread count): every
     grid block_grid can choose, including blocks that share a partial panel and grids
-    that cannot use every block, gives the product."""
+    that cannot use every block, gives the product. A with unit-stride rows is read in
+    place (partial edge panels packed), with unit-stride columns in place for a narrow
+    output and packed for a wide one (the cases have N both sides of NC), and with no
+    unit stride packed."""
     B, M, K, N = gemm_shapes(dtype)[case]
     rng = np.random.default_rng(case)
-    a = strided_view(rng, (B, M, K), dtype, True, broadcast_batch=False)
+    a = (every_other_column(rng, (B, M, K), dtype) if a_layout == "strided" else
+         strided_view(rng, (B, M, K), dtype, a_layout == "columns", broadcast_batch=False))
     b = strided_view(rng, (B, K, N), dtype, False, broadcast_batch=B > 1)
     out = np.zeros(B * M * N, dtype)
     mm.matmul_by_block(a.storage, a.offset, np.array(a.strides), b.storage, b.offset, np.array(b.strides),

@@ -44,8 +44,8 @@ MR = 14 if vector_registers() == 32 else 6   # rows of the register block (+ NR/
 L1, L2 = cache_bytes(1, 32 << 10), cache_bytes(2, 1 << 20)
 SMALL_K = 16    # below this, vectorise along the output row instead of along k (K = 27 was 2x faster packed) ...
 SMALL_K_MIN_N = 16   # ... if the output row is long enough to vectorise (conv1's dx has N = 9)
-BY_TILE_BYTES = 1 << 20   # packed B up to this (~L2) size: loop order "by tile", else "by slab"
-FEW_TILES = 8             # ... and "by tile" too when the output has this few MC x NC tiles
+BY_BLOCK_BYTES = 1 << 20  # packed B up to this (~L2) size: loop order "by block", else "by slab"
+FEW_TILES = 8             # ... and "by block" too when the output has this few MC x NC tiles
 
 
 def tiles(dtype):
@@ -70,6 +70,55 @@ def _blocking(item):
     return MR, nr, mc, kc, 8 * nr
 
 
+def _emit_outer_block(context, builder, dtype, a_ptr, a_rows_at, b_ptr, kc_v, c_ptr, c_off_v, ldc_v):
+    """The LLVM IR of the micro-kernel, shared by outer_block and outer_block_strided:
+    a_rows_at(k) gives the MR indexes into a_ptr of A's column k (rows 0..MR-1)."""
+    item = dtype.bitwidth // 8
+    lanes = VECTOR_BYTES // item
+    nr, nv = 2 * lanes, 2
+    vec = ir.VectorType(context.get_value_type(dtype), lanes)
+    i32, i64 = ir.IntType(32), ir.IntType(64)
+    if isinstance(dtype, types.Float):
+        fma_fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec] * 3),
+                                                f"llvm.fma.v{lanes}f{item * 8}")
+
+        def fma(x, y, acc):
+            return builder.call(fma_fn, [x, y, acc])
+        add = builder.fadd
+    else:                                                 # integer matmul: multiply, add
+        def fma(x, y, acc):
+            return builder.add(builder.mul(x, y), acc)
+        add = builder.add
+    acc = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None)) for _ in range(nv)] for _ in range(MR)]
+    with cgutils.for_range(builder, kc_v) as loop:        # allocas become registers (mem2reg)
+        k = loop.index
+        b_row = builder.mul(k, ir.Constant(i64, nr))
+        b = [builder.load(builder.bitcast(builder.gep(b_ptr, [builder.add(b_row, ir.Constant(i64, v * lanes))]),
+                                          vec.as_pointer()), align=item) for v in range(nv)]
+        for i, a_index in enumerate(a_rows_at(k)):
+            a = builder.load(builder.gep(a_ptr, [a_index]))
+            one = builder.insert_element(ir.Constant(vec, ir.Undefined), a, ir.Constant(i32, 0))
+            splat = builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined),
+                                           ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
+            for v in range(nv):
+                builder.store(fma(splat, b[v], builder.load(acc[i][v])), acc[i][v])
+    for i in range(MR):
+        row = builder.add(c_off_v, builder.mul(ldc_v, ir.Constant(i64, i)))
+        for v in range(nv):
+            dst = builder.bitcast(builder.gep(c_ptr, [builder.add(row, ir.Constant(i64, v * lanes))]),
+                                  vec.as_pointer())
+            builder.store(add(builder.load(dst, align=item), builder.load(acc[i][v])), dst, align=item)
+    return context.get_dummy_value()
+
+
+def _data(context, builder, typ, value):
+    return context.make_array(typ)(context, builder, value).data
+
+
+def _i64(context, builder, value, typ):
+    return context.cast(builder, value, typ, types.int64)
+
+
 @intrinsic
 def outer_block(typingctx, ap, bp, kc, c, c_off, ldc):
     """c[c_off + i*ldc + j] += sum over k < kc of ap[k*MR + i] * bp[k*NR + j], for i < MR,
@@ -82,64 +131,58 @@ def outer_block(typingctx, ap, bp, kc, c, c_off, ldc):
     sig = types.void(ap, bp, kc, c, c_off, ldc)
 
     def codegen(context, builder, signature, args):
-        ap_v, bp_v, kc_v, c_v, c_off_v, ldc_v = args
-        dtype = signature.args[0].dtype
-        item = dtype.bitwidth // 8
-        lanes = VECTOR_BYTES // item
-        nr, nv = 2 * lanes, 2
-        scalar = context.get_value_type(dtype)
-        vec = ir.VectorType(scalar, lanes)
-        i32, i64 = ir.IntType(32), ir.IntType(64)
-        data = [context.make_array(t)(context, builder, v).data for t, v in zip(signature.args, args) if
-                isinstance(t, types.Array)]
-        a_ptr, b_ptr, c_ptr = data
-        c_off_v, ldc_v = (context.cast(builder, v, t, types.int64) for v, t in
-                          zip((c_off_v, ldc_v), signature.args[4:]))
-        if isinstance(dtype, types.Float):
-            fma_fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec] * 3),
-                                                    f"llvm.fma.v{lanes}f{item * 8}")
+        t = signature.args
+        i64 = ir.IntType(64)
 
-            def fma(x, y, acc):
-                return builder.call(fma_fn, [x, y, acc])
-            add = builder.fadd
-        else:                                                 # integer matmul: multiply, add
-            def fma(x, y, acc):
-                return builder.add(builder.mul(x, y), acc)
-            add = builder.add
-        acc = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None)) for _ in range(nv)] for _ in range(MR)]
-        with cgutils.for_range(builder, kc_v) as loop:        # allocas become registers (mem2reg)
-            k = loop.index
-            b_row = builder.mul(k, ir.Constant(i64, nr))
-            b = [builder.load(builder.bitcast(builder.gep(b_ptr, [builder.add(b_row, ir.Constant(i64, v * lanes))]),
-                                              vec.as_pointer()), align=item) for v in range(nv)]
-            a_row = builder.mul(k, ir.Constant(i64, MR))
-            for i in range(MR):
-                a = builder.load(builder.gep(a_ptr, [builder.add(a_row, ir.Constant(i64, i))]))
-                one = builder.insert_element(ir.Constant(vec, ir.Undefined), a, ir.Constant(i32, 0))
-                splat = builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined),
-                                               ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
-                for v in range(nv):
-                    builder.store(fma(splat, b[v], builder.load(acc[i][v])), acc[i][v])
-        for i in range(MR):
-            row = builder.add(c_off_v, builder.mul(ldc_v, ir.Constant(i64, i)))
-            for v in range(nv):
-                dst = builder.bitcast(builder.gep(c_ptr, [builder.add(row, ir.Constant(i64, v * lanes))]),
-                                      vec.as_pointer())
-                builder.store(add(builder.load(dst, align=item), builder.load(acc[i][v])), dst, align=item)
-        return context.get_dummy_value()
+        def a_rows_at(k):                               # packed: column k is MR values in a row
+            base = builder.mul(k, ir.Constant(i64, MR))
+            return [builder.add(base, ir.Constant(i64, i)) for i in range(MR)]
+        return _emit_outer_block(context, builder, t[0].dtype, _data(context, builder, t[0], args[0]), a_rows_at,
+                                 _data(context, builder, t[1], args[1]), args[2], _data(context, builder, t[3], args[3]),
+                                 _i64(context, builder, args[4], t[4]), _i64(context, builder, args[5], t[5]))
+    return sig, codegen
+
+
+@intrinsic
+def outer_block_strided(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc):
+    """As outer_block, with A read in place through its strides instead of from a packed
+    panel: c[c_off + i*ldc + j] += sum over k < kc of a[a_off + i*lda + k*ak] * bp[k*NR + j].
+    Every one of the MR rows must exist (the caller packs a partial edge panel instead).
+    Packing A costs ~1.3 ns a value here; a product whose output is narrow (N = 64: each
+    value of A is used only 64 times) spent a quarter of its time packing A."""
+    sig = types.void(a, a_off, lda, ak, bp, kc, c, c_off, ldc)
+
+    def codegen(context, builder, signature, args):
+        t = signature.args
+        a_off_v, lda_v, ak_v = (_i64(context, builder, args[q], t[q]) for q in (1, 2, 3))
+        i64 = ir.IntType(64)
+        rows = [builder.mul(lda_v, ir.Constant(i64, i)) for i in range(MR)]    # before the loop
+
+        def a_rows_at(k):
+            base = builder.add(a_off_v, builder.mul(k, ak_v))
+            return [builder.add(base, row) for row in rows]
+        return _emit_outer_block(context, builder, t[0].dtype, _data(context, builder, t[0], args[0]), a_rows_at,
+                                 _data(context, builder, t[4], args[4]), args[5], _data(context, builder, t[6], args[6]),
+                                 _i64(context, builder, args[7], t[7]), _i64(context, builder, args[8], t[8]))
     return sig, codegen
 
 
 def outer_block_py(ap, bp, kc, c, c_off, ldc):
     """outer_block's contract in plain Python (runs under NUMBA_DISABLE_JIT=1)."""
+    outer_block_strided_py(ap, 0, 1, MR, bp, kc, c, c_off, ldc)
+
+
+def outer_block_strided_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc):
+    """outer_block_strided's contract in plain Python (runs under NUMBA_DISABLE_JIT=1)."""
     nr = 2 * VECTOR_BYTES // c.itemsize
-    block = ap[:kc * MR].reshape(kc, MR).T @ bp[:kc * nr].reshape(kc, nr)
+    a_block = np.array([[a[a_off + i * lda + k * ak] for k in range(kc)] for i in range(MR)], dtype=c.dtype)
+    block = a_block @ bp[:kc * nr].reshape(kc, nr)
     for i in range(MR):
         c[c_off + i * ldc:c_off + i * ldc + nr] += block[i]
 
 
 if config.DISABLE_JIT:
-    outer_block = outer_block_py   # noqa: F811
+    outer_block, outer_block_strided = outer_block_py, outer_block_strided_py   # noqa: F811
 
 
 @helper()
@@ -191,23 +234,44 @@ def _pack(src, off, s_row, s_col, rows, k0, kc, r0, width, dst, d0):
 def _tile(ap, a0, bp, b0, kc, out, o_base, ldc, i0, i1, j0, j1, mr, nr, cbuf):
     """The output tile rows [i0, i1) x columns [j0, j1) += its packed A panels (row i0 is
     panel a0 of `ap`) times its packed B panels (column j0 is panel b0 of `bp`), for one
-    k-slab of kc: for each KC x NR panel of B (kept in L1), sweep the tile's MR-row panels
-    of A (kept in L2). `out` is row-major with row length ldc from o_base. A whole MR x NR
-    block is added into `out` by the micro-kernel; an edge block is computed into the
-    zeroed `cbuf` and added in part."""
+    k-slab of kc."""
+    _tile_a(ap, a0 * kc * mr, kc * mr, 1, mr, False, ap, bp, b0, kc, out, o_base, ldc, i0, i1, j0, j1, mr, nr, cbuf)
+
+
+@helper()
+def _tile_a(a, a_first, a_panel, lda, ak, direct, edge, bp, b0, kc, out, o_base, ldc, i0, i1, j0, j1, mr, nr, cbuf):
+    """The output tile rows [i0, i1) x columns [j0, j1) += A x its packed B panels (column
+    j0 is panel b0 of `bp`) for one k-slab of kc: for each KC x NR panel of B (kept in L1),
+    sweep the tile's MR-row panels of A (kept in L2). Row i0 + i, column k of A is
+    a[a_first + (i // mr) * a_panel + (i % mr) * lda + k * ak]: either packed panels
+    (a_panel = kc * mr, lda = 1, ak = mr) or, `direct`, the operand itself read through
+    its strides; then a partial last panel (fewer than mr rows) is first packed into
+    `edge`, zero-padded. `out` is row-major with row length ldc from o_base. A whole
+    MR x NR block is added into `out` by the micro-kernel; an edge block is computed into
+    the zeroed `cbuf` and added in part."""
+    full = (i1 - i0) // mr * mr                         # rows in whole panels
+    if direct and full < i1 - i0:
+        _pack(a, a_first + full // mr * a_panel, lda, ak, i1 - i0 - full, 0, kc, 0, mr, edge, 0)
     for j in range(j0, j1, nr):
         pj = b0 + (j - j0) // nr
         b_panel = bp[pj * kc * nr:(pj + 1) * kc * nr]
         cols = min(nr, j1 - j)
         for i in range(i0, i1, mr):
-            p = a0 + (i - i0) // mr
-            a_panel = ap[p * kc * mr:(p + 1) * kc * mr]
+            at = a_first + (i - i0) // mr * a_panel
             rows = min(mr, i1 - i)
             if rows == mr and cols == nr:
-                outer_block(a_panel, b_panel, kc, out, o_base + i * ldc + j, ldc)
+                if direct:
+                    outer_block_strided(a, at, lda, ak, b_panel, kc, out, o_base + i * ldc + j, ldc)
+                else:
+                    outer_block(a[at:at + kc * mr], b_panel, kc, out, o_base + i * ldc + j, ldc)
                 continue
             cbuf[:] = 0
-            outer_block(a_panel, b_panel, kc, cbuf, 0, nr)
+            if direct and rows == mr:
+                outer_block_strided(a, at, lda, ak, b_panel, kc, cbuf, 0, nr)
+            elif direct:
+                outer_block(edge, b_panel, kc, cbuf, 0, nr)
+            else:
+                outer_block(a[at:at + kc * mr], b_panel, kc, cbuf, 0, nr)
             for r in range(rows):
                 row = out[o_base + (i + r) * ldc + j:o_base + (i + r) * ldc + j + cols]
                 c = cbuf[r * nr:r * nr + cols]
@@ -245,43 +309,6 @@ def matmul_packed(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, ou
                       mr, nr, cbuf)
 
 
-@kernel(parallel=True)
-def matmul_by_tile(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, out):
-    """Contract: as matmul_packed.
-    Loop order "by tile", for a B that fits in cache and a narrow output (N <= NC, one tile
-    column): pack all of B in one parallel loop, then one task per output tile runs the
-    whole k loop, packing its own A rows slab by slab while they are hot in its L1 (4x
-    faster for the transposed (10000, 512)^T @ (512, 16) weight gradient than packing all
-    of A up front). Two parallel loops per product instead of three per k-slab: a
-    (512, 10000) @ (10000, 16) layer (IMDB) had 60 thread hand-offs, each costing more than
-    its slab's arithmetic on a busy machine (measured 2x faster)."""
-    mr, nr, nc = blocking[0], blocking[1], blocking[4]
-    mc, kc_max = even_split(M, blocking[2], mr), even_split(K, blocking[3], 1)
-    panels_n = (N + nr - 1) // nr
-    slabs = (K + kc_max - 1) // kc_max
-    tiles_m = (M + mc - 1) // mc
-    tiles_n = (N + nc - 1) // nc
-    bp = np.empty(panels_n * nr * K, out.dtype)    # slab s (k from s*KC) at bp[s*KC*panels_n*nr:]
-    for bi in range(batch):
-        a_base = a_off + bi * a_str[0]
-        for t in prange(slabs * panels_n):                # pack B: the panels of every slab
-            pc = (t // panels_n) * kc_max
-            p = t % panels_n
-            _pack(b, b_off + bi * b_str[0], b_str[2], b_str[1], N, pc, min(kc_max, K - pc), p * nr, nr, bp,
-                  pc * panels_n * nr + p * nr * min(kc_max, K - pc))
-        for t in prange(tiles_m * tiles_n):
-            i0, j0 = (t // tiles_n) * mc, (t % tiles_n) * nc
-            rows = min(mc, M - i0)
-            ap = np.empty((rows + mr - 1) // mr * mr * kc_max, out.dtype)   # this task's A rows
-            cbuf = np.empty(mr * nr, out.dtype)
-            for pc in range(0, K, kc_max):
-                kc = min(kc_max, K - pc)
-                for p in range((rows + mr - 1) // mr):
-                    _pack(a, a_base + i0 * a_str[1], a_str[1], a_str[2], rows, pc, kc, p * mr, mr, ap, p * mr * kc)
-                _tile(ap, 0, bp[pc * panels_n * nr:(pc + kc) * panels_n * nr], j0 // nr, kc, out, bi * M * N, N,
-                      i0, i0 + rows, j0, min(j0 + nc, N), mr, nr, cbuf)
-
-
 @helper()
 def block_grid(M, N, mr, nr, threads):
     """(gm, gn): cut the M x N output into gm x gn blocks for `threads` tasks. As many
@@ -303,12 +330,18 @@ def block_grid(M, N, mr, nr, threads):
 def matmul_by_block(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, out):
     """Contract: as matmul_packed.
     Loop order "by block", ONE parallel loop per product: the output is cut into one
-    block per thread (block_grid); each task, slab by slab, packs the A rows and B
-    columns its block needs into its own buffers and multiplies them at once, while they
-    are in its L2. For mid-size products (an MLP layer, 128 x 784 @ 784 x 512): the other
-    orders pack in one parallel loop and multiply in the next, so the packed panels go
-    out to memory and back, and both threads must meet between the loops. The price:
-    the operand the grid does not split is packed by every task (here A, 128 x 784)."""
+    block per thread (block_grid); each task, slab by slab, packs the B columns its block
+    needs into its own buffer, then sweeps its rows of A in chunks of MC while they are in
+    its L2. For products whose B fits in cache (an MLP layer, 128 x 784 @ 784 x 512; a
+    convolution's three GEMMs): the other order packs in one parallel loop and multiplies
+    in the next, so the panels go out to memory and back and both threads must meet
+    between the loops. The price: the operand the grid does not split is packed or read
+    by every task (here A).
+    A is read in place (outer_block_strided), not packed, when its rows are runs of k,
+    and when its columns are and the output is narrow (N <= NC: each value of A is used
+    at most NC times, so packing it, ~1.3 ns a value, is a large share). Measured on the
+    MNIST convnet's and the MLP's products: 1.05-1.8x over packing A (docs/kernels-cpu.md);
+    a transposed 1024 x 1024 A read in place was 0.75x (each k-step jumps 4 KB)."""
     mr, nr, nc = blocking[0], blocking[1], blocking[4]
     kc_max = even_split(K, blocking[3], 1)
     gm, gn = block_grid(M, N, mr, nr, blocking[5])
@@ -320,7 +353,8 @@ def matmul_by_block(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, 
         if rows <= 0 or cols <= 0:
             continue
         mc = even_split(rows, blocking[2], mr)
-        ap = np.empty(mc * kc_max, out.dtype)                  # one MC-row chunk of A
+        direct = a_str[2] == 1 or (a_str[1] == 1 and N <= nc)    # read A in place (docstring)
+        ap = np.empty(mr * kc_max if direct else mc * kc_max, out.dtype)   # edge panel / MC rows of A
         bp = np.empty((cols + nr - 1) // nr * nr * kc_max, out.dtype)   # all the block's columns of B
         cbuf = np.empty(mr * nr, out.dtype)
         for bi in range(batch):
@@ -329,14 +363,20 @@ def matmul_by_block(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, 
                 kc = min(kc_max, K - pc)
                 for p in range((cols + nr - 1) // nr):
                     _pack(b, b_base, b_str[2], b_str[1], cols, pc, kc, p * nr, nr, bp, p * nr * kc)
-                for i0 in range(r0, r0 + rows, mc):          # pack a chunk of A rows, use it at once
+                for i0 in range(r0, r0 + rows, mc):          # a chunk of A rows stays in L2
                     chunk = min(mc, r0 + rows - i0)
                     a_base = a_off + bi * a_str[0] + i0 * a_str[1]
-                    for p in range((chunk + mr - 1) // mr):
-                        _pack(a, a_base, a_str[1], a_str[2], chunk, pc, kc, p * mr, mr, ap, p * mr * kc)
+                    if not direct:                           # pack the chunk, use it at once
+                        for p in range((chunk + mr - 1) // mr):
+                            _pack(a, a_base, a_str[1], a_str[2], chunk, pc, kc, p * mr, mr, ap, p * mr * kc)
                     for j0 in range(c0, c0 + cols, nc):
-                        _tile(ap, 0, bp, (j0 - c0) // nr, kc, out, bi * M * N, N,
-                              i0, i0 + chunk, j0, min(j0 + nc, c0 + cols), mr, nr, cbuf)
+                        if direct:
+                            _tile_a(a, a_base + pc * a_str[2], mr * a_str[1], a_str[1], a_str[2], True, ap, bp,
+                                    (j0 - c0) // nr, kc, out, bi * M * N, N, i0, i0 + chunk, j0,
+                                    min(j0 + nc, c0 + cols), mr, nr, cbuf)
+                        else:
+                            _tile(ap, 0, bp, (j0 - c0) // nr, kc, out, bi * M * N, N,
+                                  i0, i0 + chunk, j0, min(j0 + nc, c0 + cols), mr, nr, cbuf)
 
 
 @kernel(parallel=True, fastmath={"contract"})
@@ -362,8 +402,7 @@ def matmul_small_k(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, o
 # --- dispatch: which loop runs a product ----------------------------------------------
 # Every path computes the same contract; tests force each one (monkeypatch `choose`) on
 # shapes that span several k-slabs and partial tiles (tests/kernels/test_gemm_paths.py).
-KERNELS = {"small_k": matmul_small_k, "by_tile": matmul_by_tile, "by_block": matmul_by_block,
-           "by_slab": matmul_packed}
+KERNELS = {"small_k": matmul_small_k, "by_block": matmul_by_block, "by_slab": matmul_packed}
 
 
 def choose(M, N, K, itemsize):
@@ -373,11 +412,9 @@ def choose(M, N, K, itemsize):
     _, nr, mc, _, nc = _blocking(itemsize)
     packed_b = (N + nr - 1) // nr * nr * K * itemsize
     tiles_ = -(-M // mc) * -(-N // nc)
-    # "by slab" pays 3 thread hand-offs per k-slab to share B between many tiles;
-    # with few tiles (a conv's weight gradient: 9 x 43264 @ 43264 x 32 is one
-    # tile and 85 slabs) the hand-offs cost 10x the arithmetic. "By tile" suits a
-    # narrow output with many tiles to share out; "by block" has one task per thread
-    # even when the output is one tile (that weight gradient: 1.7x faster than by tile).
-    if packed_b <= BY_TILE_BYTES or tiles_ <= FEW_TILES:
-        return "by_tile" if N <= nc and tiles_ > FEW_TILES else "by_block"
+    # "by slab" pays 3 thread hand-offs per k-slab to share B between many tiles; with
+    # few tiles (a conv's weight gradient: 9 x 43264 @ 43264 x 32 is one tile and 85
+    # slabs) the hand-offs cost 10x the arithmetic: go "by block", one parallel loop.
+    if packed_b <= BY_BLOCK_BYTES or tiles_ <= FEW_TILES:
+        return "by_block"
     return "by_slab"
