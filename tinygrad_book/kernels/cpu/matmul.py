@@ -8,10 +8,13 @@ The naive triple loop reads a row of A and a column of B for every output elemen
    panels of NR columns, stored k-major: `ap[k*MR + i]`, `bp[k*NR + j]`, so the
    micro-kernel reads both as one unit-stride stream. The copy reads the operands
    through their strides, so a transposed operand (a.T, b.T) costs nothing extra:
-   packing *is* the transpose. Packing is O(MK + KN); the product is O(MNK).
-2. Cache blocking. Output tiles of MC x NC are independent tasks (`prange`); inside a
-   tile one KC x NR panel of B stays in L1 while the tile's MR-row panels of A (MC x KC,
-   in L2) stream past it. KC, MC, NC are derived from this machine's cache sizes.
+   packing *is* the transpose. Packing is O(MK + KN); the product is O(MNK). Where A's
+   rows are already unit-stride runs of k, "by block" skips packing A and the
+   micro-kernel reads it in place (`outer_block_strided`).
+2. Cache blocking. The output is cut into independent tasks (`prange`): one block per
+   thread ("by block") or MC x NC tiles ("by slab"); inside a tile one KC x NR panel of
+   B stays in L1 while the tile's MR-row panels of A (MC x KC, in L2) stream past it.
+   KC, MC, NC are derived from this machine's cache sizes.
 3. Register blocking, outer-product shaped. `outer_block` keeps an MR x NR block of C in
    MR * NR / LANES vector registers for the whole k loop. Per k it loads NR values of B
    (NR / LANES vectors), and for each of the MR rows broadcasts one value of A and does
