@@ -94,6 +94,34 @@ def test_every_path_every_layout(force_path, path, dtype, case, ta, tb):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_strided_micro_kernel_reads_a_in_place_and_adds_or_stores(dtype, overwrite):
+    """outer_block_strided's contract: row i, column k of A at a_off + i*lda + k*ak (here a
+    strided window of a larger matrix), the block added into c, or stored over it when
+    `overwrite`; every element outside the block untouched. The numpy contract alongside."""
+    from numba import njit
+    mr, nr, _, _, _ = mm.tiles(dtype)
+    kc, ldc, c_off, ak, a_off = 29, nr + 3, 2, 3, 5
+    lda = ak * kc + 1                          # rows of a larger matrix, k every ak-th value
+    rng = np.random.default_rng(12)
+    a = rng.uniform(-1, 1, a_off + mr * lda + kc * ak).astype(dtype)
+    bp = rng.uniform(-1, 1, kc * nr).astype(dtype)
+    before = rng.uniform(-1, 1, c_off + mr * ldc + 4).astype(dtype)
+    got, want = before.copy(), before.copy()
+    njit(lambda *args: mm.outer_block_strided(*args))(a, a_off, lda, ak, bp, kc, got, c_off, ldc, overwrite)
+    mm.outer_block_strided_py(a, a_off, lda, ak, bp, kc, want, c_off, ldc, overwrite)
+    a_block = np.array([[a[a_off + i * lda + k * ak] for k in range(kc)] for i in range(mr)], np.float64)
+    block = a_block @ bp.reshape(kc, nr)
+    inside = np.zeros(got.size, bool)
+    for i in range(mr):
+        inside[c_off + i * ldc:c_off + i * ldc + nr] = True
+    expected = block.ravel() + (0 if overwrite else before[inside])
+    for c in (got, want):
+        assert_gemm_close(c[inside], expected, dtype, kc)
+        np.testing.assert_array_equal(c[~inside], before[~inside])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_micro_kernel_adds_its_block_into_a_strided_output(dtype):
     """outer_block's contract: c[c_off + i*ldc + j] += (A panel^T @ B panel)[i, j] for the
     MR x NR block only; what was in c stays added to, every element around the block
@@ -209,9 +237,24 @@ def test_by_block_for_any_number_of_blocks(dtype, blocks, case, a_layout):
     a = (every_other_column(rng, (B, M, K), dtype) if a_layout == "strided" else
          strided_view(rng, (B, M, K), dtype, a_layout == "columns", broadcast_batch=False))
     b = strided_view(rng, (B, K, N), dtype, False, broadcast_batch=B > 1)
-    out = np.zeros(B * M * N, dtype)
+    out = np.full(B * M * N, np.nan, dtype)      # the first k-slab must write every element, not add
     mm.matmul_by_block(a.storage, a.offset, np.array(a.strides), b.storage, b.offset, np.array(b.strides),
                        B, M, N, K, mm.plan(dtype, blocks), out)
+    assert_gemm_close(out.reshape(B, M, N), as_array(a) @ as_array(b), dtype, K)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", range(5))
+def test_by_slab_writes_every_element_in_the_first_slab(dtype, case):
+    """"By slab" stores its first k-slab's blocks without reading the output: an output
+    full of NaN comes back as the product."""
+    B, M, K, N = gemm_shapes(dtype)[case]
+    rng = np.random.default_rng(case)
+    a = strided_view(rng, (B, M, K), dtype, True, broadcast_batch=False)
+    b = strided_view(rng, (B, K, N), dtype, False, broadcast_batch=B > 1)
+    out = np.full(B * M * N, np.nan, dtype)
+    mm.matmul_packed(a.storage, a.offset, np.array(a.strides), b.storage, b.offset, np.array(b.strides),
+                     B, M, N, K, mm.plan(dtype), out)
     assert_gemm_close(out.reshape(B, M, N), as_array(a) @ as_array(b), dtype, K)
 
 

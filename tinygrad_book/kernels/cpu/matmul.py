@@ -73,9 +73,10 @@ def _blocking(item):
     return MR, nr, mc, kc, 8 * nr
 
 
-def _emit_outer_block(context, builder, dtype, a_ptr, a_rows_at, b_ptr, kc_v, c_ptr, c_off_v, ldc_v):
+def _emit_outer_block(context, builder, dtype, a_ptr, a_rows_at, b_ptr, kc_v, c_ptr, c_off_v, ldc_v, overwrite=None):
     """The LLVM IR of the micro-kernel, shared by outer_block and outer_block_strided:
-    a_rows_at(k) gives the MR indexes into a_ptr of A's column k (rows 0..MR-1)."""
+    a_rows_at(k) gives the MR indexes into a_ptr of A's column k (rows 0..MR-1); the block
+    is added into c, or stored over it where the i1 value `overwrite` is true."""
     item = dtype.bitwidth // 8
     lanes = VECTOR_BYTES // item
     nr, nv = 2 * lanes, 2
@@ -105,12 +106,22 @@ def _emit_outer_block(context, builder, dtype, a_ptr, a_rows_at, b_ptr, kc_v, c_
                                            ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
             for v in range(nv):
                 builder.store(fma(splat, b[v], builder.load(acc[i][v])), acc[i][v])
-    for i in range(MR):
-        row = builder.add(c_off_v, builder.mul(ldc_v, ir.Constant(i64, i)))
-        for v in range(nv):
-            dst = builder.bitcast(builder.gep(c_ptr, [builder.add(row, ir.Constant(i64, v * lanes))]),
-                                  vec.as_pointer())
-            builder.store(add(builder.load(dst, align=item), builder.load(acc[i][v])), dst, align=item)
+    def write(accumulate):
+        for i in range(MR):
+            row = builder.add(c_off_v, builder.mul(ldc_v, ir.Constant(i64, i)))
+            for v in range(nv):
+                dst = builder.bitcast(builder.gep(c_ptr, [builder.add(row, ir.Constant(i64, v * lanes))]),
+                                      vec.as_pointer())
+                value = builder.load(acc[i][v])
+                builder.store(add(builder.load(dst, align=item), value) if accumulate else value, dst, align=item)
+    if overwrite is None:
+        write(True)
+    else:
+        with builder.if_else(overwrite) as (then, otherwise):
+            with then:
+                write(False)
+            with otherwise:
+                write(True)
     return context.get_dummy_value()
 
 
@@ -147,13 +158,17 @@ def outer_block(typingctx, ap, bp, kc, c, c_off, ldc):
 
 
 @intrinsic
-def outer_block_strided(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc):
+def outer_block_strided(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite):
     """As outer_block, with A read in place through its strides instead of from a packed
-    panel: c[c_off + i*ldc + j] += sum over k < kc of a[a_off + i*lda + k*ak] * bp[k*NR + j].
-    Every one of the MR rows must exist (the caller packs a partial edge panel instead).
-    Packing A costs ~1.3 ns a value here; a product whose output is narrow (N = 64: each
-    value of A is used only 64 times) spent a quarter of its time packing A."""
-    sig = types.void(a, a_off, lda, ak, bp, kc, c, c_off, ldc)
+    panel: c[c_off + i*ldc + j] += sum over k < kc of a[a_off + i*lda + k*ak] * bp[k*NR + j]
+    (= instead of += when `overwrite`). Every one of the MR rows must exist (the caller
+    packs a partial edge panel instead; a packed panel is lda = 1, ak = MR). Packing A
+    costs ~1.3 ns a value here; a product whose output is narrow (N = 64: each value of A
+    is used only 64 times) spent a quarter of its time packing A. `overwrite` (the first
+    k-slab) never reads the fresh output: reading an untouched page, then writing it,
+    faults twice (measured: a (103680, 64) @ (64, 288) product into a fresh array took
+    116 ms at 2 threads, 64 ms into one already touched)."""
+    sig = types.void(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite)
 
     def codegen(context, builder, signature, args):
         t = signature.args
@@ -164,24 +179,26 @@ def outer_block_strided(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc):
         def a_rows_at(k):
             base = builder.add(a_off_v, builder.mul(k, ak_v))
             return [builder.add(base, row) for row in rows]
+        overwrite = context.cast(builder, args[9], t[9], types.boolean)
         return _emit_outer_block(context, builder, t[0].dtype, _data(context, builder, t[0], args[0]), a_rows_at,
                                  _data(context, builder, t[4], args[4]), args[5], _data(context, builder, t[6], args[6]),
-                                 _i64(context, builder, args[7], t[7]), _i64(context, builder, args[8], t[8]))
+                                 _i64(context, builder, args[7], t[7]), _i64(context, builder, args[8], t[8]), overwrite)
     return sig, codegen
 
 
 def outer_block_py(ap, bp, kc, c, c_off, ldc):
     """outer_block's contract in plain Python (runs under NUMBA_DISABLE_JIT=1)."""
-    outer_block_strided_py(ap, 0, 1, MR, bp, kc, c, c_off, ldc)
+    outer_block_strided_py(ap, 0, 1, MR, bp, kc, c, c_off, ldc, False)
 
 
-def outer_block_strided_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc):
+def outer_block_strided_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite):
     """outer_block_strided's contract in plain Python (runs under NUMBA_DISABLE_JIT=1)."""
     nr = 2 * VECTOR_BYTES // c.itemsize
     a_block = np.array([[a[a_off + i * lda + k * ak] for k in range(kc)] for i in range(MR)], dtype=c.dtype)
     block = a_block @ bp[:kc * nr].reshape(kc, nr)
     for i in range(MR):
-        c[c_off + i * ldc:c_off + i * ldc + nr] += block[i]
+        run = c[c_off + i * ldc:c_off + i * ldc + nr]
+        run[:] = block[i] if overwrite else run + block[i]
 
 
 if config.DISABLE_JIT:
@@ -234,24 +251,27 @@ def _pack(src, off, s_row, s_col, rows, k0, kc, r0, width, dst, d0):
 
 
 @helper()
-def _tile(ap, a0, bp, b0, kc, out, o_base, ldc, i0, i1, j0, j1, mr, nr, cbuf):
+def _tile(ap, a0, bp, b0, kc, first, out, o_base, ldc, i0, i1, j0, j1, mr, nr, cbuf):
     """The output tile rows [i0, i1) x columns [j0, j1) += its packed A panels (row i0 is
     panel a0 of `ap`) times its packed B panels (column j0 is panel b0 of `bp`), for one
-    k-slab of kc."""
-    _tile_a(ap, a0 * kc * mr, kc * mr, 1, mr, False, ap, bp, b0, kc, out, o_base, ldc, i0, i1, j0, j1, mr, nr, cbuf)
+    k-slab of kc (= for the `first`)."""
+    _tile_a(ap, a0 * kc * mr, kc * mr, 1, mr, False, ap, bp, b0, kc, first, out, o_base, ldc, i0, i1, j0, j1, mr,
+            nr, cbuf)
 
 
 @helper()
-def _tile_a(a, a_first, a_panel, lda, ak, direct, edge, bp, b0, kc, out, o_base, ldc, i0, i1, j0, j1, mr, nr, cbuf):
+def _tile_a(a, a_first, a_panel, lda, ak, direct, edge, bp, b0, kc, first, out, o_base, ldc, i0, i1, j0, j1, mr, nr,
+            cbuf):
     """The output tile rows [i0, i1) x columns [j0, j1) += A x its packed B panels (column
-    j0 is panel b0 of `bp`) for one k-slab of kc: for each KC x NR panel of B (kept in L1),
+    j0 is panel b0 of `bp`) for one k-slab of kc (= for the `first` slab: the output is
+    written, never read, so it need not be zeroed): for each KC x NR panel of B (kept in L1),
     sweep the tile's MR-row panels of A (kept in L2). Row i0 + i, column k of A is
     a[a_first + (i // mr) * a_panel + (i % mr) * lda + k * ak]: either packed panels
     (a_panel = kc * mr, lda = 1, ak = mr) or, `direct`, the operand itself read through
     its strides; then a partial last panel (fewer than mr rows) is first packed into
     `edge`, zero-padded. `out` is row-major with row length ldc from o_base. A whole
-    MR x NR block is added into `out` by the micro-kernel; an edge block is computed into
-    the zeroed `cbuf` and added in part."""
+    MR x NR block is added into (or stored in) `out` by the micro-kernel; an edge block is
+    computed into `cbuf` and added (stored) in part."""
     full = (i1 - i0) // mr * mr                         # rows in whole panels
     if direct and full < i1 - i0:
         _pack(a, a_first + full // mr * a_panel, lda, ak, i1 - i0 - full, 0, kc, 0, mr, edge, 0)
@@ -263,29 +283,25 @@ def _tile_a(a, a_first, a_panel, lda, ak, direct, edge, bp, b0, kc, out, o_base,
             at = a_first + (i - i0) // mr * a_panel
             rows = min(mr, i1 - i)
             if rows == mr and cols == nr:
-                if direct:
-                    outer_block_strided(a, at, lda, ak, b_panel, kc, out, o_base + i * ldc + j, ldc)
-                else:
-                    outer_block(a[at:at + kc * mr], b_panel, kc, out, o_base + i * ldc + j, ldc)
+                outer_block_strided(a, at, lda, ak, b_panel, kc, out, o_base + i * ldc + j, ldc, first)
                 continue
-            cbuf[:] = 0
-            if direct and rows == mr:
-                outer_block_strided(a, at, lda, ak, b_panel, kc, cbuf, 0, nr)
-            elif direct:
-                outer_block(edge, b_panel, kc, cbuf, 0, nr)
+            if direct and rows < mr:                    # the packed edge panel
+                outer_block_strided(edge, 0, 1, mr, b_panel, kc, cbuf, 0, nr, True)
             else:
-                outer_block(a[at:at + kc * mr], b_panel, kc, cbuf, 0, nr)
+                outer_block_strided(a, at, lda, ak, b_panel, kc, cbuf, 0, nr, True)
             for r in range(rows):
                 row = out[o_base + (i + r) * ldc + j:o_base + (i + r) * ldc + j + cols]
                 c = cbuf[r * nr:r * nr + cols]
                 for q in range(cols):
-                    row[q] += c[q]
+                    row[q] = c[q] if first else row[q] + c[q]
 
 
 @kernel(parallel=True)
 def matmul_packed(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, out):
     """Contract: a strided (batch, M, K) view (a_off, a_str[3]), b strided (batch, K, N);
-    out is a zeroed row-major (batch, M, N) storage, += a @ b per batch; blocking is
+    out is a zeroed row-major (batch, M, N) storage that receives a @ b per batch (the
+    packed loops store the first k-slab's blocks without reading out, so that a fresh
+    page is touched once, not read and then written); blocking is
     plan(dtype, blocks): (MR, NR, MC, KC, NC, blocks).
     Loop order "by slab": for each k-slab, pack it (A and B) in parallel, then all output
     tiles in parallel, so the slab of B is read from memory once and shared by every
@@ -308,8 +324,8 @@ def matmul_packed(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, ou
             for t in prange(tiles_m * tiles_n):
                 i0, j0 = (t // tiles_n) * mc, (t % tiles_n) * nc
                 cbuf = np.empty(mr * nr, out.dtype)
-                _tile(ap, i0 // mr, bp, j0 // nr, kc, out, bi * M * N, N, i0, min(i0 + mc, M), j0, min(j0 + nc, N),
-                      mr, nr, cbuf)
+                _tile(ap, i0 // mr, bp, j0 // nr, kc, pc == 0, out, bi * M * N, N, i0, min(i0 + mc, M), j0,
+                      min(j0 + nc, N), mr, nr, cbuf)
 
 
 @helper()
@@ -375,10 +391,10 @@ def matmul_by_block(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, 
                     for j0 in range(c0, c0 + cols, nc):
                         if direct:
                             _tile_a(a, a_base + pc * a_str[2], mr * a_str[1], a_str[1], a_str[2], True, ap, bp,
-                                    (j0 - c0) // nr, kc, out, bi * M * N, N, i0, i0 + chunk, j0,
+                                    (j0 - c0) // nr, kc, pc == 0, out, bi * M * N, N, i0, i0 + chunk, j0,
                                     min(j0 + nc, c0 + cols), mr, nr, cbuf)
                         else:
-                            _tile(ap, 0, bp, (j0 - c0) // nr, kc, out, bi * M * N, N,
+                            _tile(ap, 0, bp, (j0 - c0) // nr, kc, pc == 0, out, bi * M * N, N,
                                   i0, i0 + chunk, j0, min(j0 + nc, c0 + cols), mr, nr, cbuf)
 
 
