@@ -400,9 +400,12 @@ def matmul_by_block(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, 
 
 @kernel(parallel=True, fastmath={"contract"})
 def matmul_small_k(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, out):
-    """Contract: as matmul_packed (blocking unused), for small K. out[b, i, :] += a[b, i, k] * b[b, k, :]
-    row by row: B (K x N) is packed row-major once per batch so the inner loop over the
-    output row is unit-stride and vectorises; rows run in parallel."""
+    """Contract: as matmul_packed (blocking unused), for small K. out[b, i, :] = sum over k of
+    a[b, i, k] * b[b, k, :], row by row: B (K x N) is packed row-major once per batch so the
+    inner loop over the output row is unit-stride and vectorises; rows run in parallel.
+    k = 0 stores, the rest add: the fresh output is never read before it is written."""
+    if K == 0:                                             # out stays zero
+        return
     bp = np.empty(K * N, out.dtype)
     for bi in range(batch):
         for k in range(K):
@@ -411,7 +414,10 @@ def matmul_small_k(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, o
         for i in prange(M):
             row = out[(bi * M + i) * N:(bi * M + i + 1) * N]
             a_row = a_off + bi * a_str[0] + i * a_str[1]
-            for k in range(K):
+            a0 = a[a_row]
+            for j in range(N):
+                row[j] = a0 * bp[j]
+            for k in range(1, K):
                 aik = a[a_row + k * a_str[2]]
                 bk = bp[k * N:(k + 1) * N]
                 for j in range(N):
