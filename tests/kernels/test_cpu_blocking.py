@@ -49,20 +49,23 @@ MACHINES = [(32, 32 << 10, 512 << 10), (32, 64 << 10, 1 << 20), (64, 32 << 10, 1
 @pytest.mark.parametrize("item", [4, 8])
 @pytest.mark.parametrize("vector,l1,l2", MACHINES)
 def test_the_blocking_follows_its_rules(monkeypatch, item, vector, l1, l2):
-    """NR = 2 vectors; NC = 8 panels; KC the largest multiple of 8 (64 to 512) with a KC x NR
-    panel of B in half of L1; MC the most MR-row panels (1 to 16) with MC x KC of A in a
-    quarter of L2."""
+    """NR = 2 vectors; KC the largest multiple of 8 (64 to 512) with a KC x NR panel of B
+    in twice L1; MC the most MR-row panels (1 to 16) with MC x KC of A in a quarter of L2;
+    NC the most NR-column panels (1 to 8) with KC x NC of B in half of L2."""
     monkeypatch.setattr(mm, "VECTOR_BYTES", vector)
     monkeypatch.setattr(mm, "L1", l1)
     monkeypatch.setattr(mm, "L2", l2)
     mr, nr, mc, kc, nc = mm._blocking(item)
-    assert mr == mm.MR and nr == 2 * vector // item and nc == 8 * nr
+    assert mr == mm.MR and nr == 2 * vector // item
     assert kc % 8 == 0 and 64 <= kc <= 512
-    assert kc == 64 or kc * nr * item <= l1 // 2
-    assert kc == 512 or (kc + 8) * nr * item > l1 // 2
+    assert kc == 64 or kc * nr * item <= 2 * l1
+    assert kc == 512 or (kc + 8) * nr * item > 2 * l1
     assert mc % mr == 0 and mr <= mc <= 16 * mr
     assert mc == mr or mc * kc * item <= l2 // 4
     assert mc == 16 * mr or (mc + mr) * kc * item > l2 // 4
+    assert nc % nr == 0 and nr <= nc <= 8 * nr
+    assert nc == nr or nc * kc * item <= l2 // 2
+    assert nc == 8 * nr or (nc + nr) * kc * item > l2 // 2
 
 
 def test_this_machines_blocking_is_the_one_tiles_reports():

@@ -12,9 +12,10 @@ The naive triple loop reads a row of A and a column of B for every output elemen
    rows are already unit-stride runs of k, "by block" skips packing A and the
    micro-kernel reads it in place (`outer_block_strided`).
 2. Cache blocking. The output is cut into independent tasks (`prange`): one block per
-   thread ("by block") or MC x NC tiles ("by slab"); inside a tile one KC x NR panel of
-   B stays in L1 while the tile's MR-row panels of A (MC x KC, in L2) stream past it.
-   KC, MC, NC are derived from this machine's cache sizes.
+   thread ("by block") or MC x NC tiles ("by slab"); inside a tile one MR-row panel of
+   A stays in L1 while the tile's panels of B (KC x NC, in L2) stream past it, so each
+   row block of the output is written left to right. KC, MC, NC are derived from this
+   machine's cache sizes.
 3. Register blocking, outer-product shaped. `outer_block` keeps an MR x NR block of C in
    MR * NR / LANES vector registers for the whole k loop. Per k it loads NR values of B
    (NR / LANES vectors), and for each of the MR rows broadcasts one value of A and does
@@ -53,9 +54,19 @@ FEW_TILES = 8             # ... and "by block" too when the output has this few 
 
 def tiles(dtype):
     """(MR, NR, MC, KC, NC) for `dtype`, from the vector width and the cache sizes:
-    NR = 2 vectors; KC so that a KC x NR panel of B fills half of L1; MC so that the
-    tile's A block (MC x KC) fills at most a quarter of L2, at most 16 panels of MR rows
-    (more tiles = work for both cores); NC = 8 panels of B."""
+    NR = 2 vectors; KC as long as a KC x NR panel of B fits in twice L1, at most 512;
+    MC so that the tile's A block (MC x KC) fills at most a quarter of L2, at most 16
+    panels of MR rows (more tiles = work for both cores); NC at most 8 panels of B, with
+    the tile's B block (KC x NC) in half of L2.
+
+    Why KC is long: the micro-kernel loads and stores its MR x NR block of the output
+    once per k-slab, and in a large product that block comes from L3 or memory. On an
+    AMD EPYC (Zen 4, 512-bit and 256-bit code alike, float32 and float64), 1024^3 at
+    one thread went from 0.75 of numpy at KC = 128 to 0.92 at KC = 512 (0.82 at 1024:
+    the panels no longer fit in L2). Why A's panel stays and B's stream: then the output
+    block after block is the next NR values of the same rows, which the prefetcher
+    follows; the other order jumped MR rows down at every block (1024^3: 0.91 -> 0.95,
+    the convnet's (7744, 288) @ (288, 64): 1.10 -> 1.11 of numpy; docs/kernels-cpu.md)."""
     return _blocking(np.dtype(dtype).itemsize)
 
 
@@ -68,9 +79,10 @@ def plan(dtype, blocks=1):
 
 def _blocking(item):
     nr = 2 * VECTOR_BYTES // item
-    kc = max(64, min(512, L1 // 2 // (nr * item)) // 8 * 8)
+    kc = max(64, min(512, 2 * L1 // (nr * item)) // 8 * 8)
     mc = MR * max(1, min(16, L2 // 4 // (kc * item * MR)))
-    return MR, nr, mc, kc, 8 * nr
+    nc = nr * max(1, min(8, L2 // 2 // (kc * item * nr)))
+    return MR, nr, mc, kc, nc
 
 
 def _emit_outer_block(context, builder, dtype, a_ptr, a_rows_at, b_ptr, kc_v, c_ptr, c_off_v, ldc_v, overwrite=None):
@@ -264,8 +276,9 @@ def _tile_a(a, a_first, a_panel, lda, ak, direct, edge, bp, b0, kc, first, out, 
             cbuf):
     """The output tile rows [i0, i1) x columns [j0, j1) += A x its packed B panels (column
     j0 is panel b0 of `bp`) for one k-slab of kc (= for the `first` slab: the output is
-    written, never read, so it need not be zeroed): for each KC x NR panel of B (kept in L1),
-    sweep the tile's MR-row panels of A (kept in L2). Row i0 + i, column k of A is
+    written, never read, so it need not be zeroed): for each MR-row panel of A (kept in L1),
+    sweep the tile's KC x NR panels of B (kept in L2), so the output is written along its
+    rows (see `tiles` for why this order). Row i0 + i, column k of A is
     a[a_first + (i // mr) * a_panel + (i % mr) * lda + k * ak]: either packed panels
     (a_panel = kc * mr, lda = 1, ak = mr) or, `direct`, the operand itself read through
     its strides; then a partial last panel (fewer than mr rows) is first packed into
@@ -275,13 +288,13 @@ def _tile_a(a, a_first, a_panel, lda, ak, direct, edge, bp, b0, kc, first, out, 
     full = (i1 - i0) // mr * mr                         # rows in whole panels
     if direct and full < i1 - i0:
         _pack(a, a_first + full // mr * a_panel, lda, ak, i1 - i0 - full, 0, kc, 0, mr, edge, 0)
-    for j in range(j0, j1, nr):
-        pj = b0 + (j - j0) // nr
-        b_panel = bp[pj * kc * nr:(pj + 1) * kc * nr]
-        cols = min(nr, j1 - j)
-        for i in range(i0, i1, mr):
-            at = a_first + (i - i0) // mr * a_panel
-            rows = min(mr, i1 - i)
+    for i in range(i0, i1, mr):
+        at = a_first + (i - i0) // mr * a_panel
+        rows = min(mr, i1 - i)
+        for j in range(j0, j1, nr):
+            pj = b0 + (j - j0) // nr
+            b_panel = bp[pj * kc * nr:(pj + 1) * kc * nr]
+            cols = min(nr, j1 - j)
             if rows == mr and cols == nr:
                 outer_block_strided(a, at, lda, ak, b_panel, kc, out, o_base + i * ldc + j, ldc, first)
                 continue
