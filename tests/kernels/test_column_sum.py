@@ -12,7 +12,7 @@ from tinygrad_book.kernels.cpu import reduce as rd
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 @pytest.mark.parametrize("rows", [1, 2, 3, 4, 5, 8, rd.GROUP - 1, rd.GROUP, rd.GROUP + 1, rd.GROUP + 7, 257, 1000])
-@pytest.mark.parametrize("cols", [1, 7, 256, 300])
+@pytest.mark.parametrize("cols", [1, 7, 256, 300, 1024, 1030])
 def test_column_sum_every_boundary(dtype, rows, cols):
     r = np.random.default_rng(rows * 1000 + cols)
     pitch, offset = cols + 3, 5                          # strided rows (a slice of a wider array), at an offset
