@@ -501,7 +501,8 @@ def machine_line() -> str:
     from .kernels.cpu import jit
     return (f"CPU: {cpu_model()}, {os.cpu_count()} logical cores, {jit.vector_bytes() * 8}-bit vectors; "
             f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
-            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; {thread_line()}")
+            f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; {thread_line()}; "
+            f"ours parallel from {jit.parallel_min_work():,} units of work")
 
 
 def thread_counts() -> dict:

@@ -5,6 +5,8 @@ coalesce merges the axes every operand walks as one; is_flat says when the resul
 single unit-stride run (the fast loop). The decorators give every kernel numba's cache,
 numpy's error model (x / 0 = inf, not an exception) and released GIL.
 """
+import os
+
 import numba
 import numpy as np
 import pytest
@@ -62,15 +64,55 @@ def threads_inside():
 
 
 def test_run_keeps_small_work_on_one_thread_and_restores_the_count():
-    """Below PARALLEL_MIN_WORK a kernel runs with one thread (a parallel launch costs more
+    """Below parallel_min_work() a kernel runs with one thread (a parallel launch costs more
     than the work); at the threshold and above with all of them; the count is restored."""
     most = numba.config.NUMBA_NUM_THREADS
     numba.set_num_threads(most)
     try:
-        assert jit.run(threads_inside, jit.PARALLEL_MIN_WORK - 1) == 1
+        threshold = jit.parallel_min_work()
+        assert jit.MIN_WORK_FLOOR <= threshold <= jit.MIN_WORK_CEILING or "TINYGRAD_BOOK_PARALLEL_MIN_WORK" in os.environ
+        assert jit.run(threads_inside, threshold - 1) == 1
         assert numba.get_num_threads() == most
-        assert jit.run(threads_inside, jit.PARALLEL_MIN_WORK) == most
+        assert jit.run(threads_inside, threshold) == most
+        assert jit.threads_for(threshold - 1) == 1 and jit.threads_for(threshold) == most
         numba.set_num_threads(1)
         assert jit.run(threads_inside, 1) == 1 and numba.get_num_threads() == 1
     finally:
         numba.set_num_threads(most)
+
+
+@pytest.mark.parametrize("handoff_s,want", [(0.0, 1 << 15), (1e-6, 1 << 15), (8e-6, 160_000), (55e-6, 1_100_000),
+                                             (1e-3, 1 << 22)])
+def test_the_threshold_is_twice_the_handoff_in_work_units_clamped(handoff_s, want):
+    """2 x hand-off / 0.1 ns per unit, within [2^15, 2^22]: 8 us -> 160k, 55 us -> 1.1M."""
+    assert jit.threshold_for(handoff_s) == want
+
+
+def test_the_handoff_is_measured_once_and_the_environment_overrides_it(monkeypatch):
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
+    calls = []
+    monkeypatch.setattr(jit, "handoff_seconds", lambda: calls.append(1) or 20e-6)
+    monkeypatch.setattr(jit, "PARALLEL_MIN_WORK", None)
+    monkeypatch.delenv("TINYGRAD_BOOK_PARALLEL_MIN_WORK", raising=False)
+    assert jit.parallel_min_work() == 400_000 and jit.parallel_min_work() == 400_000
+    assert calls == [1]
+    monkeypatch.setattr(jit, "PARALLEL_MIN_WORK", None)
+    monkeypatch.setenv("TINYGRAD_BOOK_PARALLEL_MIN_WORK", "5000")
+    assert jit.parallel_min_work() == 5000 and calls == [1]
+    monkeypatch.setattr(jit, "PARALLEL_MIN_WORK", None)
+    monkeypatch.setenv("TINYGRAD_BOOK_PARALLEL_MIN_WORK", "lots")
+    with pytest.raises(ValueError, match="TINYGRAD_BOOK_PARALLEL_MIN_WORK.*'lots'"):
+        jit.parallel_min_work()
+
+
+def test_small_work_never_asks_for_the_threshold(monkeypatch):
+    """Work under the floor stays serial without measuring (the pool is not started)."""
+    monkeypatch.setattr(jit, "PARALLEL_MIN_WORK", None)
+    monkeypatch.setattr(jit, "handoff_seconds", lambda: pytest.fail("measured for small work"))
+    assert jit.threads_for(jit.MIN_WORK_FLOOR - 1) == 1
+    assert jit.run(threads_inside, jit.MIN_WORK_FLOOR - 1) == 1
+
+
+def test_handoff_seconds_times_a_real_parallel_loop():
+    seconds = jit.handoff_seconds(repeat=5)
+    assert 0 < seconds < 1.0

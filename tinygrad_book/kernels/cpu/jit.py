@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 
 # Threads that wait must sleep, not spin. numba's default threading layer is OpenMP
 # (libgomp). At the end of every parallel loop a thread that finished its share spins,
@@ -111,27 +112,79 @@ def helper(fastmath=False):
 
 # Below this much work (elements touched, or multiply-adds) a kernel runs on the calling
 # thread alone. Starting a parallel loop wakes the other threads and waits for the
-# slowest: ~8 us on the busy 2-core machine (median; the mean was 43 us, the tail is
-# long), against ~1 us of arithmetic for a 64 x 64 layer. Tiny models (Boston housing at
-# batch 1: every tensor < 1000 elements) spent ~40% of each step in those hand-offs.
-PARALLEL_MIN_WORK = 1 << 15
+# slowest, and what that costs depends on the machine: ~8 us median on one host of the
+# 2-core VM (a 64 x 64 layer is ~1 us of arithmetic; Boston housing at batch 1 spent ~40%
+# of each step in hand-offs), ~55 us on another (AMD EPYC Zen 4, 2026-12-03), where a sum
+# of 1M floats ran in 82 us on one thread and 193 us on two. So the threshold is measured,
+# once per process, at the first kernel call (`parallel_min_work`): a loop pays when one
+# thread's time is above twice the hand-off, and a unit of work (an element added, a
+# multiply-add inside a product) costs ~0.1 ns, so the threshold is 2 x hand-off / 0.1 ns,
+# clamped to [MIN_WORK_FLOOR, MIN_WORK_CEILING]. TINYGRAD_BOOK_PARALLEL_MIN_WORK overrides.
+MIN_WORK_FLOOR, MIN_WORK_CEILING = 1 << 15, 1 << 22
+SECONDS_PER_UNIT = 1e-10
+PARALLEL_MIN_WORK = None        # decided by parallel_min_work() at the first call
+
+
+@njit(parallel=True, cache=True)
+def _empty_loop(flags):
+    """The smallest parallel loop: what `handoff_seconds` times."""
+    for t in prange(flags.size):              # one task per thread, nothing to do
+        flags[t] += 1
+
+
+def handoff_seconds(repeat=25) -> float:
+    """The median wall time of a parallel loop with one empty task per thread: what
+    waking the other threads and waiting for them costs on this machine now."""
+    flags = np.zeros(get_num_threads(), np.int64)
+    for _ in range(3):                        # load or compile, start the pool
+        _empty_loop(flags)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        _empty_loop(flags)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def threshold_for(handoff_s: float) -> int:
+    """The work below which one thread beats all of them, for a measured hand-off."""
+    return int(min(MIN_WORK_CEILING, max(MIN_WORK_FLOOR, round(2 * handoff_s / SECONDS_PER_UNIT))))
+
+
+def parallel_min_work() -> int:
+    """PARALLEL_MIN_WORK, measured at the first call in this process (see above). Only
+    work of at least MIN_WORK_FLOOR asks, so a process whose kernels are all small never
+    starts the thread pool (a fork after it started can hang)."""
+    global PARALLEL_MIN_WORK
+    if PARALLEL_MIN_WORK is None:
+        given = os.environ.get("TINYGRAD_BOOK_PARALLEL_MIN_WORK")
+        if given:
+            if not given.strip().isdigit():
+                raise ValueError(f"TINYGRAD_BOOK_PARALLEL_MIN_WORK must be a whole number of work units "
+                                 f"(elements or multiply-adds), got {given!r}")
+            PARALLEL_MIN_WORK = int(given)
+        elif numba.config.NUMBA_NUM_THREADS == 1:
+            PARALLEL_MIN_WORK = MIN_WORK_FLOOR            # one thread: nothing to hand off
+        else:
+            PARALLEL_MIN_WORK = threshold_for(handoff_seconds())
+    return PARALLEL_MIN_WORK
 
 
 def threads_for(work):
     """How many threads `run(kernel, work, ...)` computes with: one below
-    PARALLEL_MIN_WORK, else numba's count for the calling thread (asking costs a lock,
+    parallel_min_work(), else numba's count for the calling thread (asking costs a lock,
     ~2.5 us: only kernels that cut their work by thread count ask)."""
-    if work < PARALLEL_MIN_WORK or numba.config.NUMBA_NUM_THREADS == 1:
+    if work < MIN_WORK_FLOOR or numba.config.NUMBA_NUM_THREADS == 1 or work < parallel_min_work():
         return 1
     return get_num_threads()
 
 
 def run(kernel, work, *args):
-    """kernel(*args), on this thread only when `work` is below PARALLEL_MIN_WORK.
+    """kernel(*args), on this thread only when `work` is below parallel_min_work().
     (numba's thread count is per calling thread; `prange` then runs as a plain loop.)
     With a pool of one thread there is nothing to hand off, and asking numba for the
     count (a lock, ~2.5 us) would cost about as much as a small kernel."""
-    if work >= PARALLEL_MIN_WORK or numba.config.NUMBA_NUM_THREADS == 1:
+    if numba.config.NUMBA_NUM_THREADS == 1 or (work >= MIN_WORK_FLOOR and work >= parallel_min_work()):
         return kernel(*args)
     threads = get_num_threads()
     if threads == 1:
