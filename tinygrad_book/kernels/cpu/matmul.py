@@ -65,8 +65,8 @@ def tiles(dtype):
     one thread went from 0.75 of numpy at KC = 128 to 0.92 at KC = 512 (0.82 at 1024:
     the panels no longer fit in L2). Why A's panel stays and B's stream: then the output
     block after block is the next NR values of the same rows, which the prefetcher
-    follows; the other order jumped MR rows down at every block (1024^3: 0.91 -> 0.95,
-    the convnet's (7744, 288) @ (288, 64): 1.10 -> 1.11 of numpy; docs/kernels-cpu.md)."""
+    follows; the other order jumped MR rows down at every block (1024^3 at KC = 512:
+    0.91 -> 0.92-0.95 of numpy; docs/kernels-cpu.md, issue 12's ninth round)."""
     return _blocking(np.dtype(dtype).itemsize)
 
 
