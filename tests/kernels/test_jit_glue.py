@@ -116,3 +116,44 @@ def test_small_work_never_asks_for_the_threshold(monkeypatch):
 def test_handoff_seconds_times_a_real_parallel_loop():
     seconds = jit.handoff_seconds(repeat=5)
     assert 0 < seconds < 1.0
+
+
+@jit.kernel(parallel=True)
+def _double_into(x, out):
+    for i in jit.prange(x.shape[0]):
+        out[i] = 2 * x[i]
+
+
+def test_a_parallel_kernel_has_a_serial_twin_and_run_uses_it_for_small_work(monkeypatch):
+    """The twin is the same code without threads, cached under its own name; small work goes
+    to it, work past the threshold to the parallel kernel."""
+    assert _double_into.serial.py_func.__qualname__.endswith("_serial")
+    assert _double_into.serial.py_func.__code__ is _double_into.py_func.__code__
+    x = np.arange(5.0)
+    out = np.zeros(5)
+    _double_into.serial(x, out)
+    np.testing.assert_array_equal(out, 2 * x)
+    calls = []
+
+    class Spy:
+        def __init__(self, name):
+            self.name = name
+
+        def __call__(self, *args):
+            calls.append(self.name)
+
+    spy = Spy("parallel")
+    spy.serial = Spy("serial")
+    monkeypatch.setattr(jit, "PARALLEL_MIN_WORK", 1 << 16)
+    jit.run(spy, 10)
+    jit.run(spy, (1 << 16) - 1)
+    jit.run(spy, 1 << 16)
+    want_big = "parallel" if numba.config.NUMBA_NUM_THREADS > 1 else "serial"
+    assert calls == ["serial", "serial", want_big]
+
+
+def test_a_serial_kernel_has_no_twin():
+    @jit.kernel()
+    def plain(x):
+        return x
+    assert not hasattr(plain, "serial")
