@@ -24,6 +24,13 @@ def test_small_k_needs_k_below_and_n_at_least_the_thresholds(dk, dn, want):
     assert mm.choose(4, mm.SMALL_K_MIN_N + dn, mm.SMALL_K + dk, ITEM) == want
 
 
+@pytest.mark.parametrize("runs", [False, True])
+def test_small_k_only_where_a_would_be_packed(runs):
+    """A whose rows are runs of k is read in place by "by block", which beats "small k"."""
+    want = "by_block" if runs else "small_k"
+    assert mm.choose(43264, 32, 9, ITEM, a_rows_are_runs=runs) == want
+
+
 @pytest.mark.parametrize("last_panel", ["1 column", "2 columns", "full"])   # a partial panel is rounded up
 def test_by_block_while_the_packed_b_fits(monkeypatch, last_panel):
     nr, mc, nc = blocking()

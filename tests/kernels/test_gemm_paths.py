@@ -34,7 +34,7 @@ def force_path(monkeypatch):
         def spy(*args):
             ran.append(name)
             return kernel(*args)
-        monkeypatch.setattr(mm, "choose", lambda M, N, K, itemsize: name)
+        monkeypatch.setattr(mm, "choose", lambda M, N, K, itemsize, a_rows_are_runs=False: name)
         monkeypatch.setitem(mm.KERNELS, name, spy)
         return ran
     return force
@@ -166,7 +166,7 @@ def test_mnist_mlp_shapes(force_path, path):
 
 
 @pytest.mark.parametrize("patch,M,N,K,want", [
-    ({}, 64 * 26 * 26, 32, 9, "small_k"),                      # conv1 forward: k = 3*3*1
+    ({}, 64 * 26 * 26, 32, 9, "small_k"),                      # k = 3*3*1, A to be packed (else by block)
     ({}, 20 * 148 * 148, 32, 27, "by_block"),                  # k = 3*3*3: packed is faster
     ({"SMALL_K_MIN_N": 10 ** 9}, 64, 32, 9, "by_block"),         # short rows: no small-k; one tile
     ({"BY_BLOCK_BYTES": 1 << 40}, 1024, 1024, 1024, "by_block"),
@@ -190,7 +190,7 @@ def test_default_routing_runs_a_known_kernel(monkeypatch):
     a = strided_view(rng, (1, 40, 300), np.float64, False, False)
     b = strided_view(rng, (1, 300, 50), np.float64, True, False)
     got = get_backend("cpu").matmul(a, b)
-    assert ran == [mm.choose(40, 50, 300, 8)]
+    assert ran == [mm.choose(40, 50, 300, 8, True)]           # a: rows are runs of k
     assert_gemm_close(got.reshape(40, 50), as_array(a)[0] @ as_array(b)[0], np.float64, 300)
 
 
@@ -268,7 +268,7 @@ def test_backend_passes_the_thread_count_to_by_block(monkeypatch):
     seen = []
     kernel = mm.KERNELS["by_block"]
     monkeypatch.setitem(mm.KERNELS, "by_block", lambda *args: (seen.append(int(args[-2][5])), kernel(*args))[1])
-    monkeypatch.setattr(mm, "choose", lambda M, N, K, itemsize: "by_block")
+    monkeypatch.setattr(mm, "choose", lambda M, N, K, itemsize, a_rows_are_runs=False: "by_block")
     monkeypatch.setattr(jit, "PARALLEL_MIN_WORK", jit.MIN_WORK_FLOOR)     # not this machine's measured one
     rng = np.random.default_rng(5)
     big = [strided_view(rng, s, np.float32, False, False) for s in ((1, 64, 64), (1, 64, 64))]

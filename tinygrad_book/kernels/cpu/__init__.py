@@ -217,7 +217,7 @@ class CpuBackend(Backend):
         out = np.zeros(B * M * N, dtype=dtype)
         if out.size == 0 or K == 0:
             return out
-        path, work = mm.choose(M, N, K, dtype.itemsize), B * M * N * K
+        path, work = mm.choose(M, N, K, dtype.itemsize, a.strides[2] == 1), B * M * N * K
         blocks = threads_for(work) if path == "by_block" else 1     # one block per thread
         run(mm.KERNELS[path], work, a.storage, a.offset, int64s(a.strides), b.storage, b.offset, int64s(b.strides),
             B, M, N, K, mm.plan(dtype, blocks), out)
