@@ -14,7 +14,7 @@ in parallel with no atomics and no races (a scatter, patch by patch, would colli
 """
 from __future__ import annotations
 
-from .jit import kernel, prange
+from .jit import helper, kernel, prange
 
 
 @kernel(parallel=True)
@@ -57,25 +57,69 @@ def col2im(cols, N, H, W, C, KH, KW, SH, SW, top, left, OH, OW, out):
     """Contract: cols contiguous (N, OH, OW, KH, KW, C); out zeroed (N, H, W, C) gets
     out[n,h,w,c] = sum of cols[n,i,j,p,q,c] over all (i,j,p,q) with i*SH+p-top = h and
     j*SW+q-left = w. Optimisation: gather form, parallel over image rows (n, h), each
-    output C-run written by one task only."""
-    patch = KH * KW * C
+    output C-run written by one task only; stride 1 has its own row loop."""
     for row in prange(N * H):
-        n = row // H
-        h = row % H
-        for w in range(W):
-            dst = out[(row * W + w) * C:(row * W + w + 1) * C]
-            for p in range(KH):
-                hp = h + top - p                   # = i*SH for the patch row i that used (h, p)
-                if hp < 0 or hp % SH != 0 or hp // SH >= OH:
+        if SH == 1 and SW == 1:
+            _col2im_row_stride1(cols, row, H, W, C, KH, KW, top, left, OH, OW, out)
+        else:
+            _col2im_row(cols, row, H, W, C, KH, KW, SH, SW, top, left, OH, OW, out)
+
+
+@helper()
+def _col2im_row(cols, row, H, W, C, KH, KW, SH, SW, top, left, OH, OW, out):
+    """Image row `row` (= n * H + h) of col2im, any stride: each pixel's C-run gathers
+    the taps that read it (a tap (p, q) of patch (i, j) read it if i*SH + p - top = h)."""
+    patch = KH * KW * C
+    n = row // H
+    h = row % H
+    for w in range(W):
+        dst = out[(row * W + w) * C:(row * W + w + 1) * C]
+        for p in range(KH):
+            hp = h + top - p                   # = i*SH for the patch row i that used (h, p)
+            if hp < 0 or hp % SH != 0 or hp // SH >= OH:
+                continue
+            i = hp // SH
+            for q in range(KW):
+                wq = w + left - q
+                if wq < 0 or wq % SW != 0 or wq // SW >= OW:
                     continue
-                i = hp // SH
-                for q in range(KW):
-                    wq = w + left - q
-                    if wq < 0 or wq % SW != 0 or wq // SW >= OW:
-                        continue
-                    j = wq // SW
-                    src = ((n * OH + i) * OW + j) * patch + (p * KW + q) * C
-                    tap = cols[src:src + C]
+                j = wq // SW
+                src = ((n * OH + i) * OW + j) * patch + (p * KW + q) * C
+                tap = cols[src:src + C]
+                for c in range(C):
+                    dst[c] += tap[c]
+
+
+@helper()
+def _col2im_row_stride1(cols, row, H, W, C, KH, KW, top, left, OH, OW, out):
+    """Image row `row` of col2im for stride 1, where image column w met tap q at patch
+    column j = w + left - q: no division or remainder per tap. Per tap (p, q), the valid
+    w form one range, walked with cols read every `patch` values. With C = 1 (the MNIST
+    convnet's first layer) each tap is one value, added directly: slicing a run of one
+    value per tap, and the % and // per tap of the general loop, made col2im of
+    (64, 28, 28, 1) from a 3 x 3 kernel take 2.5 ms, 6 ns a value."""
+    patch = KH * KW * C
+    n = row // H
+    h = row % H
+    image_row = out[row * W * C:(row + 1) * W * C]
+    for p in range(KH):
+        i = h + top - p
+        if i < 0 or i >= OH:
+            continue
+        for q in range(KW):
+            w_lo, w_hi = max(0, q - left), min(W, OW + q - left)
+            if w_hi <= w_lo:
+                continue
+            first = ((n * OH + i) * OW + w_lo + left - q) * patch + (p * KW + q) * C
+            taps = cols[first:first + (w_hi - w_lo - 1) * patch + C]
+            if C == 1:
+                dst = image_row[w_lo:w_hi]
+                for w in range(w_hi - w_lo):
+                    dst[w] += taps[w * patch]
+            else:
+                for w in range(w_hi - w_lo):
+                    dst = image_row[(w_lo + w) * C:(w_lo + w + 1) * C]
+                    tap = taps[w * patch:w * patch + C]
                     for c in range(C):
                         dst[c] += tap[c]
 
