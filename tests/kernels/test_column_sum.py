@@ -38,3 +38,12 @@ def test_float32_column_sum_is_at_least_as_accurate_as_numpys():
     ours_error = np.abs(ours.astype(np.float64) - exact).max()
     numpy_error = np.abs(x.sum(axis=0).astype(np.float64) - exact).max()
     assert ours_error <= numpy_error and ours_error < 1e-4 * np.abs(exact).max()
+
+
+@pytest.mark.parametrize("op", ["sum", "max"])
+def test_a_very_wide_column_reduction_combines_in_parallel(op):
+    """Past COMBINE_PARALLEL partial values the combining loop is a parallel one."""
+    rows, cols = 3, rd.COMBINE_PARALLEL + 5
+    x = np.random.default_rng(9).standard_normal((rows, cols))
+    got = get_backend("cpu").reduce(op, View(x.reshape(-1), (rows, cols), (cols, 1), 0), (0,))
+    np.testing.assert_allclose(got, getattr(x, op)(axis=0), rtol=1e-12)

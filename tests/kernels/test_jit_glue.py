@@ -81,10 +81,10 @@ def test_run_keeps_small_work_on_one_thread_and_restores_the_count():
         numba.set_num_threads(most)
 
 
-@pytest.mark.parametrize("handoff_s,want", [(0.0, 1 << 15), (1e-6, 1 << 15), (8e-6, 160_000), (55e-6, 1_100_000),
-                                             (1e-3, 1 << 22)])
-def test_the_threshold_is_twice_the_handoff_in_work_units_clamped(handoff_s, want):
-    """2 x hand-off / 0.1 ns per unit, within [2^15, 2^22]: 8 us -> 160k, 55 us -> 1.1M."""
+@pytest.mark.parametrize("handoff_s,want", [(0.0, 1 << 15), (5e-7, 1 << 15), (1e-6, 40_000), (8e-6, 320_000),
+                                             (55e-6, 2_200_000), (1e-3, 1 << 22)])
+def test_the_threshold_is_four_handoffs_in_work_units_clamped(handoff_s, want):
+    """4 x hand-off / 0.1 ns per unit, within [2^15, 2^22]: 8 us -> 320k, 55 us -> 2.2M."""
     assert jit.threshold_for(handoff_s) == want
 
 
@@ -94,7 +94,7 @@ def test_the_handoff_is_measured_once_and_the_environment_overrides_it(monkeypat
     monkeypatch.setattr(jit, "handoff_seconds", lambda: calls.append(1) or 20e-6)
     monkeypatch.setattr(jit, "PARALLEL_MIN_WORK", None)
     monkeypatch.delenv("TINYGRAD_BOOK_PARALLEL_MIN_WORK", raising=False)
-    assert jit.parallel_min_work() == 400_000 and jit.parallel_min_work() == 400_000
+    assert jit.parallel_min_work() == 800_000 and jit.parallel_min_work() == 800_000
     assert calls == [1]
     monkeypatch.setattr(jit, "PARALLEL_MIN_WORK", None)
     monkeypatch.setenv("TINYGRAD_BOOK_PARALLEL_MIN_WORK", "5000")

@@ -136,10 +136,14 @@ def helper(fastmath=False):
 # 2-core VM (a 64 x 64 layer is ~1 us of arithmetic; Boston housing at batch 1 spent ~40%
 # of each step in hand-offs), ~55 us on another (AMD EPYC Zen 4, 2026-12-03), where a sum
 # of 1M floats ran in 82 us on one thread and 193 us on two. So the threshold is measured,
-# once per process, at the first kernel call (`parallel_min_work`): a loop pays when one
-# thread's time is above twice the hand-off, and a unit of work (an element added, a
-# multiply-add inside a product) costs ~0.1 ns, so the threshold is 2 x hand-off / 0.1 ns,
-# clamped to [MIN_WORK_FLOOR, MIN_WORK_CEILING]. TINYGRAD_BOOK_PARALLEL_MIN_WORK overrides.
+# once per process, at the first kernel call (`parallel_min_work`). Two threads pay when
+# one thread's time is above twice the hand-off; a real kernel's hand-off is about twice
+# the empty loop's (the worker also starts cold: there, a 1000 x 1000 column sum took
+# 105-110 us on one thread and 150-170 us on two, against a ~45 us empty loop); and a unit
+# of work (an element added, a multiply-add inside a product) costs ~0.1 ns. So the
+# threshold is 4 x hand-off / 0.1 ns, clamped to [MIN_WORK_FLOOR, MIN_WORK_CEILING].
+# Training hardly cares within that range (MLP and MNIST convnet slices at 0.5M, 1M, 2M,
+# 4M: equal within noise). TINYGRAD_BOOK_PARALLEL_MIN_WORK overrides.
 MIN_WORK_FLOOR, MIN_WORK_CEILING = 1 << 15, 1 << 22
 SECONDS_PER_UNIT = 1e-10
 PARALLEL_MIN_WORK = None        # decided by parallel_min_work() at the first call
@@ -168,7 +172,7 @@ def handoff_seconds(repeat=25) -> float:
 
 def threshold_for(handoff_s: float) -> int:
     """The work below which one thread beats all of them, for a measured hand-off."""
-    return int(min(MIN_WORK_CEILING, max(MIN_WORK_FLOOR, round(2 * handoff_s / SECONDS_PER_UNIT))))
+    return int(min(MIN_WORK_CEILING, max(MIN_WORK_FLOOR, round(4 * handoff_s / SECONDS_PER_UNIT))))
 
 
 def parallel_min_work() -> int:

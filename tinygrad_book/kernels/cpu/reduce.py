@@ -110,6 +110,9 @@ def reduce_flat(op, x, off, n, acc0, out):
         out[0] = _min_run(best, 0, 1, nblocks)
 
 
+COMBINE_PARALLEL = 1 << 16   # partial values from which reduce_cols combines them in parallel
+
+
 @kernel(parallel=True)
 def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
     """Contract: out[m] = reduce_r x[off + m + r*sr] (m unit-stride, r strided).
@@ -125,7 +128,9 @@ def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
     Each row is sliced once (`row = x[base:base + w]`) and indexed with the loop
     counter: with `x[base + j]` numba keeps a negative-index check per element and the
     loop does not vectorise (measured 3.5x slower than numpy at 1000 x 1000). The sum's
-    rows are added four at a time, in groups (`_sum_rows_into`)."""
+    rows are added four at a time, in groups (`_sum_rows_into`). The combining loop runs
+    in parallel only for many partial values: a second parallel region costs a second
+    hand-off (40-250 us on the Zen 4 VM of issue 12's ninth round, for ~8000 adds)."""
     cols = 1024
     col_tasks = (m_count + cols - 1) // cols
     blocks = max(1, min(8, r_count // 64, 16 // col_tasks))      # row blocks: >= 64 rows each
@@ -146,19 +151,30 @@ def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
                 b[j] = first[j]
             for r in range(r0 + 1, r1):
                 _better_into(op, b, x[off + r * sr + m0:off + r * sr + m0 + w], w)
-    for m in prange(m_count):                      # combine the row blocks, in block order
-        if op == SUM:
-            v = sums[0, m]
-            for k in range(1, blocks):
-                v += sums[k, m]
-            out[m] = v
-        else:
-            v = best[0, m]
-            for k in range(1, blocks):
-                u = best[k, m]
-                if v == v and (u != u or (u > v if op == MAX else u < v)):
-                    v = u
-            out[m] = v
+    if m_count * blocks >= COMBINE_PARALLEL:
+        for m in prange(m_count):                  # combine the row blocks, in block order
+            _combine(op, sums, best, blocks, m, out)
+    else:                                          # a few thousand adds: not worth a hand-off
+        for m in range(m_count):
+            _combine(op, sums, best, blocks, m, out)
+
+
+
+@helper()
+def _combine(op, sums, best, blocks, m, out):
+    """out[m] = the row blocks' partial results for column m, combined in block order."""
+    if op == SUM:
+        v = sums[0, m]
+        for k in range(1, blocks):
+            v += sums[k, m]
+        out[m] = v
+    else:
+        v = best[0, m]
+        for k in range(1, blocks):
+            u = best[k, m]
+            if v == v and (u != u or (u > v if op == MAX else u < v)):
+                v = u
+        out[m] = v
 
 
 GROUP = 64   # rows a column sum adds in x's own dtype before they join the float64 total
