@@ -49,6 +49,7 @@ def gemm_shapes(dtype):
         (2, 1, 2 * kc, 1),                                       # one row, one column, whole slabs
         (1, 5 * mc + 3, kc - 1, 7),                              # one slab just short, narrow N
         (1, 3, 9, 3 * nc + 1),                                   # tiny K, wide N
+        (1, mr + 2, kc // 2, nr + nr // 2 + 1),                  # an edge panel wider than half NR
     ]
 
 
@@ -95,12 +96,18 @@ def test_every_path_every_layout(force_path, path, dtype, case, ta, tb):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("overwrite", [False, True])
-def test_strided_micro_kernel_reads_a_in_place_and_adds_or_stores(dtype, overwrite):
+@pytest.mark.parametrize("half", [False, True])
+def test_strided_micro_kernel_reads_a_in_place_and_adds_or_stores(dtype, overwrite, half):
     """outer_block_strided's contract: row i, column k of A at a_off + i*lda + k*ak (here a
     strided window of a larger matrix), the block added into c, or stored over it when
-    `overwrite`; every element outside the block untouched. The numpy contract alongside."""
+    `overwrite`; every element outside the block untouched (for outer_block_strided_half
+    the block is the first NR / 2 columns: the other half of each row is untouched too).
+    The numpy contract alongside."""
     from numba import njit
     mr, nr, _, _, _ = mm.tiles(dtype)
+    kernel, contract = mm.outer_block_strided, mm.outer_block_strided_py
+    if half:
+        kernel, contract = mm.outer_block_strided_half, mm.outer_block_strided_half_py
     kc, ldc, c_off, ak, a_off = 29, nr + 3, 2, 3, 5
     lda = ak * kc + 1                          # rows of a larger matrix, k every ak-th value
     rng = np.random.default_rng(12)
@@ -108,13 +115,14 @@ def test_strided_micro_kernel_reads_a_in_place_and_adds_or_stores(dtype, overwri
     bp = rng.uniform(-1, 1, kc * nr).astype(dtype)
     before = rng.uniform(-1, 1, c_off + mr * ldc + 4).astype(dtype)
     got, want = before.copy(), before.copy()
-    njit(lambda *args: mm.outer_block_strided(*args))(a, a_off, lda, ak, bp, kc, got, c_off, ldc, overwrite)
-    mm.outer_block_strided_py(a, a_off, lda, ak, bp, kc, want, c_off, ldc, overwrite)
+    njit(lambda *args: kernel(*args))(a, a_off, lda, ak, bp, kc, got, c_off, ldc, overwrite)
+    contract(a, a_off, lda, ak, bp, kc, want, c_off, ldc, overwrite)
+    width = nr // 2 if half else nr
     a_block = np.array([[a[a_off + i * lda + k * ak] for k in range(kc)] for i in range(mr)], np.float64)
-    block = a_block @ bp.reshape(kc, nr)
+    block = a_block @ bp.reshape(kc, nr)[:, :width]
     inside = np.zeros(got.size, bool)
     for i in range(mr):
-        inside[c_off + i * ldc:c_off + i * ldc + nr] = True
+        inside[c_off + i * ldc:c_off + i * ldc + width] = True
     expected = block.ravel() + (0 if overwrite else before[inside])
     for c in (got, want):
         assert_gemm_close(c[inside], expected, dtype, kc)

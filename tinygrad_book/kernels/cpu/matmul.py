@@ -87,13 +87,15 @@ def _blocking(item):
     return MR, nr, mc, kc, nc
 
 
-def _emit_outer_block(context, builder, dtype, a_ptr, a_rows_at, b_ptr, kc_v, c_ptr, c_off_v, ldc_v, overwrite=None):
+def _emit_outer_block(context, builder, dtype, a_ptr, a_rows_at, b_ptr, kc_v, c_ptr, c_off_v, ldc_v, overwrite=None,
+                      nv=2):
     """The LLVM IR of the micro-kernel, shared by outer_block and outer_block_strided:
     a_rows_at(k) gives the MR indexes into a_ptr of A's column k (rows 0..MR-1); the block
-    is added into c, or stored over it where the i1 value `overwrite` is true."""
+    is added into c, or stored over it where the i1 value `overwrite` is true. `nv` = 1
+    computes only the first vector of the NR columns (packed B keeps its NR-wide rows)."""
     item = dtype.bitwidth // 8
     lanes = VECTOR_BYTES // item
-    nr, nv = 2 * lanes, 2
+    nr = 2 * lanes
     vec = ir.VectorType(context.get_value_type(dtype), lanes)
     i32, i64 = ir.IntType(32), ir.IntType(64)
     if isinstance(dtype, types.Float):
@@ -171,19 +173,8 @@ def outer_block(typingctx, ap, bp, kc, c, c_off, ldc):
     return sig, codegen
 
 
-@intrinsic
-def outer_block_strided(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite):
-    """As outer_block, with A read in place through its strides instead of from a packed
-    panel: c[c_off + i*ldc + j] += sum over k < kc of a[a_off + i*lda + k*ak] * bp[k*NR + j]
-    (= instead of += when `overwrite`). Every one of the MR rows must exist (the caller
-    packs a partial edge panel instead; a packed panel is lda = 1, ak = MR). Packing A
-    costs ~1.3 ns a value here; a product whose output is narrow (N = 64: each value of A
-    is used only 64 times) spent a quarter of its time packing A. `overwrite` (the first
-    k-slab) never reads the fresh output: reading an untouched page, then writing it,
-    faults twice (measured: a (103680, 64) @ (64, 288) product into a fresh array took
-    116 ms at 2 threads, 64 ms into one already touched)."""
-    sig = types.void(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite)
-
+def _strided_codegen(nv):
+    """outer_block_strided's code generator, for `nv` vectors of output columns."""
     def codegen(context, builder, signature, args):
         t = signature.args
         a_off_v, lda_v, ak_v = (_i64(context, builder, args[q], t[q]) for q in (1, 2, 3))
@@ -196,8 +187,32 @@ def outer_block_strided(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc, ove
         overwrite = context.cast(builder, args[9], t[9], types.boolean)
         return _emit_outer_block(context, builder, t[0].dtype, _data(context, builder, t[0], args[0]), a_rows_at,
                                  _data(context, builder, t[4], args[4]), args[5], _data(context, builder, t[6], args[6]),
-                                 _i64(context, builder, args[7], t[7]), _i64(context, builder, args[8], t[8]), overwrite)
-    return sig, codegen
+                                 _i64(context, builder, args[7], t[7]), _i64(context, builder, args[8], t[8]), overwrite,
+                                 nv)
+    return codegen
+
+
+@intrinsic
+def outer_block_strided_half(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite):
+    """outer_block_strided for the first NR / 2 columns only (one vector: j < LANES), still
+    reading B's packed rows NR apart: for an edge block at most half as wide as NR (the
+    MNIST convnet's input gradient (43264, 32) @ (32, 9) is nothing but such blocks), half
+    the multiply-adds of the full kernel, all of them kept."""
+    return types.void(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite), _strided_codegen(1)
+
+
+@intrinsic
+def outer_block_strided(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite):
+    """As outer_block, with A read in place through its strides instead of from a packed
+    panel: c[c_off + i*ldc + j] += sum over k < kc of a[a_off + i*lda + k*ak] * bp[k*NR + j]
+    (= instead of += when `overwrite`). Every one of the MR rows must exist (the caller
+    packs a partial edge panel instead; a packed panel is lda = 1, ak = MR). Packing A
+    costs ~1.3 ns a value here; a product whose output is narrow (N = 64: each value of A
+    is used only 64 times) spent a quarter of its time packing A. `overwrite` (the first
+    k-slab) never reads the fresh output: reading an untouched page, then writing it,
+    faults twice (measured: a (103680, 64) @ (64, 288) product into a fresh array took
+    116 ms at 2 threads, 64 ms into one already touched)."""
+    return types.void(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite), _strided_codegen(2)
 
 
 def outer_block_py(ap, bp, kc, c, c_off, ldc):
@@ -205,18 +220,26 @@ def outer_block_py(ap, bp, kc, c, c_off, ldc):
     outer_block_strided_py(ap, 0, 1, MR, bp, kc, c, c_off, ldc, False)
 
 
-def outer_block_strided_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite):
-    """outer_block_strided's contract in plain Python (runs under NUMBA_DISABLE_JIT=1)."""
+def outer_block_strided_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite, width=None):
+    """outer_block_strided's contract in plain Python (runs under NUMBA_DISABLE_JIT=1);
+    `width` = NR / 2 is outer_block_strided_half's."""
     nr = 2 * VECTOR_BYTES // c.itemsize
+    width = nr if width is None else width
     a_block = np.array([[a[a_off + i * lda + k * ak] for k in range(kc)] for i in range(MR)], dtype=c.dtype)
-    block = a_block @ bp[:kc * nr].reshape(kc, nr)
+    block = a_block @ bp[:kc * nr].reshape(kc, nr)[:, :width]
     for i in range(MR):
-        run = c[c_off + i * ldc:c_off + i * ldc + nr]
+        run = c[c_off + i * ldc:c_off + i * ldc + width]
         run[:] = block[i] if overwrite else run + block[i]
+
+
+def outer_block_strided_half_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite):
+    """outer_block_strided_half's contract in plain Python."""
+    outer_block_strided_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite, VECTOR_BYTES // c.itemsize)
 
 
 if config.DISABLE_JIT:
     outer_block, outer_block_strided = outer_block_py, outer_block_strided_py   # noqa: F811
+    outer_block_strided_half = outer_block_strided_half_py                     # noqa: F811
 
 
 @helper()
@@ -300,8 +323,14 @@ def _tile_a(a, a_first, a_panel, lda, ak, direct, edge, bp, b0, kc, first, out, 
             if rows == mr and cols == nr:
                 outer_block_strided(a, at, lda, ak, b_panel, kc, out, o_base + i * ldc + j, ldc, first)
                 continue
+            half = cols <= nr // 2                      # one vector of columns is enough
             if direct and rows < mr:                    # the packed edge panel
-                outer_block_strided(edge, 0, 1, mr, b_panel, kc, cbuf, 0, nr, True)
+                if half:
+                    outer_block_strided_half(edge, 0, 1, mr, b_panel, kc, cbuf, 0, nr, True)
+                else:
+                    outer_block_strided(edge, 0, 1, mr, b_panel, kc, cbuf, 0, nr, True)
+            elif half:
+                outer_block_strided_half(a, at, lda, ak, b_panel, kc, cbuf, 0, nr, True)
             else:
                 outer_block_strided(a, at, lda, ak, b_panel, kc, cbuf, 0, nr, True)
             for r in range(rows):
