@@ -133,6 +133,8 @@ def main(argv=None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        from .utils.memory import keep_freed_memory_unless_disabled
+        keep_freed_memory_unless_disabled()   # a training step's arrays reuse freed pages
         return args.func(args)
     except KeyboardInterrupt:
         if debug:
