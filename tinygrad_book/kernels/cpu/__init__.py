@@ -33,7 +33,7 @@ import numpy as np
 from ..base import Backend, View, contiguous_strides, conv_output_size, is_contiguous, prod
 from . import batchnorm as bn, bias_act as ba, conv, elementwise as ew, indexing, matmul as mm, optim, recurrent, reduce as rd, softmax
 from ..vocabulary import ACTIVATION_CODES, BINARY_CODES, REDUCE_CODES, SUM, UNARY_CODES
-from .jit import MIN_WORK_FLOOR, coalesce, get_num_threads, int64s, is_flat, parallel_min_work, run, threads_for
+from .jit import coalesce, get_num_threads, int64s, is_flat, parallel_pays, run, threads_for
 
 __all__ = ["CpuBackend", "warm_up"]
 
@@ -309,7 +309,7 @@ class CpuBackend(Backend):
     # --- fused batch normalisation (batchnorm.py) ---------------------------------------------
     def _bands(self, M, C):
         """Row bands for the column sums: one per thread, one in all for small inputs."""
-        return max(1, min(M, get_num_threads())) if M * C >= MIN_WORK_FLOOR and M * C >= parallel_min_work() else 1
+        return max(1, min(M, get_num_threads())) if parallel_pays(M * C) else 1
 
     def batchnorm_forward(self, x, gamma, beta, epsilon):
         M, C = x.shape

@@ -136,7 +136,7 @@ def helper(fastmath=False):
 # 2-core VM (a 64 x 64 layer is ~1 us of arithmetic; Boston housing at batch 1 spent ~40%
 # of each step in hand-offs), ~55 us on another (AMD EPYC Zen 4, 2026-12-03), where a sum
 # of 1M floats ran in 82 us on one thread and 193 us on two. So the threshold is measured,
-# once per process, at the first kernel call (`parallel_min_work`). Two threads pay when
+# once per process, at the first kernel big enough to ask (`parallel_min_work`). Two threads pay when
 # one thread's time is above twice the hand-off; a real kernel's hand-off is about twice
 # the empty loop's (the worker also starts cold: there, a 1000 x 1000 column sum took
 # 105-110 us on one thread and 150-170 us on two, against a ~45 us empty loop); and a unit
@@ -194,13 +194,18 @@ def parallel_min_work() -> int:
     return PARALLEL_MIN_WORK
 
 
+def parallel_pays(work) -> bool:
+    """Whether `work` units are worth handing to several threads: more than one thread
+    exists and the work reaches parallel_min_work() (work under MIN_WORK_FLOOR never
+    asks, so it never measures)."""
+    return numba.config.NUMBA_NUM_THREADS > 1 and work >= MIN_WORK_FLOOR and work >= parallel_min_work()
+
+
 def threads_for(work):
-    """How many threads `run(kernel, work, ...)` computes with: one below
-    parallel_min_work(), else numba's count for the calling thread (asking costs a lock,
+    """How many threads `run(kernel, work, ...)` computes with: one unless
+    parallel_pays(work), else numba's count for the calling thread (asking costs a lock,
     ~2.5 us: only kernels that cut their work by thread count ask)."""
-    if work < MIN_WORK_FLOOR or numba.config.NUMBA_NUM_THREADS == 1 or work < parallel_min_work():
-        return 1
-    return get_num_threads()
+    return get_num_threads() if parallel_pays(work) else 1
 
 
 def run(kernel, work, *args):
@@ -208,7 +213,7 @@ def run(kernel, work, *args):
     numba has one thread): through the kernel's serial twin where it has one, else with
     numba's thread count set to one for the call (it is per calling thread; `prange` then
     runs as a plain loop)."""
-    if numba.config.NUMBA_NUM_THREADS > 1 and work >= MIN_WORK_FLOOR and work >= parallel_min_work():
+    if parallel_pays(work):
         return kernel(*args)
     serial = getattr(kernel, "serial", None)          # kernel(parallel=True)'s twin
     if serial is not None:

@@ -124,7 +124,7 @@ def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
     contiguous stretch of memory, which the prefetcher follows (256 columns of a 1000 x
     1000 array, a 1 KB run every 4 KB, ran at 0.91-0.99 of numpy on one thread of an
     AMD EPYC Zen 4; whole rows 1.1-1.5). Each row block writes its partial result to
-    `part[block]`; a second parallel loop combines the blocks column by column.
+    `part[block]`; a second loop combines the blocks column by column.
     Each row is sliced once (`row = x[base:base + w]`) and indexed with the loop
     counter: with `x[base + j]` numba keeps a negative-index check per element and the
     loop does not vectorise (measured 3.5x slower than numpy at 1000 x 1000). The sum's
@@ -157,7 +157,6 @@ def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
     else:                                          # a few thousand adds: not worth a hand-off
         for m in range(m_count):
             _combine(op, sums, best, blocks, m, out)
-
 
 
 @helper()
