@@ -1,4 +1,4 @@
-"""The cpu column sum (`reduce_cols` -> `_sum_rows_into`): rows added four at a time, in
+"""The cpu column sum (`reduce_cols` -> `sum_rows_into`): rows added four at a time, in
 groups of GROUP rows in x's dtype, then into float64. Row counts around every boundary
 of that scheme (1-3 leftover rows, a partial group, row blocks of several tasks), column
 runs of several widths, strided rows at an offset; and float32 accuracy at least that of

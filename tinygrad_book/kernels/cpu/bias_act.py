@@ -12,8 +12,8 @@ once and the loops run from 0 over the slice (pitfall 2 in docs/kernels-cpu.md),
 the activation switch outside the element loops (pitfall 1), so every loop is SIMD.
 
 The bias gradient is a column sum over rows. Each task adds its block's rows into its
-own row of `partial` (tasks, C) in float64, and the glue sums the few task rows:
-no two tasks write one place, and float32 gradients are summed in float64.
+own row of `partial` (tasks, C) in float64 (groups of 64 rows in x's dtype first, as the
+column sum does), and the glue sums the few task rows: no two tasks write one place.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import numpy as np
 from ..vocabulary import ACT_RELU, ACT_SIGMOID, ACT_TANH
 from .elementwise import CHUNK
 from .jit import helper, kernel, prange
+from .reduce import sum_rows_into
 
 
 @helper()
@@ -31,23 +32,25 @@ def rows_per_task(C):
 
 
 @helper()
-def _activate(act, z, out):
-    """out[i] = act(z[i]) over unit-stride runs (out may be z); one loop per activation."""
-    one = out.dtype.type(1)
-    zero = out.dtype.type(0)
+def _activate_in_place(act, x):
+    """x[i] = act(x[i]) over a unit-stride run; one loop per activation.
+    One array, not (z, out) with out = z: LLVM vectorises a loop over two arrays only
+    after a run-time check that they do not overlap, and in place they do, so that loop
+    ran scalar (ReLU over MNIST conv1's 1.4M outputs: 500 us, against 110 us here)."""
+    one = x.dtype.type(1)
+    zero = x.dtype.type(0)
     if act == ACT_RELU:                               # NaN stays NaN, as np.maximum
-        for i in range(out.shape[0]):
-            out[i] = zero if z[i] <= 0 else z[i]
+        for i in range(x.shape[0]):
+            x[i] = zero if x[i] <= 0 else x[i]
     elif act == ACT_SIGMOID:                          # exp only sees -|z| <= 0: stable
-        for i in range(out.shape[0]):
-            e = np.exp(-np.abs(z[i]))
-            out[i] = one / (one + e) if z[i] >= 0 else e / (one + e)
+        for i in range(x.shape[0]):
+            z = x[i]
+            e = np.exp(-np.abs(z))
+            x[i] = one / (one + e) if z >= 0 else e / (one + e)
     elif act == ACT_TANH:
-        for i in range(out.shape[0]):
-            out[i] = np.tanh(z[i])
-    else:                                             # LINEAR
-        for i in range(out.shape[0]):
-            out[i] = z[i]
+        for i in range(x.shape[0]):
+            x[i] = np.tanh(x[i])
+    # LINEAR: x is already act(x)
 
 
 @helper()
@@ -87,7 +90,7 @@ def bias_act(act, z, bias, out):
         for r in range(o2.shape[0]):
             for c in range(C):
                 o2[r, c] = zb[r, c] + bias[c]
-        _activate(act, ob, ob)
+        _activate_in_place(act, ob)
 
 
 @kernel(parallel=True)
@@ -95,8 +98,10 @@ def bias_act_backward(act, y, g, dz, partial):
     """Contract: y, g, dz (rows * C,) row-major, partial (tasks, C) float64 zeros with
     tasks = ceil(rows / rows_per_task(C)); dz = g * act'(z) from y, and partial[t, c] =
     the sum of dz[r, c] over task t's rows (db = partial summed over t).
-    Optimisation: one pass over y and g per block (the slope as one flat SIMD loop), the
-    column sum over the block just written, still in cache."""
+    Optimisation: one pass over y and g per block (the slope as one flat SIMD loop), then
+    the column sum over the block just written, still in cache, by the column sum's own
+    row loop (reduce.sum_rows_into: four rows per pass into a local run; adding every
+    row straight into partial[t] kept the sums in memory: 480 us for conv1's 1.4M, 195)."""
     C = partial.shape[1]
     rows = dz.shape[0] // C
     per_task = rows_per_task(C)
@@ -105,8 +110,4 @@ def bias_act_backward(act, y, g, dz, partial):
         hi = min((t + 1) * per_task, rows) * C
         db = dz[lo:hi]
         _slope_times(act, y[lo:hi], g[lo:hi], db)
-        d2 = db.reshape((hi - lo) // C, C)
-        acc = partial[t]
-        for r in range(d2.shape[0]):
-            for c in range(C):
-                acc[c] += d2[r, c]
+        sum_rows_into(db, 0, C, 0, (hi - lo) // C, C, partial[t])

@@ -20,7 +20,7 @@ LLVM may not reorder float adds (it changes rounding). `fastmath={"reassoc"}` on
 sum helper allows exactly that reordering, so LLVM keeps 4 x 16 partial sums in SIMD
 registers. float32 is accumulated in float64 (the `acc0` argument): memory, not adds,
 is the limit, and the result is more accurate than numpy's pairwise sum. (Column sums
-add groups of 64 rows in float32 first, then in float64: see `_sum_rows_into`.)
+add groups of 64 rows in float32 first, then in float64: see `sum_rows_into`.)
 """
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
     Each row is sliced once (`row = x[base:base + w]`) and indexed with the loop
     counter: with `x[base + j]` numba keeps a negative-index check per element and the
     loop does not vectorise (measured 3.5x slower than numpy at 1000 x 1000). The sum's
-    rows are added four at a time, in groups (`_sum_rows_into`). The combining loop runs
+    rows are added four at a time, in groups (`sum_rows_into`). The combining loop runs
     in parallel only for many partial values: a second parallel region costs a second
     hand-off (40-250 us on the Zen 4 VM of issue 12's ninth round, for ~8000 adds)."""
     cols = 1024
@@ -143,7 +143,7 @@ def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
         r0 = (t // col_tasks) * rows_per
         r1 = min(r0 + rows_per, r_count)
         if op == SUM:
-            _sum_rows_into(x, off + m0, sr, r0, r1, w, sums[t // col_tasks, m0:m0 + w])
+            sum_rows_into(x, off + m0, sr, r0, r1, w, sums[t // col_tasks, m0:m0 + w])
         else:
             b = best[t // col_tasks, m0:m0 + w]
             first = x[off + r0 * sr + m0:off + r0 * sr + m0 + w]
@@ -180,7 +180,7 @@ GROUP = 64   # rows a column sum adds in x's own dtype before they join the floa
 
 
 @helper()
-def _sum_rows_into(x, start, sr, r0, r1, w, acc):
+def sum_rows_into(x, start, sr, r0, r1, w, acc):
     """acc[j] += sum over rows r0 <= r < r1 of x[start + r*sr + j], for j < w.
     Four rows per pass into `part` (one load and one store of the running sum per four
     rows instead of per row), in x's dtype for a GROUP of rows, then added into the
