@@ -130,6 +130,39 @@ def test_strided_micro_kernel_reads_a_in_place_and_adds_or_stores(dtype, overwri
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("half", [False, True])
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_block_rows_computes_exactly_its_rows_for_every_count(dtype, half, overwrite):
+    """block_rows' contract for rows = 1 .. MR (the edge kernels of 8, 4, 2, 1 rows in every
+    combination): A read in place from an array that ends at its last value read, the
+    first `rows` rows of the block added or stored, every other element of c untouched (a
+    kernel that ran more rows would write past them); the numpy contract alongside."""
+    from numba import njit
+    mr, nr, _, _, _ = mm.tiles(dtype)
+    kernel = njit(lambda *args: mm.block_rows(*args))
+    kc, ldc, c_off, ak, a_off = 23, nr + 3, 2, 2, 3
+    lda = ak * kc + 1
+    width = nr // 2 if half else nr
+    rng = np.random.default_rng(13)
+    bp = rng.uniform(-1, 1, kc * nr).astype(dtype)
+    for rows in range(1, mr + 1):
+        a = rng.uniform(-1, 1, a_off + (rows - 1) * lda + (kc - 1) * ak + 1).astype(dtype)   # ends at the last value read
+        before = rng.uniform(-1, 1, c_off + mr * ldc + 4).astype(dtype)
+        got, want = before.copy(), before.copy()
+        kernel(a, a_off, lda, ak, rows, half, bp, kc, got, c_off, ldc, overwrite)
+        mm.block_rows_py(a, a_off, lda, ak, rows, half, bp, kc, want, c_off, ldc, overwrite)
+        a_block = np.array([[a[a_off + i * lda + k * ak] for k in range(kc)] for i in range(rows)], np.float64)
+        block = a_block @ bp.reshape(kc, nr)[:, :width]
+        inside = np.zeros(got.size, bool)
+        for i in range(rows):
+            inside[c_off + i * ldc:c_off + i * ldc + width] = True
+        expected = block.ravel() + (0 if overwrite else before[inside])
+        for c in (got, want):
+            assert_gemm_close(c[inside], expected, dtype, kc)
+            np.testing.assert_array_equal(c[~inside], before[~inside], err_msg=f"rows={rows}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_micro_kernel_adds_its_block_into_a_strided_output(dtype):
     """outer_block's contract: c[c_off + i*ldc + j] += (A panel^T @ B panel)[i, j] for the
     MR x NR block only; what was in c stays added to, every element around the block

@@ -88,11 +88,12 @@ def _blocking(item):
 
 
 def _emit_outer_block(context, builder, dtype, a_ptr, a_rows_at, b_ptr, kc_v, c_ptr, c_off_v, ldc_v, overwrite=None,
-                      nv=2):
+                      nv=2, rows=MR):
     """The LLVM IR of the micro-kernel, shared by outer_block and outer_block_strided:
-    a_rows_at(k) gives the MR indexes into a_ptr of A's column k (rows 0..MR-1); the block
-    is added into c, or stored over it where the i1 value `overwrite` is true. `nv` = 1
-    computes only the first vector of the NR columns (packed B keeps its NR-wide rows)."""
+    a_rows_at(k) gives the `rows` indexes into a_ptr of A's column k (MR, or fewer for an
+    edge kernel); the block is added into c, or stored over it where the i1 value
+    `overwrite` is true. `nv` = 1 computes only the first vector of the NR columns
+    (packed B keeps its NR-wide rows)."""
     item = dtype.bitwidth // 8
     lanes = VECTOR_BYTES // item
     nr = 2 * lanes
@@ -109,7 +110,7 @@ def _emit_outer_block(context, builder, dtype, a_ptr, a_rows_at, b_ptr, kc_v, c_
         def fma(x, y, acc):
             return builder.add(builder.mul(x, y), acc)
         add = builder.add
-    acc = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None)) for _ in range(nv)] for _ in range(MR)]
+    acc = [[cgutils.alloca_once_value(builder, ir.Constant(vec, None)) for _ in range(nv)] for _ in range(rows)]
     with cgutils.for_range(builder, kc_v) as loop:        # allocas become registers (mem2reg)
         k = loop.index
         b_row = builder.mul(k, ir.Constant(i64, nr))
@@ -123,7 +124,7 @@ def _emit_outer_block(context, builder, dtype, a_ptr, a_rows_at, b_ptr, kc_v, c_
             for v in range(nv):
                 builder.store(fma(splat, b[v], builder.load(acc[i][v])), acc[i][v])
     def write(accumulate):
-        for i in range(MR):
+        for i in range(rows):
             row = builder.add(c_off_v, builder.mul(ldc_v, ir.Constant(i64, i)))
             for v in range(nv):
                 dst = builder.bitcast(builder.gep(c_ptr, [builder.add(row, ir.Constant(i64, v * lanes))]),
@@ -173,22 +174,23 @@ def outer_block(typingctx, ap, bp, kc, c, c_off, ldc):
     return sig, codegen
 
 
-def _strided_codegen(nv):
-    """outer_block_strided's code generator, for `nv` vectors of output columns."""
+def _strided_codegen(nv, rows=MR):
+    """outer_block_strided's code generator, for `nv` vectors of output columns and the
+    first `rows` rows."""
     def codegen(context, builder, signature, args):
         t = signature.args
         a_off_v, lda_v, ak_v = (_i64(context, builder, args[q], t[q]) for q in (1, 2, 3))
         i64 = ir.IntType(64)
-        rows = [builder.mul(lda_v, ir.Constant(i64, i)) for i in range(MR)]    # before the loop
+        row_at = [builder.mul(lda_v, ir.Constant(i64, i)) for i in range(rows)]    # before the loop
 
         def a_rows_at(k):
             base = builder.add(a_off_v, builder.mul(k, ak_v))
-            return [builder.add(base, row) for row in rows]
+            return [builder.add(base, row) for row in row_at]
         overwrite = context.cast(builder, args[9], t[9], types.boolean)
         return _emit_outer_block(context, builder, t[0].dtype, _data(context, builder, t[0], args[0]), a_rows_at,
                                  _data(context, builder, t[4], args[4]), args[5], _data(context, builder, t[6], args[6]),
                                  _i64(context, builder, args[7], t[7]), _i64(context, builder, args[8], t[8]), overwrite,
-                                 nv)
+                                 nv, rows)
     return codegen
 
 
@@ -205,8 +207,8 @@ def outer_block_strided_half(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc
 def outer_block_strided(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite):
     """As outer_block, with A read in place through its strides instead of from a packed
     panel: c[c_off + i*ldc + j] += sum over k < kc of a[a_off + i*lda + k*ak] * bp[k*NR + j]
-    (= instead of += when `overwrite`). Every one of the MR rows must exist (the caller
-    packs a partial edge panel instead; a packed panel is lda = 1, ak = MR). Packing A
+    (= instead of += when `overwrite`). Every one of the MR rows must exist (a partial panel
+    goes to `block_rows`; a packed panel is lda = 1, ak = MR). Packing A
     costs ~1.3 ns a value here; a product whose output is narrow (N = 64: each value of A
     is used only 64 times) spent a quarter of its time packing A. `overwrite` (the first
     k-slab) never reads the fresh output: reading an untouched page, then writing it,
@@ -215,19 +217,75 @@ def outer_block_strided(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc, ove
     return types.void(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite), _strided_codegen(2)
 
 
+EDGE_ROWS = (8, 4, 2, 1)   # the edge kernels: a partial panel of r < MR rows is r's binary digits
+
+
+def _edge_kernel(rows, nv):
+    """outer_block_strided (nv = 2) or outer_block_strided_half (nv = 1) for the first
+    `rows` rows only."""
+    def typer(typingctx, a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite):
+        return types.void(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite), _strided_codegen(nv, rows)
+    typer.__name__ = typer.__qualname__ = f"outer_block_rows{rows}" + ("_half" if nv == 1 else "")
+    return intrinsic(typer)
+
+
+edge_8, edge_4, edge_2, edge_1 = (_edge_kernel(r, 2) for r in EDGE_ROWS)
+edge_8_half, edge_4_half, edge_2_half, edge_1_half = (_edge_kernel(r, 1) for r in EDGE_ROWS)
+
+
+@helper()
+def block_rows(a, a_off, lda, ak, rows, half, bp, kc, c, c_off, ldc, overwrite):
+    """outer_block_strided (outer_block_strided_half when `half`) for A's first `rows` <= MR
+    rows: the MR-row kernel for a whole panel, else one kernel each of 8, 4, 2 and 1 rows as
+    `rows` needs (13 = 8 + 4 + 1). Rows past `rows` are neither read nor written, so a
+    partial panel of A is read in place. Why: 128 rows are 9 panels of 14 and 2 rows; run as
+    a zero-padded 14-row panel those 2 rows cost a whole panel (128 x 784 @ 784 x 512, one
+    thread: 0.89 of numpy against 1.05 for 126 rows)."""
+    if rows == MR:
+        if half:
+            outer_block_strided_half(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite)
+        else:
+            outer_block_strided(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite)
+        return
+    r = 0
+    if rows - r >= 8:
+        if half:
+            edge_8_half(a, a_off + r * lda, lda, ak, bp, kc, c, c_off + r * ldc, ldc, overwrite)
+        else:
+            edge_8(a, a_off + r * lda, lda, ak, bp, kc, c, c_off + r * ldc, ldc, overwrite)
+        r += 8
+    if rows - r >= 4:
+        if half:
+            edge_4_half(a, a_off + r * lda, lda, ak, bp, kc, c, c_off + r * ldc, ldc, overwrite)
+        else:
+            edge_4(a, a_off + r * lda, lda, ak, bp, kc, c, c_off + r * ldc, ldc, overwrite)
+        r += 4
+    if rows - r >= 2:
+        if half:
+            edge_2_half(a, a_off + r * lda, lda, ak, bp, kc, c, c_off + r * ldc, ldc, overwrite)
+        else:
+            edge_2(a, a_off + r * lda, lda, ak, bp, kc, c, c_off + r * ldc, ldc, overwrite)
+        r += 2
+    if rows - r >= 1:
+        if half:
+            edge_1_half(a, a_off + r * lda, lda, ak, bp, kc, c, c_off + r * ldc, ldc, overwrite)
+        else:
+            edge_1(a, a_off + r * lda, lda, ak, bp, kc, c, c_off + r * ldc, ldc, overwrite)
+
+
 def outer_block_py(ap, bp, kc, c, c_off, ldc):
     """outer_block's contract in plain Python (runs under NUMBA_DISABLE_JIT=1)."""
     outer_block_strided_py(ap, 0, 1, MR, bp, kc, c, c_off, ldc, False)
 
 
-def outer_block_strided_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite, width=None):
+def outer_block_strided_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite, width=None, rows=MR):
     """outer_block_strided's contract in plain Python (runs under NUMBA_DISABLE_JIT=1);
-    `width` = NR / 2 is outer_block_strided_half's."""
+    `width` = NR / 2 is outer_block_strided_half's, `rows` < MR an edge kernel's."""
     nr = 2 * VECTOR_BYTES // c.itemsize
     width = nr if width is None else width
-    a_block = np.array([[a[a_off + i * lda + k * ak] for k in range(kc)] for i in range(MR)], dtype=c.dtype)
+    a_block = np.array([[a[a_off + i * lda + k * ak] for k in range(kc)] for i in range(rows)], dtype=c.dtype)
     block = a_block @ bp[:kc * nr].reshape(kc, nr)[:, :width]
-    for i in range(MR):
+    for i in range(rows):
         run = c[c_off + i * ldc:c_off + i * ldc + width]
         run[:] = block[i] if overwrite else run + block[i]
 
@@ -237,9 +295,16 @@ def outer_block_strided_half_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwr
     outer_block_strided_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite, VECTOR_BYTES // c.itemsize)
 
 
+def block_rows_py(a, a_off, lda, ak, rows, half, bp, kc, c, c_off, ldc, overwrite):
+    """block_rows' contract in plain Python: the first `rows` rows in one piece."""
+    outer_block_strided_py(a, a_off, lda, ak, bp, kc, c, c_off, ldc, overwrite,
+                           VECTOR_BYTES // c.itemsize if half else None, rows)
+
+
 if config.DISABLE_JIT:
     outer_block, outer_block_strided = outer_block_py, outer_block_strided_py   # noqa: F811
     outer_block_strided_half = outer_block_strided_half_py                     # noqa: F811
+    block_rows = block_rows_py                                                 # noqa: F811
 
 
 @helper()
@@ -292,27 +357,22 @@ def _tile(ap, a0, bp, b0, kc, first, out, o_base, ldc, i0, i1, j0, j1, mr, nr, c
     """The output tile rows [i0, i1) x columns [j0, j1) += its packed A panels (row i0 is
     panel a0 of `ap`) times its packed B panels (column j0 is panel b0 of `bp`), for one
     k-slab of kc (= for the `first`)."""
-    _tile_a(ap, a0 * kc * mr, kc * mr, 1, mr, False, ap, bp, b0, kc, first, out, o_base, ldc, i0, i1, j0, j1, mr,
-            nr, cbuf)
+    _tile_a(ap, a0 * kc * mr, kc * mr, 1, mr, bp, b0, kc, first, out, o_base, ldc, i0, i1, j0, j1, mr, nr, cbuf)
 
 
 @helper()
-def _tile_a(a, a_first, a_panel, lda, ak, direct, edge, bp, b0, kc, first, out, o_base, ldc, i0, i1, j0, j1, mr, nr,
-            cbuf):
+def _tile_a(a, a_first, a_panel, lda, ak, bp, b0, kc, first, out, o_base, ldc, i0, i1, j0, j1, mr, nr, cbuf):
     """The output tile rows [i0, i1) x columns [j0, j1) += A x its packed B panels (column
     j0 is panel b0 of `bp`) for one k-slab of kc (= for the `first` slab: the output is
     written, never read, so it need not be zeroed): for each MR-row panel of A (kept in L1),
     sweep the tile's KC x NR panels of B (kept in L2), so the output is written along its
     rows (see `tiles` for why this order). Row i0 + i, column k of A is
     a[a_first + (i // mr) * a_panel + (i % mr) * lda + k * ak]: either packed panels
-    (a_panel = kc * mr, lda = 1, ak = mr) or, `direct`, the operand itself read through
-    its strides; then a partial last panel (fewer than mr rows) is first packed into
-    `edge`, zero-padded. `out` is row-major with row length ldc from o_base. A whole
-    MR x NR block is added into (or stored in) `out` by the micro-kernel; an edge block is
-    computed into `cbuf` and added (stored) in part."""
-    full = (i1 - i0) // mr * mr                         # rows in whole panels
-    if direct and full < i1 - i0:
-        _pack(a, a_first + full // mr * a_panel, lda, ak, i1 - i0 - full, 0, kc, 0, mr, edge, 0)
+    (a_panel = kc * mr, lda = 1, ak = mr) or the operand itself read through its strides
+    (a partial last panel too: `block_rows` reads only the rows there are). `out` is
+    row-major with row length ldc from o_base. A block NR columns wide is added into (or
+    stored in) `out` by the micro-kernels; a narrower edge block is computed into `cbuf`
+    and added (stored) in part."""
     for i in range(i0, i1, mr):
         at = a_first + (i - i0) // mr * a_panel
         rows = min(mr, i1 - i)
@@ -322,22 +382,15 @@ def _tile_a(a, a_first, a_panel, lda, ak, direct, edge, bp, b0, kc, first, out, 
             cols = min(nr, j1 - j)
             if rows == mr and cols == nr:
                 outer_block_strided(a, at, lda, ak, b_panel, kc, out, o_base + i * ldc + j, ldc, first)
-                continue
-            half = cols <= nr // 2                      # one vector of columns is enough
-            if direct and rows < mr:                    # the packed edge panel
-                if half:
-                    outer_block_strided_half(edge, 0, 1, mr, b_panel, kc, cbuf, 0, nr, True)
-                else:
-                    outer_block_strided(edge, 0, 1, mr, b_panel, kc, cbuf, 0, nr, True)
-            elif half:
-                outer_block_strided_half(a, at, lda, ak, b_panel, kc, cbuf, 0, nr, True)
+            elif cols == nr:
+                block_rows(a, at, lda, ak, rows, False, b_panel, kc, out, o_base + i * ldc + j, ldc, first)
             else:
-                outer_block_strided(a, at, lda, ak, b_panel, kc, cbuf, 0, nr, True)
-            for r in range(rows):
-                row = out[o_base + (i + r) * ldc + j:o_base + (i + r) * ldc + j + cols]
-                c = cbuf[r * nr:r * nr + cols]
-                for q in range(cols):
-                    row[q] = c[q] if first else row[q] + c[q]
+                block_rows(a, at, lda, ak, rows, cols <= nr // 2, b_panel, kc, cbuf, 0, nr, True)
+                for r in range(rows):
+                    row = out[o_base + (i + r) * ldc + j:o_base + (i + r) * ldc + j + cols]
+                    c = cbuf[r * nr:r * nr + cols]
+                    for q in range(cols):
+                        row[q] = c[q] if first else row[q] + c[q]
 
 
 @kernel(parallel=True)
@@ -417,7 +470,7 @@ def matmul_by_block(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, 
             continue
         mc = even_split(rows, blocking[2], mr)
         direct = a_str[2] == 1 or (a_str[1] == 1 and N <= nc)    # read A in place (docstring)
-        ap = np.empty(mr * kc_max if direct else mc * kc_max, out.dtype)   # edge panel / MC rows of A
+        ap = np.empty(0 if direct else mc * kc_max, out.dtype)    # MC rows of A, packed
         bp = np.empty((cols + nr - 1) // nr * nr * kc_max, out.dtype)   # all the block's columns of B
         cbuf = np.empty(mr * nr, out.dtype)
         for bi in range(batch):
@@ -434,7 +487,7 @@ def matmul_by_block(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, 
                             _pack(a, a_base, a_str[1], a_str[2], chunk, pc, kc, p * mr, mr, ap, p * mr * kc)
                     for j0 in range(c0, c0 + cols, nc):
                         if direct:
-                            _tile_a(a, a_base + pc * a_str[2], mr * a_str[1], a_str[1], a_str[2], True, ap, bp,
+                            _tile_a(a, a_base + pc * a_str[2], mr * a_str[1], a_str[1], a_str[2], bp,
                                     (j0 - c0) // nr, kc, pc == 0, out, bi * M * N, N, i0, i0 + chunk, j0,
                                     min(j0 + nc, c0 + cols), mr, nr, cbuf)
                         else:
