@@ -46,3 +46,47 @@ def test_the_command_line_applies_it(monkeypatch, capsys):
     monkeypatch.setattr(memory, "keep_freed_memory_unless_disabled", lambda: called.append(1) or True)
     assert cli.main(["zoo", "list"]) == 0
     assert called == [1]
+
+
+def test_for_training_applies_it_once_per_process(monkeypatch):
+    called = []
+    monkeypatch.setattr(memory, "keep_freed_memory_unless_disabled", lambda: called.append(1) or True)
+    memory.for_training.cache_clear()
+    try:
+        assert memory.for_training() is True and memory.for_training() is True
+        assert called == [1]
+    finally:
+        memory.for_training.cache_clear()
+
+
+def test_for_training_honours_the_switch(monkeypatch):
+    libc_calls = []
+    monkeypatch.setattr(memory, "keep_freed_memory", lambda *a, **k: libc_calls.append(1) or True)
+    monkeypatch.setenv("TINYGRAD_BOOK_KEEP_FREED_MEMORY", "0")
+    memory.for_training.cache_clear()
+    try:
+        assert memory.for_training() is False and libc_calls == []
+    finally:
+        memory.for_training.cache_clear()
+
+
+@pytest.mark.parametrize("how", ["fit", "fit_generator", "train_on_batch"])
+def test_training_applies_it_before_the_first_step(monkeypatch, how):
+    """fit, fit_generator and train_on_batch call for_training before any step runs (the
+    spy records how many optimizer steps had been taken when it was called: none)."""
+    import numpy as np
+    from tinygrad_book import layers, models
+    from tinygrad_book.nn import training
+    model = models.Sequential([layers.Dense(2, input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="mse")
+    steps_at_call = []
+    monkeypatch.setattr(training, "keep_freed_memory_for_training",
+                        lambda: steps_at_call.append(model.optimizer.iterations) or True)
+    x, y = np.ones((4, 3), np.float32), np.zeros((4, 2), np.float32)
+    if how == "fit":
+        model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+    elif how == "fit_generator":
+        model.fit_generator(iter([(x, y)] * 2), steps_per_epoch=2, epochs=1, verbose=0)
+    else:
+        model.train_on_batch(x, y)
+    assert len(steps_at_call) == 1 and int(steps_at_call[0]) == 0

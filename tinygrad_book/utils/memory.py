@@ -9,15 +9,21 @@ training and 0.3 ms on a warm buffer; a slice took 0.62-0.66 s, and 0.41-0.43 s 
 `keep_freed_memory()` (PyTorch in the same process: 0.61-0.67 -> 0.44-0.46 s: it allocates
 through the same malloc).
 
+Issue 12's tenth round, the same slices with and without it, each against PyTorch in the
+same process: MNIST convnet ours 2,300-2,400 -> 4,300-4,800 samples/s (PyTorch 2,800-3,000 ->
+3,700-3,850), the MLP 44-47k -> 61-64k (PyTorch 27-28k -> 30-40k).
+
 The price: memory freed by the process stays with it (its resident size stays at its peak),
-as with the caching allocators of PyTorch's GPU side or jemalloc. The command line applies
-it (`tinygrad-book ...`); in your own script call it once at the start.
-TINYGRAD_BOOK_KEEP_FREED_MEMORY=0 turns it off for the command line.
+as with the caching allocators of PyTorch's GPU side or jemalloc. Training applies it: the
+command line (`tinygrad-book ...`) at start, and `Model.fit`, `fit_generator` and
+`train_on_batch` at their first call (`for_training`). TINYGRAD_BOOK_KEEP_FREED_MEMORY=0
+turns it off for all of them.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3      # glibc's malloc.h parameter numbers
@@ -45,3 +51,10 @@ def keep_freed_memory_unless_disabled() -> bool:
     if os.environ.get("TINYGRAD_BOOK_KEEP_FREED_MEMORY", "1").strip() == "0":
         return False
     return keep_freed_memory()
+
+
+@functools.lru_cache(maxsize=None)
+def for_training() -> bool:
+    """keep_freed_memory_unless_disabled(), once per process: what `fit` and
+    `train_on_batch` call before their first step (later calls return the first answer)."""
+    return keep_freed_memory_unless_disabled()
