@@ -255,6 +255,18 @@ def test_block_grid_cuts_where_the_least_is_packed(threads, M, N, want):
     assert mm.block_grid(M, N, mr, nr, threads) == want
 
 
+@pytest.mark.parametrize("parts,n", [(p, n) for n in (1, 2, 7, 9, 73, 74, 1000) for p in (1, 2, 3, 8, 9)
+                                     if p <= n])           # by_slab: never more tiles than panels
+def test_share_cuts_runs_that_differ_by_at_most_one(parts, n):
+    """share: the `parts` runs tile [0, n) in order, none empty, lengths within one
+    (the by-slab loop's tiles: 74 panels in 9 tiles are 8 or 9 panels, not 8 x 9 and 2)."""
+    runs = [mm.share(p, parts, n) for p in range(parts)]
+    assert runs[0][0] == 0 and runs[-1][1] == n
+    assert all(runs[p][1] == runs[p + 1][0] for p in range(parts - 1))
+    lengths = [hi - lo for lo, hi in runs]
+    assert min(lengths) >= 1 and max(lengths) - min(lengths) <= 1
+
+
 def every_other_column(rng, shape, dtype, offset=2):
     """A (B, R, C) view with no unit stride: each row's values two apart."""
     B, R, C = shape
