@@ -169,6 +169,19 @@ def test_time_alternating_warms_up_for_a_whole_window_after_the_pause(monkeypatc
     assert per_call == {"a": 1.0, "b": 1.0}
 
 
+def test_time_alternating_warms_up_for_at_least_warm_s_when_the_window_is_shorter(monkeypatch):
+    """A short window (the CLI's 50 ms) still warms up for bench.WARM_S: a 1024^3 product's
+    slow spell after the pause outlasted 50 ms of calls."""
+    from tinygrad_book import bench
+    clock = _FakeClock()
+    monkeypatch.setattr(bench.time, "perf_counter", clock.perf_counter)
+    monkeypatch.setattr(bench.time, "sleep", clock.sleep)
+    monkeypatch.setattr(bench, "WARM_S", 8.0)
+    fns = {"a": clock.work("a", 0.0, slow_s=8.0), "b": clock.work("b", 0.0)}
+    _, per_call = bench.time_alternating(fns, repeat=2, window_s=2.0, settle_s=0.5)
+    assert per_call == {"a": 1.0, "b": 1.0}
+
+
 def test_bench_pauses_between_windows_only_when_a_side_runs_several_threads(monkeypatch):
     from tinygrad_book import bench
     monkeypatch.setattr(bench, "thread_counts", lambda: {"ours": 1, "torch": 1, "openblas": 1})

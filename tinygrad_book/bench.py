@@ -436,6 +436,7 @@ def time_callable(fn, repeat=5, window_s=0.05):
 
 
 SETTLE_S = 0.2   # > the ~0.13 s OpenBLAS's idle threads spin after a call (docs/kernels-cpu.md)
+WARM_S = 0.1     # untimed calls after the pause: the VM's slow spell after idling lasts ~50-70 ms
 
 
 def settle_seconds() -> float:
@@ -452,9 +453,11 @@ def time_alternating(fns: dict, repeat=5, window_s=0.05, settle_s=None):
     not what its neighbour left behind. Before the window: a pause of `settle_s` (default
     `settle_seconds()`, decided at call time), because after a call OpenBLAS's threads spin
     ~0.13 s and hold the core the next implementation needs; then untimed calls for
-    `window_s`, because after a pause the machine is slow for tens of ms: in this VM the
-    128x784x512 product took 3.3-4.5 ms for ~15 calls after a 0.2 s sleep, then 1.9 ms
-    (one untimed call was not enough; 50 ms of calls, or of a busy main thread, was).
+    `window_s` or WARM_S, whichever is longer, because after a pause the machine is slow
+    for tens of ms: in this VM the 128x784x512 product took 3.3-4.5 ms for ~15 calls after
+    a 0.2 s sleep, then 1.9 ms (one untimed call was not enough; 50 ms of calls, or of a
+    busy main thread, was), and our 1024^3 product at 2 threads took 19-21 and 23-27 ms
+    for the first two calls, then 15 ms (~50 ms; 60-70 ms when the third was slow too).
     Both were measured inside the windows (docs/kernels-cpu.md).
     Returns ({name: first-call seconds}, {name: median per-call seconds})."""
     settle_s = settle_seconds() if settle_s is None else settle_s
@@ -471,7 +474,7 @@ def time_alternating(fns: dict, repeat=5, window_s=0.05, settle_s=None):
         for name, fn in fns.items():
             if settle_s:
                 time.sleep(settle_s)
-            warm_until = time.perf_counter() + window_s   # untimed: back to steady state
+            warm_until = time.perf_counter() + max(window_s, WARM_S)   # untimed: back to steady state
             while time.perf_counter() < warm_until:
                 fn()
             t0 = time.perf_counter()
