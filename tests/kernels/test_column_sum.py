@@ -28,6 +28,20 @@ def test_column_sum_every_boundary(dtype, rows, cols):
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.sqrt(rows))
 
 
+@pytest.mark.parametrize("threads", [1, 2, 4])
+@pytest.mark.parametrize("op", ["sum", "max", "min"])
+@pytest.mark.parametrize("rows,cols", [(1, 5), (63, 7), (64 * 9 + 3, 33), (1000, 1030), (2049, 3000)])
+def test_row_blocks_for_every_thread_count(threads, op, rows, cols):
+    """reduce_cols cuts the rows into blocks by the thread count it is told (one block on
+    one thread, up to eight otherwise) and combines them: every count gives the column
+    reduction, whatever thread count actually runs the loop."""
+    from tinygrad_book.kernels.vocabulary import REDUCE_CODES
+    x = np.random.default_rng(rows + cols).standard_normal((rows, cols))
+    out = np.empty(cols)
+    rd.reduce_cols(REDUCE_CODES[op], x.reshape(-1), 0, cols, cols, rows, threads, 0.0, out)
+    np.testing.assert_allclose(out, getattr(x, op)(axis=0), rtol=1e-12, atol=1e-12)
+
+
 def test_float32_column_sum_is_at_least_as_accurate_as_numpys():
     rows, cols = 100_000, 33
     x = np.full((rows, cols), 0.1, np.float32)

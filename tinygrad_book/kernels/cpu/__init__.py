@@ -186,6 +186,8 @@ class CpuBackend(Backend):
                 raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
             out[:] = 0
             return out
+        if loop == "reduce_cols":                  # its row blocks: one per task it may run
+            layout += (threads_for(M * R),)
         run(getattr(rd, loop), M * R, code, x.storage, x.offset, *layout, _acc0(x.dtype), out)
         return out
 

@@ -114,7 +114,7 @@ COMBINE_PARALLEL = 1 << 16   # partial values from which reduce_cols combines th
 
 
 @kernel(parallel=True)
-def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
+def reduce_cols(op, x, off, sr, m_count, r_count, threads, acc0, out):
     """Contract: out[m] = reduce_r x[off + m + r*sr] (m unit-stride, r strided).
     Optimisation: walking r for one m would jump a whole row per element, so tasks
     stream down the rows instead, adding each row's slice into a column accumulator
@@ -130,10 +130,13 @@ def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
     loop does not vectorise (measured 3.5x slower than numpy at 1000 x 1000). The sum's
     rows are added four at a time, in groups (`sum_rows_into`). The combining loop runs
     in parallel only for many partial values: a second parallel region costs a second
-    hand-off (40-250 us on the Zen 4 VM of issue 12's ninth round, for ~8000 adds)."""
+    hand-off (40-250 us on the Zen 4 VM of issue 12's ninth round, for ~8000 adds).
+    On one thread (`threads`, what jit.run runs it with) there is one row block: nothing
+    to combine (1000 x 1000 on one thread: 105 -> 69-75 us without the eight blocks'
+    partial rows and their column-by-column combine)."""
     cols = 1024
     col_tasks = (m_count + cols - 1) // cols
-    blocks = max(1, min(8, r_count // 64, 16 // col_tasks))      # row blocks: >= 64 rows each
+    blocks = 1 if threads == 1 else max(1, min(8, r_count // 64, 16 // col_tasks))   # >= 64 rows each
     rows_per = (r_count + blocks - 1) // blocks
     sums = np.full((blocks if op == SUM else 1, m_count), acc0)      # partials: sum ...
     best = np.empty((1 if op == SUM else blocks, m_count), x.dtype)  # ... or max / min
@@ -152,28 +155,33 @@ def reduce_cols(op, x, off, sr, m_count, r_count, acc0, out):
             for r in range(r0 + 1, r1):
                 _better_into(op, b, x[off + r * sr + m0:off + r * sr + m0 + w], w)
     if m_count * blocks >= COMBINE_PARALLEL:
-        for m in prange(m_count):                  # combine the row blocks, in block order
-            _combine(op, sums, best, blocks, m, out)
+        for c in prange(col_tasks):                # combine the row blocks, in block order
+            _combine(op, sums, best, blocks, c * cols, min(m_count, (c + 1) * cols), out)
     else:                                          # a few thousand adds: not worth a hand-off
-        for m in range(m_count):
-            _combine(op, sums, best, blocks, m, out)
+        _combine(op, sums, best, blocks, 0, m_count, out)
 
 
 @helper()
-def _combine(op, sums, best, blocks, m, out):
-    """out[m] = the row blocks' partial results for column m, combined in block order."""
+def _combine(op, sums, best, blocks, lo, hi, out):
+    """out[lo:hi] = the row blocks' partial results for those columns, combined in block
+    order. Sums: block by block into row 0, a unit-stride (SIMD) loop over the columns."""
     if op == SUM:
-        v = sums[0, m]
+        total = sums[0, lo:hi]
         for k in range(1, blocks):
-            v += sums[k, m]
-        out[m] = v
+            part = sums[k, lo:hi]
+            for j in range(hi - lo):
+                total[j] += part[j]
+        o = out[lo:hi]
+        for j in range(hi - lo):
+            o[j] = total[j]
     else:
-        v = best[0, m]
-        for k in range(1, blocks):
-            u = best[k, m]
-            if v == v and (u != u or (u > v if op == MAX else u < v)):
-                v = u
-        out[m] = v
+        for m in range(lo, hi):
+            v = best[0, m]
+            for k in range(1, blocks):
+                u = best[k, m]
+                if v == v and (u != u or (u > v if op == MAX else u < v)):
+                    v = u
+            out[m] = v
 
 
 GROUP = 64   # rows a column sum adds in x's own dtype before they join the float64 total
