@@ -50,6 +50,22 @@ def test_relu_slope_is_zero_at_zero_and_nan_stays_nan(cpu, ref):
     np.testing.assert_array_equal(db, [1.0, 0.0])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_in_the_bias_loop_keeps_nan_and_writes_positive_zero(cpu, dtype):
+    """Rows long enough for the SIMD loop, with NaN, infinities and signed zeros among
+    them: ReLU is a select before the store (bias_act's docstring), exact everywhere."""
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((300, 32)).astype(dtype)
+    z.flat[rng.choice(z.size, 60, replace=False)] = np.array([np.nan, -np.inf, np.inf, -0.0, 0.0] * 12, dtype)
+    bias = np.zeros(32, dtype)
+    bias[3] = -0.0
+    y = cpu.bias_act("relu", _storage_view(z.reshape(-1), z.shape), _storage_view(bias, (32,)))
+    s = z + bias
+    want = np.where((s > 0) | np.isnan(s), s, dtype(0)).reshape(-1)
+    np.testing.assert_array_equal(y, want)
+    assert not np.signbit(y[y == 0]).any()
+
+
 @pytest.mark.parametrize("backend", ["cpu", "numpy"])
 def test_bad_arguments_name_the_primitive(backend):
     from tinygrad_book.kernels import get_backend
