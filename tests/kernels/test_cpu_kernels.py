@@ -321,6 +321,12 @@ CONV_CASES = [  # (N, H, W, C), kernel, stride, pads
     ((1, 5, 7, 2), (2, 4), (1, 1), (0, 1, 2, 1)),
     ((2, 3, 4, 1), (3, 3), (1, 1), (2, 0, 0, 2)),
     ((1, 4, 3, 5), (5, 5), (1, 1), (2, 2, 3, 2)),
+    # one channel, patches inside the image: im2col's tap-by-tap rows (all rows; the middle
+    # rows only, with vertical padding; stride 2 with an unused right pad; a 1 x 1 kernel)
+    ((2, 9, 8, 1), (3, 3), (1, 1), (0, 0, 0, 0)),
+    ((2, 7, 6, 1), (3, 3), (1, 1), (1, 1, 0, 0)),
+    ((1, 8, 8, 1), (3, 2), (2, 2), (0, 1, 0, 1)),
+    ((1, 3, 4, 1), (1, 1), (1, 1), (0, 0, 0, 0)),
 ]
 
 

@@ -24,11 +24,19 @@ def im2col(x, N, H, W, C, KH, KW, SH, SW, top, left, OH, OW, out):
     Optimisation: parallel over output rows (n, i). A kernel row p whose KW taps all lie
     inside the image is KW*C consecutive values in x *and* in out: one copy of that run
     (with C = 1 or 3, per-tap copies of 1-3 values cost more in slicing than in moving
-    data). Taps at the border go one C-run at a time, zero outside."""
+    data). Taps at the border go one C-run at a time, zero outside.
+    One channel (MNIST's first layer): a kernel row is only KW values, and copying runs
+    that short cost ~5 ns a run, mostly the two slices; an output row whose patches lie
+    wholly inside the image goes tap by tap instead (`_im2col_row_one_channel`)."""
     patch = KH * KW * C
+    inside_w = left == 0 and (OW - 1) * SW + KW <= W          # no patch column leaves the image
     for row in prange(N * OH):
         n = row // OH
         i = row % OH
+        h0 = i * SH - top
+        if C == 1 and inside_w and 0 <= h0 and h0 + KH <= H:
+            _im2col_row_one_channel(x, (n * H + h0) * W, W, KH, KW, SW, OW, out, row * OW * patch)
+            continue
         for j in range(OW):
             o = (row * OW + j) * patch
             w0 = j * SW - left
@@ -50,6 +58,22 @@ def im2col(x, N, H, W, C, KH, KW, SH, SW, top, left, OH, OW, out):
                     else:
                         for c in range(C):
                             dst[c] = 0
+
+
+@helper()
+def _im2col_row_one_channel(x, start, W, KH, KW, SW, OW, out, o):
+    """One output row of im2col for a one-channel image, every patch inside it:
+    out[o + j*KH*KW + p*KW + q] = x[start + p*W + j*SW + q]. Tap by tap, each a loop along
+    the row (a strided store): MNIST conv1, 64 x 28 x 28, one thread, 0.70-0.80 -> 0.43 ms
+    against a copy of KW values per patch and kernel row."""
+    patch = KH * KW
+    dst = out[o:o + OW * patch]
+    for p in range(KH):
+        src = x[start + p * W:start + (p + 1) * W]
+        for q in range(KW):
+            k = p * KW + q
+            for j in range(OW):
+                dst[j * patch + k] = src[j * SW + q]
 
 
 @kernel(parallel=True)
