@@ -404,9 +404,9 @@ def _tile_a(a, a_first, a_panel, lda, ak, bp, b0, kc, first, out, o_base, ldc, i
 @kernel(parallel=True)
 def matmul_packed(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, out):
     """Contract: a strided (batch, M, K) view (a_off, a_str[3]), b strided (batch, K, N);
-    out is a zeroed row-major (batch, M, N) storage that receives a @ b per batch (the
-    packed loops store the first k-slab's blocks without reading out, so that a fresh
-    page is touched once, not read and then written); blocking is
+    out is a row-major (batch, M, N) storage, its contents ignored, that receives a @ b
+    per batch (the packed loops store the first k-slab's blocks without reading out, so
+    that it need not be zeroed and a fresh page is touched once); K >= 1; blocking is
     plan(dtype, blocks): (MR, NR, MC, KC, NC, blocks).
     Loop order "by slab": for each k-slab, pack it (A and B) in parallel, then all output
     tiles in parallel, so the slab of B is read from memory once and shared by every
@@ -515,7 +515,7 @@ def matmul_small_k(a, a_off, a_str, b, b_off, b_str, batch, M, N, K, blocking, o
     a[b, i, k] * b[b, k, :], row by row: B (K x N) is packed row-major once per batch so the
     inner loop over the output row is unit-stride and vectorises; rows run in parallel.
     k = 0 stores, the rest add: the fresh output is never read before it is written."""
-    if K == 0:                                             # out stays zero
+    if K == 0:                                             # nothing to store (the glue returns zeros)
         return
     bp = np.empty(K * N, out.dtype)
     for bi in range(batch):
