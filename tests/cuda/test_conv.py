@@ -83,3 +83,28 @@ def test_maxpool2d_of_a_strided_image(rng, cuda_backend, ref):
     want_values, want_argmax = ref.maxpool2d(r, (2, 2), (2, 2))
     check(cuda_backend, ref, values, want_values, (1, 2, 2, 2))
     check(cuda_backend, ref, argmax, want_argmax, (1, 2, 2, 2))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel,stride", [((2, 2), (2, 2)), ((3, 2), (1, 2)), ((2, 2), (3, 3))])
+@pytest.mark.parametrize("kind", ["offset", "transposed"])
+def test_maxpool2d_backward_gathers_each_gradient_at_its_argmax(rng, cuda_backend, ref, kernel, stride, kind,
+                                                                dtype):
+    """Overlapping windows (3 x 2, stride 1 down), the zoo's 2 x 2, and windows that skip
+    rows and columns (their inputs get 0). Integer images with ties and integer gradients:
+    the sums are exact. g is a strided view (offset or transposed, sentinels in its gaps)."""
+    image = (2, 7, 8, 3)
+    host = rng.integers(0, 4, size=int(np.prod(image))).astype(dtype)
+    r, c = pair(cuda_backend, host, image, contiguous_strides(image), 0)
+    _, want_argmax = ref.maxpool2d(r, kernel, stride)
+    _, argmax = cuda_backend.maxpool2d(c, kernel, stride)
+    n, h, w, ch = image
+    pooled = (n, (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1, ch)
+    rg, cg = make(rng, cuda_backend, pooled, kind, dtype, low=-4, high=4)
+    rg = View(np.round(rg.storage), rg.shape, rg.strides, rg.offset)
+    cg = View(cuda_backend.from_numpy(rg.storage), cg.shape, cg.strides, cg.offset)
+    got = cuda_backend.maxpool2d_backward(cg, View(argmax, pooled, contiguous_strides(pooled), 0), image,
+                                          kernel, stride)
+    want = ref.maxpool2d_backward(rg, View(want_argmax, pooled, contiguous_strides(pooled), 0), image,
+                                  kernel, stride)
+    check(cuda_backend, ref, got, want, image, dtype)

@@ -27,3 +27,24 @@ def ref():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+class _NumpyWithDirtyEmpty:
+    """numpy, except that empty() hands out memory full of NaN (or -7 for integers), as
+    reused memory may be: a result must not depend on a fresh array being zero."""
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    @staticmethod
+    def empty(shape, dtype=float):
+        out = np.empty(shape, dtype)
+        out.fill(np.nan if np.dtype(dtype).kind == "f" else -7)
+        return out
+
+
+@pytest.fixture
+def dirty_empty(monkeypatch):
+    """The cpu backend with an np.empty that returns dirty memory (for this test only)."""
+    import tinygrad_book.kernels.cpu as cpu_module
+    monkeypatch.setattr(cpu_module, "np", _NumpyWithDirtyEmpty())
+    return get_backend("cpu")

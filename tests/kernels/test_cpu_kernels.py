@@ -370,6 +370,65 @@ def test_maxpool2d(cpu, ref, dtype, shape, kernel, stride):
         np.testing.assert_array_equal(as_np(x).reshape(-1)[i], v)
 
 
+POOL_GEOMETRIES = [((2, 7, 7, 3), (2, 2), (2, 2)),      # the zoo's pooling; row and column 6 in no window
+                   ((1, 13, 9, 5), (3, 3), (2, 1)),     # overlapping windows
+                   ((3, 4, 4, 1), (4, 4), (1, 1)),      # one window, the whole image
+                   ((1, 6, 5, 2), (2, 3), (3, 2)),      # rows 2 and 5 in no window, columns overlap
+                   ((2, 8, 9, 4), (2, 2), (3, 4)),      # disjoint, with rows and columns between windows
+                   ((2, 5, 6, 17), (3, 2), (1, 1))]     # every element in up to six windows
+
+
+def _pooled(shape, kernel, stride):
+    n, h, w, c = shape
+    return (n, (h - kernel[0]) // stride[0] + 1, (w - kernel[1]) // stride[1] + 1, c)
+
+
+def _scatter_oracle(g, argmax, size):
+    """The backward as its definition reads: every window adds its gradient at its argmax."""
+    out = np.zeros(size, dtype=np.float64)
+    np.add.at(out, argmax.reshape(-1), g.reshape(-1).astype(np.float64))
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,kernel,stride", POOL_GEOMETRIES)
+def test_maxpool2d_backward_adds_each_gradient_at_its_argmax(dirty_empty, ref, dtype, shape, kernel, stride):
+    """Integer images with ties (the first maximum wins, and overlapping windows often pick
+    the same input) and integer gradients: every sum is exact, so cpu, the reference and the
+    scatter-add oracle agree exactly. The output comes from a dirty np.empty: an input no
+    window chose must be written as 0, not left."""
+    rng = np.random.default_rng(18)
+    x = View(np.round(rng.uniform(-2, 2, int(np.prod(shape)))).astype(dtype), shape, contiguous_strides(shape), 0)
+    _, won = ref.maxpool2d(x, kernel, stride)
+    pooled = _pooled(shape, kernel, stride)
+    argmax = View(won, pooled, contiguous_strides(pooled), 0)
+    for layout in ("contiguous", "permuted", "broadcast"):
+        g = make_view(rng, pooled, dtype, layout)
+        g = View(np.round(g.storage * 3), g.shape, g.strides, g.offset)
+        want = _scatter_oracle(as_np(g), won, x.size)
+        got = dirty_empty.maxpool2d_backward(g, argmax, shape, kernel, stride)
+        assert got.dtype == dtype and got.shape == (x.size,)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(ref.maxpool2d_backward(g, argmax, shape, kernel, stride), want)
+
+
+@pytest.mark.parametrize("device", ["numpy", "cpu"])
+def test_maxpool2d_backward_drops_an_argmax_outside_its_window(device):
+    """The contract's last sentence: argmax is compared with the inputs of its own window,
+    never used as an address, so a corrupt index (here one past the image, another window's
+    input, and -1) adds nothing instead of writing out of bounds."""
+    from tinygrad_book.kernels import get_backend
+    shape, pooled = (1, 4, 4, 1), (1, 2, 2, 1)
+    argmax = np.array([5, 16, 15, -1], np.int64)    # window (0, 0) chose 5: valid; the rest lie outside
+    g = np.array([1.0, 2.0, 4.0, 8.0])
+    got = get_backend(device).maxpool2d_backward(View(g, pooled, contiguous_strides(pooled), 0),
+                                                 View(argmax, pooled, contiguous_strides(pooled), 0),
+                                                 shape, (2, 2), (2, 2))
+    want = np.zeros(16)
+    want[5] = 1.0
+    np.testing.assert_array_equal(got, want)
+
+
 # --- indexing ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)

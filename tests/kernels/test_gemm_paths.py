@@ -94,37 +94,22 @@ def test_every_path_every_layout(force_path, path, dtype, case, ta, tb):
     assert_gemm_close(got.reshape(B, M, N), as_array(a) @ as_array(b), dtype, K)
 
 
-class _NumpyWithDirtyEmpty:
-    """numpy, except that empty() hands out memory full of NaN (or -7 for integers), as
-    reused memory may be: a result must not depend on a fresh array being zero."""
-    def __getattr__(self, name):
-        return getattr(np, name)
-
-    @staticmethod
-    def empty(shape, dtype=float):
-        out = np.empty(shape, dtype)
-        out.fill(np.nan if np.dtype(dtype).kind == "f" else -7)
-        return out
-
-
 @pytest.mark.parametrize("dtype", DTYPES + [np.int64])
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("case", [0, 1, 5])
-def test_the_backend_needs_no_zeroed_output(monkeypatch, force_path, path, dtype, case):
+def test_the_backend_needs_no_zeroed_output(dirty_empty, force_path, path, dtype, case):
     """CpuBackend.matmul allocates its output with np.empty, not np.zeros (every loop
     stores its first k-slab): with dirty memory each path still returns the product, and
     K = 0 returns zeros."""
-    import tinygrad_book.kernels.cpu as cpu_module
-    monkeypatch.setattr(cpu_module, "np", _NumpyWithDirtyEmpty())
     B, M, K, N = gemm_shapes(np.float64 if dtype == np.int64 else dtype)[case]
     rng = np.random.default_rng(case)
     a = View(rng.integers(-3, 4, B * M * K).astype(dtype), (B, M, K), (M * K, K, 1), 0)
     b = View(rng.integers(-3, 4, B * K * N).astype(dtype), (B, K, N), (K * N, N, 1), 0)
     ran = force_path(path)
-    got = get_backend("cpu").matmul(a, b)
+    got = dirty_empty.matmul(a, b)
     assert ran == [path]
     np.testing.assert_array_equal(got.reshape(B, M, N), as_array(a) @ as_array(b))
-    empty_k = get_backend("cpu").matmul(View(a.storage, (B, M, 0), (0, 0, 1), 0), View(b.storage, (B, 0, N), (0, N, 1), 0))
+    empty_k = dirty_empty.matmul(View(a.storage, (B, M, 0), (0, 0, 1), 0), View(b.storage, (B, 0, N), (0, N, 1), 0))
     np.testing.assert_array_equal(empty_k, np.zeros(B * M * N))
 
 

@@ -3,7 +3,7 @@ fused softmax cross-entropy. Each forward is one or two kernels; each backward
 names the kernels that undo it."""
 from __future__ import annotations
 
-from ..kernels.base import conv_output_size, prod
+from ..kernels.base import conv_output_size
 from .function import Function
 
 
@@ -90,16 +90,13 @@ class MaxPool2D(Function):
         values, argmax = x.backend.maxpool2d(x.view, kernel, stride)
         n, h, w, c = x.shape
         out_shape = (n, conv_output_size(h, kernel[0], stride[0]), conv_output_size(w, kernel[1], stride[1]), c)
-        self.input_shape, self.out_shape = x.shape, out_shape
-        self.argmax = x.from_storage(argmax, (values.shape[0],))
+        self.input_shape, self.kernel, self.stride = x.shape, kernel, stride
+        self.argmax = x.from_storage(argmax, out_shape)
         return x.from_storage(values, out_shape)
 
     def backward(self, g):
-        # each output's gradient goes to the one input that won its window
-        size = prod(self.input_shape)
-        flat_g = g.contiguous_copy()
-        grad = g.backend.scatter_add_rows(flat_g.view._replace(shape=(flat_g.size, 1), strides=(1, 1)),
-                                          self.argmax.view, size)
+        # each window's gradient goes to the one input that won it
+        grad = g.backend.maxpool2d_backward(g.view, self.argmax.view, self.input_shape, self.kernel, self.stride)
         return (g.from_storage(grad, self.input_shape),)
 
 

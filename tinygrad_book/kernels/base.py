@@ -163,6 +163,18 @@ def _check_col2im(self, cols, image_shape, kernel, stride, pads):
         _fail("col2im", f"patches {tuple(cols.shape)} do not fit image {tuple(image_shape)} and kernel {kernel}")
 
 
+def _check_maxpool2d_backward(self, g, argmax, image_shape, kernel, stride):
+    _windows("maxpool2d_backward", image_shape, kernel, stride)
+    n, h, w, c = image_shape
+    pooled = (n, conv_output_size(h, kernel[0], stride[0]), conv_output_size(w, kernel[1], stride[1]), c)
+    for name, view in (("g", g), ("argmax", argmax)):
+        if tuple(view.shape) != pooled:
+            _fail("maxpool2d_backward", f"{name} must be the pooled shape {pooled} of image {tuple(image_shape)}, "
+                                        f"kernel {tuple(kernel)}, stride {tuple(stride)}; got {tuple(view.shape)}")
+    if argmax.dtype != np.int64:
+        _fail("maxpool2d_backward", f"argmax must be int64 (as maxpool2d returns it), got {argmax.dtype}")
+
+
 def _check_rows(what, table, idx):
     _rank(what, table, 2, "rows")
     _rank(what, idx, 1, "indices")
@@ -264,6 +276,7 @@ SHAPE_CHECKS = {
     "im2col": lambda self, x, kernel, stride, pads: _windows("im2col", x.shape, kernel, stride, pads),
     "col2im": _check_col2im,
     "maxpool2d": lambda self, x, kernel, stride: _windows("maxpool2d", x.shape, kernel, stride),
+    "maxpool2d_backward": _check_maxpool2d_backward,
     "gather_rows": lambda self, table, idx: _check_rows("gather_rows", table, idx),
     "scatter_add_rows": _check_scatter_add_rows,
     "one_hot": lambda self, labels, num_classes, dtype: _rank("one_hot", labels, 1, "labels"),
@@ -407,7 +420,16 @@ class Backend(ABC):
     def maxpool2d(self, x: View, kernel: tuple, stride: tuple):
         """NHWC max pooling (no padding). Returns (values, argmax): values (N, OH, OW, C)
         in x's dtype and argmax (N, OH, OW, C) int64, the row-major flat index into
-        x.shape of the first maximum of each window (for the scatter-add backward)."""
+        x.shape of the first maximum of each window (for maxpool2d_backward)."""
+
+    @abstractmethod
+    def maxpool2d_backward(self, g: View, argmax: View, image_shape: tuple, kernel: tuple, stride: tuple):
+        """The backward of maxpool2d: each window's gradient goes to the input that won it.
+        g (N, OH, OW, C) the gradient of the pooled values; argmax (N, OH, OW, C) int64 as
+        maxpool2d returned it for an image of image_shape (N, H, W, C) with this kernel and
+        stride. Result: (N, H, W, C), element e = the sum of g over the windows that contain
+        e and whose argmax is e (0 for an input no window chose; overlapping windows that
+        chose the same input add up). An argmax outside its own window adds nothing."""
 
     # --- indexing -----------------------------------------------------------------
     @abstractmethod

@@ -199,6 +199,20 @@ class NumpyBackend(Backend):
                 argmax[:, i, j, :] = ((ni * h + row) * w + col) * c + ci
         return flat(values), flat(argmax)
 
+    def maxpool2d_backward(self, g, argmax, image_shape, kernel, stride):
+        n, h, w, c = image_shape
+        (kh, kw), (sh, sw) = kernel, stride
+        oh, ow = g.shape[1], g.shape[2]
+        ga, won_at = as_array(g), as_array(argmax)
+        flat_index = np.arange(n * h * w * c).reshape(image_shape)   # each input's own argmax value
+        out = np.zeros(image_shape, dtype=g.dtype)
+        for p in range(kh):          # tap (p, q) of every window at once, as in col2im
+            for q in range(kw):
+                rows, cols = slice(p, p + sh * oh, sh), slice(q, q + sw * ow, sw)
+                won = won_at == flat_index[:, rows, cols, :]
+                out[:, rows, cols, :] += np.where(won, ga, 0)
+        return flat(out)
+
     # indexing
     def gather_rows(self, table, idx):
         return flat(as_array(table)[as_array(idx)])

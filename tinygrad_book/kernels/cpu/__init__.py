@@ -6,7 +6,7 @@ optimisation it demonstrates:
     elementwise.py  SIMD flat loops, parallel chunks, strided rows, op switch outside loops
     reduce.py       partial sums (reassociation), row / column / flat reductions, argmax
     matmul.py       packed, cache-blocked, register-blocked GEMM (no BLAS)
-    conv.py         im2col / col2im (gather form, race-free) / maxpool with argmax, NHWC
+    conv.py         im2col / col2im / maxpool's backward (gathers, race-free) / maxpool with argmax, NHWC
     indexing.py     gather_rows, scatter_add_rows (column-parallel: no atomics), one_hot
     softmax.py      fused stable softmax cross-entropy, one exp per element
     bias_act.py     a layer's bias + activation fused, forward and backward (one pass each)
@@ -257,6 +257,16 @@ class CpuBackend(Backend):
             run(conv.maxpool2d, x.size, self._dense(x), n, h, w, c, kh, kw, sh, sw, oh, ow, values, argmax)
         return values, argmax
 
+    def maxpool2d_backward(self, g, argmax, image_shape, kernel, stride):
+        n, h, w, c = image_shape
+        (kh, kw), (sh, sw) = kernel, stride
+        oh, ow = g.shape[1], g.shape[2]
+        out = np.empty(n * h * w * c, dtype=g.dtype)
+        if out.size:
+            run(conv.maxpool2d_backward, out.size, self._dense(g), self._dense(argmax),
+                n, h, w, c, kh, kw, sh, sw, oh, ow, out)
+        return out
+
     # --- indexing ---------------------------------------------------------------------
     def gather_rows(self, table, idx):
         V, D = table.shape
@@ -415,7 +425,9 @@ def warm_up(dtypes=(np.float32, np.float64)) -> float:
         cols = be.im2col(img, (3, 3), (1, 1), (1, 1, 1, 1))
         be.col2im(View(cols, (2, 5, 5, 3, 3, 3), contiguous_strides((2, 5, 5, 3, 3, 3)), 0), img.shape,
                   (3, 3), (1, 1), (1, 1, 1, 1))
-        be.maxpool2d(img, (2, 2), (2, 2))
+        _, won = be.maxpool2d(img, (2, 2), (2, 2))
+        be.maxpool2d_backward(View(np.ones(2 * 2 * 2 * 3, dt), (2, 2, 2, 3), (12, 6, 3, 1), 0),
+                              View(won, (2, 2, 2, 3), (12, 6, 3, 1), 0), img.shape, (2, 2), (2, 2))
         idx = View(np.array([0, 1, 1], np.int64), (3,), (1,), 0)
         table = View(np.ones(12, dt), (4, 3), (3, 1), 0)
         be.gather_rows(table, idx)

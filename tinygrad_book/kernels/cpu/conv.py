@@ -180,3 +180,69 @@ def maxpool2d(x, N, H, W, C, KH, KW, SH, SW, OH, OW, values, argmax):
                         if best == best and (v > best or v != v):
                             vals[c] = v
                             args[c] = src + c
+
+
+@kernel(parallel=True)
+def maxpool2d_backward(g, argmax, N, H, W, C, KH, KW, SH, SW, OH, OW, out):
+    """Contract: g and argmax contiguous (N, OH, OW, C), argmax as maxpool2d returned it;
+    out (N, H, W, C) row-major, every element written: out[e] = the sum of g[n, i, j, c]
+    over the windows (i, j) that contain e and whose argmax[n, i, j, c] == e.
+    Optimisation: a gather, as col2im: parallel over image rows (n, h), each element written
+    by one task, so no zeroed output, no atomics and no check of the indices (argmax is only
+    compared, never used as an address). Windows that do not overlap (the zoo's 2 x 2,
+    stride 2) take `_maxpool2d_backward_row_disjoint`: one window per element at most."""
+    zero = out.dtype.type(0)
+    for row in prange(N * H):
+        if KH <= SH and KW <= SW:
+            _maxpool2d_backward_row_disjoint(g, argmax, row, H, W, C, KH, KW, SH, SW, OH, OW, out)
+            continue
+        n = row // H
+        h = row % H
+        i_lo = max(0, (h - KH + SH) // SH)       # ceil((h - KH + 1) / SH): the first window reaching h
+        i_hi = min(OH - 1, h // SH)
+        for w in range(W):
+            e = (row * W + w) * C
+            dst = out[e:e + C]
+            for c in range(C):
+                dst[c] = zero
+            j_lo = max(0, (w - KW + SW) // SW)
+            j_hi = min(OW - 1, w // SW)
+            for i in range(i_lo, i_hi + 1):
+                for j in range(j_lo, j_hi + 1):
+                    src = ((n * OH + i) * OW + j) * C
+                    grad = g[src:src + C]
+                    won = argmax[src:src + C]
+                    for c in range(C):
+                        dst[c] += grad[c] if won[c] == e + c else zero
+
+
+@helper()
+def _maxpool2d_backward_row_disjoint(g, argmax, row, H, W, C, KH, KW, SH, SW, OH, OW, out):
+    """Image row `row` of maxpool2d_backward when windows do not overlap (KH <= SH, KW <= SW):
+    the row lies in window row i = h // SH or in none, and column w in window j = w // SW or
+    in none, so each element is a select (its window's gradient, or 0) stored once, with no
+    zeroing pass and no window ranges per element."""
+    zero = out.dtype.type(0)
+    n = row // H
+    h = row % H
+    i = h // SH
+    first = row * W * C
+    image_row = out[first:first + W * C]
+    if i >= OH or h - i * SH >= KH:                 # a row no window reaches
+        for k in range(W * C):
+            image_row[k] = zero
+        return
+    for j in range(OW):
+        src = ((n * OH + i) * OW + j) * C
+        grad = g[src:src + C]
+        won = argmax[src:src + C]
+        for q in range(KW):
+            w = j * SW + q
+            dst = image_row[w * C:(w + 1) * C]
+            e = first + w * C
+            for c in range(C):
+                dst[c] = grad[c] if won[c] == e + c else zero
+        for k in range((j * SW + KW) * C, min((j + 1) * SW, W) * C):     # columns between windows
+            image_row[k] = zero
+    for k in range(min(OW * SW, W) * C, W * C):                          # columns after the last
+        image_row[k] = zero

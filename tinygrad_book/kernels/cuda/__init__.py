@@ -6,7 +6,7 @@
     elementwise.py  unary, binary, where, copy/cast, assign, fill (grid-stride loops)
     reduce.py       sum/max/min (shared-memory tree, second pass for long rows), argmax
     matmul.py       batched matmul tiled through shared memory
-    conv.py         im2col, col2im (a gather, no atomics), maxpool2d with argmax
+    conv.py         im2col, col2im (a gather, no atomics), maxpool2d with argmax, its backward (a gather)
     indexing.py     gather_rows, scatter_add_rows (atomic adds), one_hot
     softmax.py      fused, stable softmax cross-entropy (a thread per row)
     backend.py      CudaBackend: the host code that launches them

@@ -177,6 +177,16 @@ class CudaBackend(Backend):
                 values, argmax)
         return values, argmax
 
+    def maxpool2d_backward(self, g, argmax, image_shape, kernel, stride):
+        n, h, w, c = image_shape
+        dense_g, dense_argmax = self._dense(g), self._dense(argmax)
+        out = self._empty(n * h * w * c, dense_g.dtype)
+        if out.shape[0]:
+            conv.maxpool2d_gather[self._grid(out.shape[0])](
+                dense_g.storage, dense_g.offset, dense_argmax.storage, dense_argmax.offset, (h, w, c),
+                (g.shape[1], g.shape[2]), tuple(kernel), tuple(stride), out)
+        return out
+
     # --- indexing --------------------------------------------------------------------
     def gather_rows(self, table, idx):
         num_rows, width = table.shape

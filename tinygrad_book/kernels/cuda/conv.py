@@ -100,3 +100,37 @@ def maxpool2d_windows(x, x_offset, x_strides, image, out_hw, kernel, stride, val
                     best, best_h, best_w = v, h0 + p, w0 + q
         values[e] = best
         argmax[e] = ((n * h_size + best_h) * w_size + best_w) * c_size + c
+
+
+@cuda.jit
+def maxpool2d_gather(g, g_offset, argmax, a_offset, image, out_hw, kernel, stride, out):
+    """out (N, H, W, C) row-major, g and argmax contiguous (N, OH, OW, C) from their offsets.
+
+    The backward of maxpool2d as a gather, like col2im_gather: one thread per image
+    element sums g over the windows that contain it and chose it (argmax == its own flat
+    index), so no zeroed output, no atomics, and argmax is only compared, never used as
+    an address. Element h lies in window row i exactly when i*SH <= h < i*SH + KH."""
+    h_size, w_size, c_size = image
+    oh_size, ow_size = out_hw
+    kh_size, kw_size = kernel
+    for e in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
+        c = e % c_size
+        rest = e // c_size
+        w = rest % w_size
+        rest //= w_size
+        h = rest % h_size
+        n = rest // h_size
+        acc = 0.0
+        for p in range(kh_size):              # tap p of window row i = (h - p) / SH
+            hp = h - p
+            if hp < 0 or hp % stride[0] != 0 or hp // stride[0] >= oh_size:
+                continue
+            i = hp // stride[0]
+            for q in range(kw_size):
+                wq = w - q
+                if wq < 0 or wq % stride[1] != 0 or wq // stride[1] >= ow_size:
+                    continue
+                k = ((n * oh_size + i) * ow_size + wq // stride[1]) * c_size + c
+                if argmax[a_offset + k] == e:
+                    acc += g[g_offset + k]
+        out[e] = acc

@@ -67,6 +67,8 @@ def kernel_signatures(tile: int = DEFAULT_TILE, block: int = DEFAULT_BLOCK):
                (x, I64, _tuple(3), _tuple(2), _tuple(2), _tuple(2), _tuple(2), x))
         yield (f"maxpool2d_windows[{dt}]", conv.maxpool2d_windows,
                (x, I64, _tuple(4), _tuple(3), _tuple(2), _tuple(2), _tuple(2), x, INDEX))
+        yield (f"maxpool2d_gather[{dt}]", conv.maxpool2d_gather,
+               (x, I64, INDEX, I64, _tuple(3), _tuple(2), _tuple(2), _tuple(2), x))
         yield (f"gather_rows[{dt}]", indexing.gather_rows,
                (x, I64, _tuple(2), I64, INDEX, I64, I64, I64, x))
         yield (f"scatter_add_rows[{dt}]", indexing.scatter_add_rows,
