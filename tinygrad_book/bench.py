@@ -173,6 +173,60 @@ def _conv(layer, backward):
     return build
 
 
+# --- max pooling 2 x 2, stride 2 -------------------------------------------------------
+
+POOL_IMAGE = (20, 148, 148, 32)      # the cats-vs-dogs convnet's first pooling (conv1's output)
+
+
+def _pool_bytes(backward):
+    """Bytes a pass must move: the image (read forward, written backward) and the pooled
+    values (4 bytes) and argmax (8 bytes), written forward, read backward."""
+    n, h, w, c = POOL_IMAGE
+    return 4.0 * n * h * w * c + 12.0 * n * (h // 2) * (w // 2) * c
+
+
+def _maxpool(backward):
+    n, h, w, c = POOL_IMAGE
+    pooled = (n, h // 2, w // 2, c)
+
+    def build(impl):
+        r = _rng()
+        x = r.standard_normal(POOL_IMAGE, dtype=np.float32)
+        g = r.standard_normal(pooled, dtype=np.float32)
+        if impl == "numpy":
+            windows = lambda: x.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(pooled + (4,))
+            if not backward:     # the four taps as strided slices: no copy of the windows
+                return lambda: np.maximum(np.maximum(x[:, 0::2, 0::2], x[:, 0::2, 1::2]),
+                                          np.maximum(x[:, 1::2, 0::2], x[:, 1::2, 1::2]))
+            tap = windows().argmax(axis=-1)                       # which of the 4 inputs won
+            hh = np.arange(h // 2)[:, None, None] * 2 + tap // 2
+            ww = np.arange(w // 2)[None, :, None] * 2 + tap % 2
+            flat_index = ((np.arange(n)[:, None, None, None] * h + hh) * w + ww) * c + np.arange(c)
+
+            def bwd():   # windows do not overlap: each input gets at most one gradient
+                dx = np.zeros(x.size, dtype=x.dtype)
+                dx[flat_index.reshape(-1)] = g.reshape(-1)
+                return dx
+            return bwd
+        if impl == "torch":
+            torch = _torch()
+            tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().requires_grad_(backward)
+            if not backward:
+                return lambda: torch.nn.functional.max_pool2d(tx, 2)
+            y = torch.nn.functional.max_pool2d(tx, 2)
+            tg = torch.from_numpy(g).permute(0, 3, 1, 2).contiguous()
+            return lambda: torch.autograd.grad(y, tx, tg, retain_graph=True)
+        be = _backend(impl)
+        vx = View(be.from_numpy(x.reshape(-1)), POOL_IMAGE, contiguous_strides(POOL_IMAGE), 0)
+        if not backward:
+            return lambda: be.maxpool2d(vx, (2, 2), (2, 2))[0]      # values (argmax is written too)
+        _, argmax = be.maxpool2d(vx, (2, 2), (2, 2))
+        va = View(argmax, pooled, contiguous_strides(pooled), 0)
+        vg = View(be.from_numpy(g.reshape(-1)), pooled, contiguous_strides(pooled), 0)
+        return lambda: be.maxpool2d_backward(vg, va, POOL_IMAGE, (2, 2), (2, 2))
+    return build
+
+
 # --- element-wise, reductions --------------------------------------------------------
 
 def _add(shape_a, shape_b):
@@ -305,6 +359,12 @@ def _workloads():
                           "im2col + matmul"))
         w.append(Workload(f"conv_bwd_{layer}", "conv", _conv(layer, True), 2 * _conv_flops(layer), "GFLOP/s",
                           "dout@W^T + col2im, cols^T@dout"))
+    w += [
+        Workload("maxpool_fwd_catsdogs_l1", "pool", _maxpool(False), _pool_bytes(False), "GB/s",
+                 "2x2 of (20,148,148,32); ours also writes argmax"),
+        Workload("maxpool_bwd_catsdogs_l1", "pool", _maxpool(True), _pool_bytes(True), "GB/s",
+                 "each gradient to its window's argmax"),
+    ]
     n = 1 << 20
     w += [
         Workload("add_1M", "elementwise", _add((n,), (n,)), 12.0 * n, "GB/s", "contiguous fp32"),
