@@ -40,6 +40,26 @@ def im2col_gather(x, x_offset, x_strides, image, out_hw, kernel, stride, pad, ou
             out[e] = 0
 
 
+@cuda.jit(device=True)
+def image_coords(e, h_size, w_size, c_size):
+    """(n, h, w, c) of element e of a row-major (N, H, W, C) image."""
+    c = e % c_size
+    rest = e // c_size
+    w = rest % w_size
+    rest //= w_size
+    return rest // h_size, rest % h_size, w, c
+
+
+@cuda.jit(device=True)
+def window_of(x, tap, pad_before, stride, count):
+    """The window (output row or column) whose tap `tap` read image coordinate x, or -1:
+    window i read x with that tap exactly when i*stride + tap - pad_before == x."""
+    start = x + pad_before - tap
+    if start < 0 or start % stride != 0 or start // stride >= count:
+        return -1
+    return start // stride
+
+
 @cuda.jit
 def col2im_gather(cols, cols_offset, image, out_hw, kernel, stride, pad, out):
     """out (N, H, W, C) row-major, cols contiguous (N, OH, OW, KH, KW, C) from cols_offset.
@@ -52,23 +72,16 @@ def col2im_gather(cols, cols_offset, image, out_hw, kernel, stride, pad, out):
     oh_size, ow_size = out_hw
     kh_size, kw_size = kernel
     for e in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
-        c = e % c_size
-        rest = e // c_size
-        w = rest % w_size
-        rest //= w_size
-        h = rest % h_size
-        n = rest // h_size
+        n, h, w, c = image_coords(e, h_size, w_size, c_size)
         acc = 0.0
         for p in range(kh_size):
-            hp = h + pad[0] - p
-            if hp < 0 or hp % stride[0] != 0 or hp // stride[0] >= oh_size:
+            i = window_of(h, p, pad[0], stride[0], oh_size)
+            if i < 0:
                 continue
-            i = hp // stride[0]
             for q in range(kw_size):
-                wq = w + pad[1] - q
-                if wq < 0 or wq % stride[1] != 0 or wq // stride[1] >= ow_size:
+                j = window_of(w, q, pad[1], stride[1], ow_size)
+                if j < 0:
                     continue
-                j = wq // stride[1]
                 acc += cols[cols_offset + ((((n * oh_size + i) * ow_size + j) * kh_size + p)
                                            * kw_size + q) * c_size + c]
         out[e] = acc
@@ -109,28 +122,22 @@ def maxpool2d_gather(g, g_offset, argmax, a_offset, image, out_hw, kernel, strid
     The backward of maxpool2d as a gather, like col2im_gather: one thread per image
     element sums g over the windows that contain it and chose it (argmax == its own flat
     index), so no zeroed output, no atomics, and argmax is only compared, never used as
-    an address. Element h lies in window row i exactly when i*SH <= h < i*SH + KH."""
+    an address."""
     h_size, w_size, c_size = image
     oh_size, ow_size = out_hw
     kh_size, kw_size = kernel
     for e in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
-        c = e % c_size
-        rest = e // c_size
-        w = rest % w_size
-        rest //= w_size
-        h = rest % h_size
-        n = rest // h_size
+        n, h, w, c = image_coords(e, h_size, w_size, c_size)
         acc = 0.0
-        for p in range(kh_size):              # tap p of window row i = (h - p) / SH
-            hp = h - p
-            if hp < 0 or hp % stride[0] != 0 or hp // stride[0] >= oh_size:
+        for p in range(kh_size):
+            i = window_of(h, p, 0, stride[0], oh_size)      # pooling has no padding
+            if i < 0:
                 continue
-            i = hp // stride[0]
             for q in range(kw_size):
-                wq = w - q
-                if wq < 0 or wq % stride[1] != 0 or wq // stride[1] >= ow_size:
+                j = window_of(w, q, 0, stride[1], ow_size)
+                if j < 0:
                     continue
-                k = ((n * oh_size + i) * ow_size + wq // stride[1]) * c_size + c
+                k = ((n * oh_size + i) * ow_size + j) * c_size + c
                 if argmax[a_offset + k] == e:
                     acc += g[g_offset + k]
         out[e] = acc
