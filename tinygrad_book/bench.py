@@ -194,11 +194,12 @@ def _maxpool(backward):
         x = r.standard_normal(POOL_IMAGE, dtype=np.float32)
         g = r.standard_normal(pooled, dtype=np.float32)
         if impl == "numpy":
-            windows = lambda: x.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(pooled + (4,))
             if not backward:     # the four taps as strided slices: no copy of the windows
                 return lambda: np.maximum(np.maximum(x[:, 0::2, 0::2], x[:, 0::2, 1::2]),
                                           np.maximum(x[:, 1::2, 0::2], x[:, 1::2, 1::2]))
-            tap = windows().argmax(axis=-1)                       # which of the 4 inputs won
+            # set-up, not timed: which of each window's 4 inputs won, as a flat index into x
+            windows = x.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(pooled + (4,))
+            tap = windows.argmax(axis=-1)
             hh = np.arange(h // 2)[:, None, None] * 2 + tap // 2
             ww = np.arange(w // 2)[None, :, None] * 2 + tap % 2
             flat_index = ((np.arange(n)[:, None, None, None] * h + hh) * w + ww) * c + np.arange(c)
