@@ -97,8 +97,8 @@ def test_scalar_broadcast_path(monkeypatch, dtype, shape, op, value_first):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_scatter_add_single_values(dtype):
-    """scatter_add_rows with one column (max pooling's backward) takes its own serial loop:
-    repeated and negative indices add up as in np.add.at, through a strided, offset source."""
+    """scatter_add_rows with one column (one task of the column-parallel loop): repeated
+    and negative indices add up as in np.add.at, through a strided, offset source."""
     r = np.random.default_rng(5)
     n, rows = 5000, 300
     ids = r.integers(-rows, rows, n).astype(np.int64)

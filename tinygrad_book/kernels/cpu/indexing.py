@@ -63,18 +63,6 @@ def scatter_add_rows(src, s_off, s_row, s_col, idx, num_rows, D, out):
                     o[c] += src[s + c * s_col]
 
 
-@kernel()
-def scatter_add_values(src, s_off, s_row, idx, num_rows, out):
-    """Contract: scatter_add_rows with D = 1 (max pooling's backward: each gradient goes to
-    the input that won its window). One serial pass, no per-row slices: the column-block
-    form had one task anyway (one column) and spent its time building 1-element slices."""
-    for i in range(idx.shape[0]):
-        r = idx[i]
-        if r < 0:
-            r += num_rows
-        out[r] += src[s_off + i * s_row]
-
-
 @kernel(parallel=True)
 def one_hot(labels, num_classes, out):
     """Contract: labels int64 (n,) contiguous in [-num_classes, num_classes); out zeroed
