@@ -250,6 +250,25 @@ def _add(shape_a, shape_b):
     return build
 
 
+UNARY_NUMPY = {"exp": np.exp, "tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a))}
+
+
+def _unary(op, n):
+    def build(impl):
+        a = _rng().uniform(-10, 10, n).astype(np.float32)
+        if impl == "numpy":
+            f = UNARY_NUMPY[op]
+            return lambda: f(a)
+        if impl == "torch":
+            torch = _torch()
+            ta, f = torch.from_numpy(a), getattr(torch, op)
+            return lambda: f(ta)
+        be = _backend(impl)
+        va = _view(a)
+        return lambda: be.unary(op, va)
+    return build
+
+
 def _sum(shape, axes):
     def build(impl):
         a = _rng().standard_normal(shape, dtype=np.float32)
@@ -371,6 +390,9 @@ def _workloads():
         Workload("add_1M", "elementwise", _add((n,), (n,)), 12.0 * n, "GB/s", "contiguous fp32"),
         Workload("add_bcast_row", "elementwise", _add((1000, 1000), (1000,)), 8.0 * 10 ** 6 + 4000, "GB/s",
                  "(1000,1000) + (1000,)"),
+        Workload("exp_1M", "unary", _unary("exp", n), 8.0 * n, "GB/s", "fp32, x in [-10, 10]"),
+        Workload("tanh_1M", "unary", _unary("tanh", n), 8.0 * n, "GB/s", "fp32, x in [-10, 10]"),
+        Workload("sigmoid_1M", "unary", _unary("sigmoid", n), 8.0 * n, "GB/s", "fp32, numpy: 1 / (1 + exp(-x))"),
         Workload("sum_1M", "reduce", _sum((n,), (0,)), 4.0 * n, "GB/s", "fp32, all axes"),
         Workload("sum_axis0", "reduce", _sum((1000, 1000), (0,)), 4.0e6, "GB/s", "1000x1000 over axis 0"),
         Workload("sum_axis1", "reduce", _sum((1000, 1000), (1,)), 4.0e6, "GB/s", "1000x1000 over axis 1"),

@@ -511,6 +511,33 @@ def test_softmax_rows(cpu, ref, dtype, n, C, layout):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_finds_the_max_in_every_lane_of_its_four_chains(cpu, ref, dtype):
+    """The row max keeps four running maxima (elements 4q, 4q+1, 4q+2, 4q+3) and a tail:
+    a logit of 1000 in each position of rows 1..9 long must still be the max, or exp(1000 -
+    m) overflows (in float64 too). One row per (C, position), the rest of the row at 0."""
+    for C in range(1, 10):
+        z = np.zeros((C, C), dtype)
+        z[np.arange(C), np.arange(C)] = 1000.0
+        zv = View(z.reshape(-1), (C, C), (C, 1), 0)
+        probs = cpu.softmax_rows(zv)
+        assert np.isfinite(probs).all(), C
+        close(probs, ref.softmax_rows(zv), dtype)
+        loss, p = cpu.softmax_xent(zv, zv)
+        assert np.isfinite(loss).all() and np.isfinite(p).all(), C
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_of_a_row_with_a_nan_is_all_nan_and_the_other_rows_are_untouched(cpu, ref, dtype):
+    z = np.array([[0.5, np.nan, 2.0, -1.0, 3.0], [np.nan, 1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0, 5.0]], dtype)
+    zv = View(z.reshape(-1), (3, 5), (5, 1), 0)
+    probs = cpu.softmax_rows(zv).reshape(3, 5)
+    assert np.isnan(probs[:2]).all()
+    close(probs[2], ref.softmax_rows(zv).reshape(3, 5)[2], dtype)
+    loss, _ = cpu.softmax_xent(zv, View(np.eye(5, dtype=dtype)[[0, 1, 2]].reshape(-1), (3, 5), (5, 1), 0))
+    assert np.isnan(loss[:2]).all() and np.isfinite(loss[2])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_rows_large_logits(cpu, ref, dtype):
     z = np.array([[1e4, 0, -1e4], [-1e4, -1e4, -1e4], [1e4, 1e4 - 1, 3]], dtype)
     zv = View(z.reshape(-1), (3, 3), (3, 1), 0)

@@ -8,7 +8,8 @@ optimisation it demonstrates:
     matmul.py       packed, cache-blocked, register-blocked GEMM (no BLAS)
     conv.py         im2col / col2im / maxpool's backward (gathers, race-free) / maxpool with argmax, NHWC
     indexing.py     gather_rows, scatter_add_rows (column-parallel: no atomics), one_hot
-    softmax.py      fused stable softmax cross-entropy, one exp per element
+    softmax.py      fused stable softmax cross-entropy, one exp per element, each step its own SIMD loop
+    vecmath.py      exp and tanh for float32 as multiply-adds and bit tricks: loops of them vectorise
     bias_act.py     a layer's bias + activation fused, forward and backward (one pass each)
 
 This file is the glue: it reads a View's shape/strides/offset, picks the fast
@@ -17,7 +18,9 @@ contiguous kernel or the general strided one, and allocates the output storage.
 Compile cost: the first call of a kernel with new argument types compiles it (0.2-2 s);
 `cache=True` writes the machine code next to the module (__pycache__/*.nbi, *.nbc) so
 later processes load it quickly. `warm_up()` compiles (or loads) the common float32 /
-float64 kernels up front.
+float64 kernels up front. numba checks only the kernel's own file against its cache: after
+editing a helper that other modules import (jit.py, vecmath.py, matmul.py's micro-kernels),
+delete `tinygrad_book/kernels/cpu/__pycache__/*.nbi`, or the old code keeps running.
 
 Debugging: `NUMBA_DISABLE_JIT=1 python -m pytest tests/kernels -x` (or any script) runs
 every kernel as the plain Python you read: set a breakpoint() inside a kernel and step.

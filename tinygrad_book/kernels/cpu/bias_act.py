@@ -23,6 +23,7 @@ from ..vocabulary import ACT_RELU, ACT_SIGMOID, ACT_TANH
 from .elementwise import CHUNK
 from .jit import helper, kernel, prange
 from .reduce import sum_rows_into
+from .vecmath import vexp, vtanh
 
 
 @helper()
@@ -43,11 +44,11 @@ def _activate_in_place(act, x):
     if act == ACT_SIGMOID:                            # exp only sees -|z| <= 0: stable
         for i in range(x.shape[0]):
             z = x[i]
-            e = np.exp(-np.abs(z))
+            e = vexp(-np.abs(z))
             x[i] = one / (one + e) if z >= 0 else e / (one + e)
     elif act == ACT_TANH:
         for i in range(x.shape[0]):
-            x[i] = np.tanh(x[i])
+            x[i] = vtanh(x[i])
 
 
 @helper()

@@ -24,6 +24,7 @@ import numpy as np
 from ..vocabulary import (ABS, ADD, DIV, EQ, EXP, GT, LE, LOG, LT, MAXIMUM, MINIMUM, MUL, NE, NEG, POW, RELU,
                           SIGMOID, SIGN, SQRT, SUB, TANH)
 from .jit import helper, kernel, prange, row_position
+from .vecmath import vexp, vtanh
 
 CHUNK = 1 << 14          # elements per parallel task: big enough to hide scheduling cost
 
@@ -39,7 +40,7 @@ def _unary_run(op, x, out):
             out[i] = -x[i]
     elif op == EXP:
         for i in range(n):
-            out[i] = np.exp(x[i])
+            out[i] = vexp(x[i])
     elif op == LOG:
         for i in range(n):
             out[i] = np.log(x[i])
@@ -48,10 +49,10 @@ def _unary_run(op, x, out):
             out[i] = np.sqrt(x[i])
     elif op == TANH:
         for i in range(n):
-            out[i] = np.tanh(x[i])
+            out[i] = vtanh(x[i])
     elif op == SIGMOID:                           # stable in both tails:
         for i in range(n):                        # exp only ever sees -|x| <= 0
-            e = np.exp(-np.abs(x[i]))
+            e = vexp(-np.abs(x[i]))
             out[i] = one / (one + e) if x[i] >= 0 else e / (one + e)
     elif op == RELU:                              # NaN stays NaN, like np.maximum
         for i in range(n):

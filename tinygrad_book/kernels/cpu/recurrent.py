@@ -37,29 +37,10 @@ from .. import gate_math
 from ..gate_math import GRU, LSTM, SIMPLE_RNN
 from .jit import helper, kernel, prange, run
 from .matmul import MR, outer_block, tiles
+from .vecmath import tanh32
 
 FAST = {"contract"}
 CHUNK_STEPS = 16      # steps of a block gathered per d U micro-kernel call: K = 16 x MR = 96 on AVX2
-
-
-@helper(fastmath=FAST)
-def tanh32(x):
-    """tanh for float32 in a few multiply-adds and one divide (Eigen's rational 13/6
-    approximation, within 3.5e-7 relative of tanh): no library call and no branch, so a
-    loop of them runs as SIMD. libm's tanh is a call per element, and it was ~2/3 of the
-    LSTM forward's time. float64 keeps math.tanh (the gradient checks need it exact)."""
-    x = min(max(x, np.float32(-7.9053111076)), np.float32(7.9053111076))
-    x2 = x * x
-    p = x2 * np.float32(-2.76076847742355e-16) + np.float32(2.00018790482477e-13)
-    p = x2 * p + np.float32(-8.60467152213735e-11)
-    p = x2 * p + np.float32(5.12229709037114e-08)
-    p = x2 * p + np.float32(1.48572235717979e-05)
-    p = x2 * p + np.float32(6.37261928875436e-04)
-    p = x2 * p + np.float32(4.89352455891786e-03)
-    q = x2 * np.float32(1.19825839466702e-06) + np.float32(1.18534705686654e-04)
-    q = x2 * q + np.float32(2.26843463243900e-03)
-    q = x2 * q + np.float32(4.89352518554385e-03)
-    return x * p / q
 
 
 @helper(fastmath=FAST)
