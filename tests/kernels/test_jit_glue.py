@@ -11,6 +11,7 @@ import numba
 import numpy as np
 import pytest
 
+from tinygrad_book.kernels import View, get_backend
 from tinygrad_book.kernels.cpu import jit
 
 
@@ -157,3 +158,34 @@ def test_a_serial_kernel_has_no_twin():
     def plain(x):
         return x
     assert not hasattr(plain, "serial")
+
+
+def test_elementwise_kernels_report_their_elements_and_weigh_costly_ops(monkeypatch):
+    """`run` decides serial or parallel from the work it is told. An element-wise kernel
+    reports its element count, times COSTLY_WEIGHT for exp, log, tanh, sigmoid and pow
+    (they compute more than they move). By name: sub shares exp's integer code and must
+    not count as costly."""
+    from tinygrad_book.kernels import cpu as cpu_backend
+    seen = []
+    real_run = cpu_backend.run
+    monkeypatch.setattr(cpu_backend, "run", lambda kernel, work, *args: (seen.append(work), real_run(kernel, work, *args))[1])
+    be = get_backend("cpu")
+    n = 1000
+    x = View(np.linspace(0.5, 2.0, n), (n,), (1,), 0)
+    rows = View(x.storage, (100, 10), (10, 1), 0)
+    bias = View(np.ones(10), (100, 10), (0, 1), 0)
+    scalar = View(np.ones(1), (n,), (0,), 0)
+    w = cpu_backend.COSTLY_WEIGHT
+    assert w > 1
+    calls = [(lambda: be.binary("add", x, x), n), (lambda: be.binary("sub", x, x), n),
+             (lambda: be.binary("pow", x, x), n * w), (lambda: be.binary("gt", x, scalar), n),
+             (lambda: be.binary("pow", rows, bias), n * w), (lambda: be.unary("neg", x), n),
+             (lambda: be.unary("exp", x), n * w), (lambda: be.unary("log", x), n * w),
+             (lambda: be.unary("tanh", x), n * w), (lambda: be.unary("sigmoid", x), n * w),
+             (lambda: be.unary("tanh", View(x.storage, (500,), (2,), 0)), 500 * w),
+             (lambda: be.bias_act("sigmoid", rows, View(np.ones(10), (10,), (1,), 0)), n * w),
+             (lambda: be.bias_act("relu", rows, View(np.ones(10), (10,), (1,), 0)), n)]
+    for call, want in calls:
+        seen.clear()
+        call()
+        assert seen == [want]

@@ -41,6 +41,25 @@ from .jit import coalesce, get_num_threads, int64s, is_flat, parallel_pays, run,
 __all__ = ["CpuBackend", "warm_up"]
 
 
+# The work an element-wise kernel reports to `run` (which weighs it against the parallel
+# threshold) is its element count: a memory-bound loop moves each element in ~0.1 ns
+# (1M float32 additions took 0.16-0.18 ms on one thread of the Zen 4 VM; on two they took
+# as long within noise, so 1M sits at the break-even the threshold aims for, and counting
+# the three arrays an add moves made it, and the broadcast add, run on two threads and
+# sometimes take twice as long). Some ops compute more than they move: exp, tanh and
+# sigmoid took 0.3-0.5 ns per element (vecmath), log and pow 4-7 ns (a C library call
+# each), and two threads pay for them from far fewer elements: exp over 1M went 0.40 ->
+# 0.28 ms. They count COSTLY_WEIGHT units per element. (By name: unary and binary op codes
+# are numbered apart, so exp's code is sub's.)
+COSTLY_OPS = frozenset({"exp", "log", "tanh", "sigmoid", "pow"})
+COSTLY_WEIGHT = 4
+
+
+def _elementwise_work(n, op):
+    """Work units of an element-wise kernel over n elements, for the op named `op`."""
+    return n * COSTLY_WEIGHT if op in COSTLY_OPS else n
+
+
 def _flat_run(x: View):
     """The storage slice a contiguous view covers (no copy)."""
     return x.storage[x.offset:x.offset + x.size]
@@ -141,10 +160,11 @@ class CpuBackend(Backend):
         out = np.empty(x.size, dtype=x.dtype)
         if x.size:
             shape, (st,) = coalesce(x.shape, x.strides)
+            work = _elementwise_work(x.size, op)
             if is_flat(shape, st):
-                run(ew.unary_flat, x.size, code, _flat_run(x), out)
+                run(ew.unary_flat, work, code, _flat_run(x), out)
             else:
-                run(ew.unary_strided, x.size, code, x.storage, x.offset, st, shape, out)
+                run(ew.unary_strided, work, code, x.storage, x.offset, st, shape, out)
         return out
 
     def binary(self, op, a, b):
@@ -152,18 +172,19 @@ class CpuBackend(Backend):
         out = np.empty(a.size, dtype=a.dtype)
         if a.size:
             shape, (sa, sb) = coalesce(a.shape, a.strides, b.strides)
+            work = _elementwise_work(a.size, op)
             if is_flat(shape, sa) and is_flat(shape, sb):
-                run(ew.binary_flat, a.size, code, _flat_run(a), _flat_run(b), out)
+                run(ew.binary_flat, work, code, _flat_run(a), _flat_run(b), out)
             elif len(shape) == 1 and sa[0] == 1 and sb[0] == 0:    # x > 0
-                run(ew.binary_scalar, a.size, code, _flat_run(a), b.storage[b.offset], False, out)
+                run(ew.binary_scalar, work, code, _flat_run(a), b.storage[b.offset], False, out)
             elif len(shape) == 1 and sa[0] == 0 and sb[0] == 1:    # 1 - x
-                run(ew.binary_scalar, a.size, code, _flat_run(b), a.storage[a.offset], True, out)
+                run(ew.binary_scalar, work, code, _flat_run(b), a.storage[a.offset], True, out)
             elif _is_rows(shape, sa) and _is_row(shape, sb):       # x + bias
-                run(ew.binary_row, a.size, code, _flat_run(a), b.storage[b.offset:b.offset + shape[1]], False, out)
+                run(ew.binary_row, work, code, _flat_run(a), b.storage[b.offset:b.offset + shape[1]], False, out)
             elif _is_row(shape, sa) and _is_rows(shape, sb):       # bias - x
-                run(ew.binary_row, a.size, code, _flat_run(b), a.storage[a.offset:a.offset + shape[1]], True, out)
+                run(ew.binary_row, work, code, _flat_run(b), a.storage[a.offset:a.offset + shape[1]], True, out)
             else:
-                run(ew.binary_strided, a.size, code, a.storage, a.offset, sa, b.storage, b.offset, sb, shape, out)
+                run(ew.binary_strided, work, code, a.storage, a.offset, sa, b.storage, b.offset, sb, shape, out)
         return out
 
     def where(self, cond, a, b):
@@ -352,7 +373,7 @@ class CpuBackend(Backend):
         out = np.empty(rows * C, dtype=x.dtype)
         if out.size:
             b = np.zeros(C, x.dtype) if bias is None else self._dense(bias).astype(x.dtype, copy=False)
-            run(ba.bias_act, out.size, ACTIVATION_CODES[act], self._dense(x), b, out)
+            run(ba.bias_act, _elementwise_work(out.size, act), ACTIVATION_CODES[act], self._dense(x), b, out)
         return out
 
     def bias_act_backward(self, act, y, g):

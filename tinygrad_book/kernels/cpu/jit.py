@@ -140,7 +140,8 @@ def helper(fastmath=False):
 # one thread's time is above twice the hand-off; a real kernel's hand-off is about twice
 # the empty loop's (the worker also starts cold: there, a 1000 x 1000 column sum took
 # 105-110 us on one thread and 150-170 us on two, against a ~45 us empty loop); and a unit
-# of work (an element added, a multiply-add inside a product) costs ~0.1 ns. So the
+# of work (an element added, a multiply-add inside a product) costs ~0.1 ns; an exp or
+# a tanh counts as several (cpu/__init__.py's `_elementwise_work`). So the
 # threshold is 4 x hand-off / 0.1 ns, clamped to [MIN_WORK_FLOOR, MIN_WORK_CEILING].
 # Training hardly cares within that range (MLP and MNIST convnet slices at 0.5M, 1M, 2M,
 # 4M: equal within noise). TINYGRAD_BOOK_PARALLEL_MIN_WORK overrides.
