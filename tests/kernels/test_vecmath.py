@@ -11,41 +11,25 @@ from tinygrad_book.kernels.base import View
 from tinygrad_book.kernels.cpu.vecmath import EXP_HI, EXP_LO, TANH_ONE, TANH_TINY, exp32, tanh32, vexp, vtanh
 
 
-@njit
-def _map_exp32(x, out):
-    for i in range(x.shape[0]):
-        out[i] = exp32(x[i])
+def _mapped(fn):
+    """A compiled loop out[i] = fn(x[i]) (fn is compiled into it, as in a kernel)."""
+    @njit
+    def loop(x, out):
+        for i in range(x.shape[0]):
+            out[i] = fn(x[i])
+    return loop
 
 
-@njit
-def _map_tanh32(x, out):
-    for i in range(x.shape[0]):
-        out[i] = tanh32(x[i])
+def _libm_exp(x):
+    return np.exp(x)          # what numba compiles np.exp to: the C library's exp
 
 
-@njit
-def _map_vexp(x, out):
-    for i in range(x.shape[0]):
-        out[i] = vexp(x[i])
+def _libm_tanh(x):
+    return np.tanh(x)
 
 
-@njit
-def _map_vtanh(x, out):
-    for i in range(x.shape[0]):
-        out[i] = vtanh(x[i])
-
-
-@njit
-def _map_libm_exp(x, out):
-    """np.exp as numba compiles it: a call to the C library's exp per element."""
-    for i in range(x.shape[0]):
-        out[i] = np.exp(x[i])
-
-
-@njit
-def _map_libm_tanh(x, out):
-    for i in range(x.shape[0]):
-        out[i] = np.tanh(x[i])
+_map_exp32, _map_tanh32, _map_vexp, _map_vtanh = (_mapped(f) for f in (exp32, tanh32, vexp, vtanh))
+_map_libm_exp, _map_libm_tanh = _mapped(njit(_libm_exp)), _mapped(njit(_libm_tanh))
 
 
 def apply(fn, x):

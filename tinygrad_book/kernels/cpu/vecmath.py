@@ -2,16 +2,17 @@
 
 numba turns `np.exp(x)` into a call to the C library's `expf`, one element per call: a
 loop that calls a function cannot be vectorised (numba would need Intel's SVML, which it
-does not have here). A softmax over 4096 x 1000 float32 logits spent ~3/4 of its 24 ms in
-those calls. The functions below are a few multiply-adds, compares and integer operations
-with no call and no branch, so LLVM vectorises a loop of them like an add.
+does not have here): `Tensor.tanh` over 1M float32 took 16-18 ms, numpy's 0.4. The
+functions below are a few multiply-adds, compares and integer operations with no call
+and no branch, so LLVM vectorises a loop of them like an add (tanh over 1M: 0.27 ms; a
+4096 x 1000 softmax on one thread, with its own loops split too: 24 -> 5.6 ms).
 
 * `exp32(x)`: Cody and Waite's range reduction, then a polynomial (the classic one of
   Cephes' `expf`). Write x = k ln 2 + r with k = round(x / ln 2), so |r| <= ln 2 / 2 and
   exp(x) = 2^k exp(r). exp(r) is 1 + r + r^2 p(r), p of degree 5. 2^k is built from its
   bits: a float32 whose exponent field holds k + 127 and whose mantissa is 0 *is* 2^k
-  (`float32_from_bits`). ln 2 is split in two (C1 exact in a few bits, C2 the rest) so
-  that x - k C1 loses nothing. Measured against the correctly rounded value over 4M
+  (`float32_from_bits`). ln 2 is split in two (LN2_HI in 9 bits, LN2_LO the rest) so
+  that x - k LN2_HI loses nothing. Measured against the correctly rounded value over 4M
   points of the whole finite range: at most 1 ulp off (numpy's float32 exp: 2).
 * `tanh32(x)`: a rational function (Eigen's 13/6 approximation), within 3.5e-7 relative.
 
