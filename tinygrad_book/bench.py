@@ -250,12 +250,12 @@ def _add(shape_a, shape_b):
     return build
 
 
-UNARY_NUMPY = {"exp": np.exp, "tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a))}
+UNARY_NUMPY = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sigmoid": lambda a: 1 / (1 + np.exp(-a))}
 
 
-def _unary(op, n):
+def _unary(op, n, low=-10.0, high=10.0):
     def build(impl):
-        a = _rng().uniform(-10, 10, n).astype(np.float32)
+        a = _rng().uniform(low, high, n).astype(np.float32)
         if impl == "numpy":
             f = UNARY_NUMPY[op]
             return lambda: f(a)
@@ -391,6 +391,7 @@ def _workloads():
         Workload("add_bcast_row", "elementwise", _add((1000, 1000), (1000,)), 8.0 * 10 ** 6 + 4000, "GB/s",
                  "(1000,1000) + (1000,)"),
         Workload("exp_1M", "unary", _unary("exp", n), 8.0 * n, "GB/s", "fp32, x in [-10, 10]"),
+        Workload("log_1M", "unary", _unary("log", n, 1e-3, 1e3), 8.0 * n, "GB/s", "fp32, x in [1e-3, 1e3]"),
         Workload("tanh_1M", "unary", _unary("tanh", n), 8.0 * n, "GB/s", "fp32, x in [-10, 10]"),
         Workload("sigmoid_1M", "unary", _unary("sigmoid", n), 8.0 * n, "GB/s", "fp32, numpy: 1 / (1 + exp(-x))"),
         Workload("sum_1M", "reduce", _sum((n,), (0,)), 4.0 * n, "GB/s", "fp32, all axes"),

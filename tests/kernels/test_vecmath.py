@@ -1,4 +1,4 @@
-"""The SIMD-friendly float32 exp and tanh (kernels/cpu/vecmath.py), measured in ulps
+"""The SIMD-friendly float32 exp, log and tanh (kernels/cpu/vecmath.py), measured in ulps
 against the correctly rounded value (numpy's float64 function rounded to float32), over
 dense samples of their whole range, and at the edges where the formulas switch. And the
 dispatch: float32 takes the approximation, float64 stays numpy's function bit for bit
@@ -8,7 +8,8 @@ import pytest
 from numba import njit
 
 from tinygrad_book.kernels.base import View
-from tinygrad_book.kernels.cpu.vecmath import EXP_HI, EXP_LO, TANH_ONE, TANH_TINY, exp32, tanh32, vexp, vtanh
+from tinygrad_book.kernels.cpu.vecmath import (EXP_HI, EXP_LO, TANH_ONE, TANH_TINY, exp32, log32, tanh32, vexp, vlog,
+                                                vtanh)
 
 
 def _mapped(fn):
@@ -24,12 +25,17 @@ def _libm_exp(x):
     return np.exp(x)          # what numba compiles np.exp to: the C library's exp
 
 
+def _libm_log(x):
+    return np.log(x)
+
+
 def _libm_tanh(x):
     return np.tanh(x)
 
 
-_map_exp32, _map_tanh32, _map_vexp, _map_vtanh = (_mapped(f) for f in (exp32, tanh32, vexp, vtanh))
-_map_libm_exp, _map_libm_tanh = _mapped(njit(_libm_exp)), _mapped(njit(_libm_tanh))
+_map_exp32, _map_log32, _map_tanh32 = (_mapped(f) for f in (exp32, log32, tanh32))
+_map_vexp, _map_vlog, _map_vtanh = (_mapped(f) for f in (vexp, vlog, vtanh))
+_map_libm_exp, _map_libm_log, _map_libm_tanh = (_mapped(njit(f)) for f in (_libm_exp, _libm_log, _libm_tanh))
 
 
 def apply(fn, x):
@@ -76,6 +82,29 @@ def test_exp32_at_its_edges_and_special_values():
     assert np.isnan(apply(_map_exp32, np.float32([np.nan, -np.nan]))).all()
 
 
+# --- log32 ----------------------------------------------------------------------------
+
+def test_log32_is_within_one_ulp_over_all_positive_floats():
+    r = np.random.default_rng(8)
+    x = np.concatenate([np.exp(r.uniform(-87, 88.7, 1_000_000)).astype(np.float32),     # every binade
+                        dense(0.5, 2.0, 200_000, 9),                                      # around log = 0
+                        (r.integers(1, 1 << 23, 100_000) * np.float32(2.0 ** -149)).astype(np.float32)])
+    assert (x < np.finfo(np.float32).tiny).sum() >= 100_000                              # subnormal inputs
+    got, want = apply(_map_log32, x), rounded(np.log, x)
+    assert ulps(got, want).max() <= 1
+
+
+def test_log32_at_the_edges_and_special_values():
+    x = np.float32([1.0, 2.0, 0.5, np.nextafter(np.float32(1), np.float32(0)), np.nextafter(np.float32(1), np.float32(2)),
+                    2.0 ** -149, np.finfo(np.float32).tiny, np.finfo(np.float32).max, 0.7071067, 0.7071068])
+    got, want = apply(_map_log32, x), rounded(np.log, x)
+    assert ulps(got, want).max() <= 1, (got, want)
+    assert got[0] == 0
+    special = apply(_map_log32, np.float32([0.0, -0.0, np.inf, -1.0, -np.inf, np.nan, -1e-45]))
+    assert special[0] == -np.inf and special[1] == -np.inf and special[2] == np.inf
+    assert np.isnan(special[3:]).all()
+
+
 # --- tanh32 ---------------------------------------------------------------------------
 
 def test_tanh32_is_within_five_ulps_and_exact_where_tanh_is_x_or_one():
@@ -97,10 +126,11 @@ def test_tanh32_special_values():
 
 # --- the dispatch ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("vfn, fn32, libm", [(_map_vexp, _map_exp32, _map_libm_exp),
-                                             (_map_vtanh, _map_tanh32, _map_libm_tanh)])
-def test_float32_takes_the_approximation_and_float64_stays_the_c_librarys(vfn, fn32, libm):
-    x = dense(-20, 20, 10_000, 6)
+@pytest.mark.parametrize("vfn, fn32, libm, low", [(_map_vexp, _map_exp32, _map_libm_exp, -20),
+                                                  (_map_vlog, _map_log32, _map_libm_log, 0),
+                                                  (_map_vtanh, _map_tanh32, _map_libm_tanh, -20)])
+def test_float32_takes_the_approximation_and_float64_stays_the_c_librarys(vfn, fn32, libm, low):
+    x = dense(low, 20, 10_000, 6)
     got = apply(vfn, x)
     np.testing.assert_array_equal(got, apply(fn32, x))
     assert (got != apply(libm, x)).any()                   # the two float32 answers differ somewhere
@@ -108,7 +138,7 @@ def test_float32_takes_the_approximation_and_float64_stays_the_c_librarys(vfn, f
     np.testing.assert_array_equal(apply(vfn, x64), apply(libm, x64))
 
 
-@pytest.mark.parametrize("op, npfn", [("exp", np.exp), ("tanh", np.tanh),
+@pytest.mark.parametrize("op, npfn", [("exp", np.exp), ("tanh", np.tanh), ("log", lambda v: np.log(np.abs(v))),
                                       ("sigmoid", lambda v: 1 / (1 + np.exp(-v)))])
 def test_the_backends_float32_unary_ops_use_them(cpu, op, npfn):
     """The element-wise kernels in float32: within a few ulps of the exact function over a
@@ -116,6 +146,8 @@ def test_the_backends_float32_unary_ops_use_them(cpu, op, npfn):
     the kernel shows here); float64 as numpy's within an ulp or two (both are exact
     functions, computed by different libraries)."""
     x = dense(-30, 30, 100_003, 7)
+    if op == "log":
+        x = np.abs(x)
     got = cpu.unary(op, View(x, x.shape, (1,), 0))
     assert got.dtype == np.float32
     assert ulps(got, rounded(npfn, x)).max() <= 8

@@ -9,7 +9,7 @@ optimisation it demonstrates:
     conv.py         im2col / col2im / maxpool's backward (gathers, race-free) / maxpool with argmax, NHWC
     indexing.py     gather_rows, scatter_add_rows (column-parallel: no atomics), one_hot
     softmax.py      fused stable softmax cross-entropy, one exp per element, each step its own SIMD loop
-    vecmath.py      exp and tanh for float32 as multiply-adds and bit tricks: loops of them vectorise
+    vecmath.py      exp, log and tanh for float32 as multiply-adds and bit tricks: loops of them vectorise
     bias_act.py     a layer's bias + activation fused, forward and backward (one pass each)
 
 This file is the glue: it reads a View's shape/strides/offset, picks the fast

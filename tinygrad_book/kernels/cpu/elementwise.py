@@ -24,7 +24,7 @@ import numpy as np
 from ..vocabulary import (ABS, ADD, DIV, EQ, EXP, GT, LE, LOG, LT, MAXIMUM, MINIMUM, MUL, NE, NEG, POW, RELU,
                           SIGMOID, SIGN, SQRT, SUB, TANH)
 from .jit import helper, kernel, prange, row_position
-from .vecmath import vexp, vtanh
+from .vecmath import vexp, vlog, vtanh
 
 CHUNK = 1 << 14          # elements per parallel task: big enough to hide scheduling cost
 
@@ -43,7 +43,7 @@ def _unary_run(op, x, out):
             out[i] = vexp(x[i])
     elif op == LOG:
         for i in range(n):
-            out[i] = np.log(x[i])
+            out[i] = vlog(x[i])
     elif op == SQRT:
         for i in range(n):
             out[i] = np.sqrt(x[i])
