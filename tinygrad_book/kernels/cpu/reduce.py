@@ -32,7 +32,7 @@ BLOCK = 1 << 15
 
 
 @helper(fastmath={"reassoc", "contract"})
-def _sum_run(x, acc0):
+def sum_run(x, acc0):
     """Sum of a unit-stride array, accumulated in acc0's type; reassociation lets LLVM
     keep several SIMD partial sums (the reason for fastmath here, and only here)."""
     s = acc0
@@ -71,7 +71,7 @@ def _reduce_run(op, x, start, step, n, acc0):
     """One output element: reduce n elements of x from start by step."""
     if op == SUM:
         if step == 1:
-            return _sum_run(x[start:start + n], acc0)
+            return sum_run(x[start:start + n], acc0)
         s = acc0
         for j in range(n):
             s += x[start + j * step]
@@ -99,11 +99,11 @@ def reduce_flat(op, x, off, n, acc0, out):
     for b in prange(nblocks):
         lo = off + b * BLOCK
         if op == SUM:
-            sums[b] = _sum_run(x[lo:lo + min(BLOCK, off + n - lo)], acc0)
+            sums[b] = sum_run(x[lo:lo + min(BLOCK, off + n - lo)], acc0)
         else:
             best[b] = _reduce_run(op, x, lo, 1, min(BLOCK, off + n - lo), acc0)
     if op == SUM:
-        out[0] = _sum_run(sums, acc0)
+        out[0] = sum_run(sums, acc0)
     elif op == MAX:
         out[0] = _max_run(best, 0, 1, nblocks)
     else:

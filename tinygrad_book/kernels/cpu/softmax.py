@@ -12,7 +12,7 @@ first copied into its place in `probs` (z may be any strided view, e.g. transpos
 every later step reads and writes that contiguous row in place. The max keeps four
 running maxima (one chain of compares waits ~3 cycles per element; four overlap), the
 exp is `vecmath.vexp` (a SIMD-friendly exp for float32: libm's `expf` is a call per
-element), and the sums are `reduce._sum_run` (float64, partial sums in SIMD registers).
+element), and the sums are `reduce.sum_run` (float64, partial sums in SIMD registers).
 4096 x 1000 float32 on one thread: 24 ms -> 5.6 ms (docs/kernels-cpu.md, fourteenth round).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import helper, kernel, prange
-from .reduce import _sum_run
+from .reduce import sum_run
 from .vecmath import vexp
 
 FAST = {"contract"}
@@ -78,7 +78,7 @@ def _softmax_row(z, zs, z_col, row):
     _copy_row(z, zs, z_col, row)
     m = _row_max(row)
     _exp_shifted_in_place(row, m)
-    s = _sum_run(row, 0.0)                      # float64
+    s = sum_run(row, 0.0)                      # float64
     _scale_in_place(row, row.dtype.type(1.0 / s))
     return m, s
 
@@ -86,7 +86,7 @@ def _softmax_row(z, zs, z_col, row):
 @helper(fastmath={"reassoc", "contract"})
 def _target_dot(t, z, m):
     """(sum_c t_c, sum_c t_c (z_c - m)) over unit-stride runs, in float64; reassociation
-    lets LLVM keep SIMD partial sums (as in reduce._sum_run)."""
+    lets LLVM keep SIMD partial sums (as in reduce.sum_run)."""
     tsum = 0.0
     tz = 0.0
     for c in range(z.shape[0]):
