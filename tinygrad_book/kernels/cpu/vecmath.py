@@ -190,17 +190,22 @@ def tanh32(x):
     return y
 
 
+def _float32_or_libm(generic, fast32, libm):
+    """Give numba an implementation of `generic` (a plain-Python function): `fast32` when
+    the argument is a float32, `libm` (numpy's function, a C-library call) otherwise. The
+    choice is made by type, when numba compiles the caller."""
+    @overload(generic, jit_options=dict(fastmath=FAST))
+    def _implementation(x):
+        if x == types.float32:
+            return lambda x: fast32(x)
+        return lambda x: libm(x)
+    return generic
+
+
 def vexp(x):
     """exp(x): exp32 for a float32 x, the C library's exp for anything else (chosen when
     numba compiles the caller; this body is what runs under NUMBA_DISABLE_JIT=1)."""
     return np.exp(x)
-
-
-@overload(vexp, jit_options=dict(fastmath=FAST))
-def _vexp_for(x):
-    if x == types.float32:
-        return lambda x: exp32(x)
-    return lambda x: np.exp(x)
 
 
 def vlog(x):
@@ -208,20 +213,11 @@ def vlog(x):
     return np.log(x)
 
 
-@overload(vlog, jit_options=dict(fastmath=FAST))
-def _vlog_for(x):
-    if x == types.float32:
-        return lambda x: log32(x)
-    return lambda x: np.log(x)
-
-
 def vtanh(x):
     """tanh(x): tanh32 for a float32 x, the C library's tanh for anything else (as vexp)."""
     return np.tanh(x)
 
 
-@overload(vtanh, jit_options=dict(fastmath=FAST))
-def _vtanh_for(x):
-    if x == types.float32:
-        return lambda x: tanh32(x)
-    return lambda x: np.tanh(x)
+_float32_or_libm(vexp, exp32, np.exp)
+_float32_or_libm(vlog, log32, np.log)
+_float32_or_libm(vtanh, tanh32, np.tanh)
