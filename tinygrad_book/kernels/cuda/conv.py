@@ -42,7 +42,8 @@ def im2col_gather(x, x_offset, x_strides, image, out_hw, kernel, stride, pad, ou
 
 @cuda.jit(device=True)
 def image_coords(e, h_size, w_size, c_size):
-    """(n, h, w, c) of element e of a row-major (N, H, W, C) image."""
+    """(n, h, w, c) of element e of a row-major (N, H, W, C) array: an image, or the
+    (N, OH, OW, C) grid of pooling windows."""
     c = e % c_size
     rest = e // c_size
     w = rest % w_size
@@ -97,12 +98,7 @@ def maxpool2d_windows(x, x_offset, x_strides, image, out_hw, kernel, stride, val
     kh_size, kw_size = kernel
     sn, sh, sw, sc = x_strides
     for e in range(cuda.grid(1), values.shape[0], cuda.gridsize(1)):
-        c = e % c_size
-        rest = e // c_size
-        j = rest % ow_size
-        rest //= ow_size
-        i = rest % oh_size
-        n = rest // oh_size
+        n, i, j, c = image_coords(e, oh_size, ow_size, c_size)     # the window's (n, i, j, c)
         h0, w0 = i * stride[0], j * stride[1]
         best = x[x_offset + n * sn + h0 * sh + w0 * sw + c * sc]
         best_h, best_w = h0, w0
