@@ -41,16 +41,16 @@ from .jit import coalesce, get_num_threads, int64s, is_flat, parallel_pays, run,
 __all__ = ["CpuBackend", "warm_up"]
 
 
-# The work an element-wise kernel reports to `run` (which weighs it against the parallel
-# threshold) is its element count: a memory-bound loop moves each element in ~0.1 ns
-# (1M float32 additions took 0.16-0.18 ms on one thread of the Zen 4 VM; on two they took
-# as long within noise, so 1M sits at the break-even the threshold aims for, and counting
-# the three arrays an add moves made it, and the broadcast add, run on two threads and
-# sometimes take twice as long). Some ops compute more than they move: exp, tanh and
-# sigmoid took 0.3-0.5 ns per element (vecmath), log and pow 4-7 ns (a C library call
-# each), and two threads pay for them from far fewer elements: exp over 1M went 0.40 ->
-# 0.28 ms. They count COSTLY_WEIGHT units per element. (By name: unary and binary op codes
-# are numbered apart, so exp's code is sub's.)
+# Work units for `run`, which weighs them against the parallel threshold. An element-wise
+# kernel reports its element count: a memory-bound loop spends ~0.1 ns on an element (1M
+# float32 additions took 0.16-0.18 ms on one thread of the Zen 4 VM and no less on two:
+# the break-even the threshold aims for). Counting the three arrays an add moves was tried:
+# it sent 1M additions and the broadcast add to two threads, where they sometimes took
+# twice as long. Some ops compute more than they move: exp, tanh and sigmoid take 0.3-0.5
+# ns an element (vecmath), log 0.75, pow 7 (a C library call), and two threads pay for
+# them much sooner (exp over 1M: 0.40 ms on one thread, 0.28 on two), so they count
+# COSTLY_WEIGHT units an element. Keyed by name: unary and binary op codes are numbered
+# apart, so exp's code is sub's.
 COSTLY_OPS = frozenset({"exp", "log", "tanh", "sigmoid", "pow"})
 COSTLY_WEIGHT = 4
 
