@@ -1,14 +1,17 @@
-"""The OpenMP wait policy, measured: the MLP training step (ours and torch, 20-step slices of an
-epoch, alternating) and the 1024^3 product (ours and numpy, with and without a pause before each
-window), in wall time, under whatever libgomp setting the environment gives. libgomp reads it
-once, when it loads, so each setting needs its own process:
+"""The threading layer and the OpenMP wait policy, measured: the MLP training step (ours and
+torch, 20-step slices of an epoch, alternating) and the 1024^3 product (ours and numpy, with and
+without a pause before each window), in wall time, under whatever the environment gives. numba
+picks its threading layer, and libgomp reads its settings, once per process, so each setting
+needs its own process:
 
-    for cfg in "OMP_WAIT_POLICY=passive" "GOMP_SPINCOUNT=10000" "GOMP_SPINCOUNT=100000" \\
-               "OMP_WAIT_POLICY=active GOMP_SPINCOUNT=300000"; do
+    for cfg in "NUMBA_THREADING_LAYER=tbb" "NUMBA_THREADING_LAYER=omp" \
+               "NUMBA_THREADING_LAYER=omp GOMP_SPINCOUNT=10000"; do
         env $cfg OPENBLAS_NUM_THREADS=2 PYTHONPATH=. python benchmarks/wait_policy.py; done
 
-(`tinygrad_book` sets OMP_WAIT_POLICY=passive unless it is exported; GOMP_SPINCOUNT overrides
-the spin count of any policy.) docs/kernels-cpu.md has the table from the loaded machine.
+(Our kernels run on TBB where the `tbb` package is installed; the libgomp settings then reach
+only torch's threads. `tinygrad_book` sets OMP_WAIT_POLICY=passive unless it is exported;
+GOMP_SPINCOUNT overrides the spin count of any policy.) docs/kernels-cpu.md has the tables,
+idle and loaded.
 """
 import os
 import statistics

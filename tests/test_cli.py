@@ -100,6 +100,8 @@ def test_bench_machine_line_names_each_sides_threads_and_flags_unequal_ones(monk
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", str(ours))
     assert bench.thread_counts() == {"ours": ours, "torch": ours, "openblas": ours}
     assert "UNEQUAL" not in bench.machine_line() and f"numpy/OpenBLAS {ours}" in bench.machine_line()
+    layer = numba.threading_layer()                   # machine_line started the pool
+    assert f"threads: ours {ours} ({layer})," in bench.thread_line()
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", str(ours + 1))
     assert f"UNEQUAL: set OPENBLAS_NUM_THREADS={ours}" in bench.thread_line()
     monkeypatch.delenv("OPENBLAS_NUM_THREADS")

@@ -608,8 +608,9 @@ def thread_counts() -> dict:
 def thread_line() -> str:
     """The thread counts, and a warning when numpy's differ from ours (ratios then compare
     unequal machines: NUMBA_NUM_THREADS=1 alone leaves OpenBLAS on every core)."""
+    from .kernels.cpu import jit
     t = thread_counts()
-    line = f"threads: ours {t['ours']}, torch {t['torch']}, numpy/OpenBLAS {t['openblas']}"
+    line = f"threads: ours {t['ours']} ({jit.threading_layer()}), torch {t['torch']}, numpy/OpenBLAS {t['openblas']}"
     if t["openblas"] != t["ours"]:
         line += f" (UNEQUAL: set OPENBLAS_NUM_THREADS={t['ours']} for a fair ratio to numpy)"
     return line

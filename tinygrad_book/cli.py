@@ -80,7 +80,9 @@ def cmd_doctor(args) -> int:
     print(f"python {platform.python_version()}, numpy {np.__version__}")
     try:
         import numba
-        print(f"numba {numba.__version__}")
+        from .kernels.cpu import jit
+        print(f"numba {numba.__version__}, {numba.config.NUMBA_NUM_THREADS} threads on numba's "
+              f"{jit.threading_layer()!r} threading layer")
     except ImportError:
         print("numba: not installed")
     for device in DEVICES:

@@ -6,6 +6,10 @@ single unit-stride run (the fast loop). The decorators give every kernel numba's
 numpy's error model (x / 0 = inf, not an exception) and released GIL.
 """
 import os
+import platform
+import subprocess
+import sys
+from importlib import metadata
 
 import numba
 import numpy as np
@@ -119,6 +123,69 @@ def test_handoff_seconds_times_a_real_parallel_loop():
     assert 0 < seconds < 1.0
 
 
+def test_handoff_seconds_pauses_before_each_timed_loop(monkeypatch):
+    """Back to back, TBB's threads are still awake: the hand-off a kernel pays after some
+    Python is measured with a pause before every call."""
+    pauses = []
+    monkeypatch.setattr(jit.time, "sleep", pauses.append)
+    jit.handoff_seconds(repeat=7, pause_s=3e-4)
+    assert pauses == [3e-4] * 7
+
+
+# --- the threading layer: TBB's library, loaded by path ------------------------------
+
+class _FakeDistribution:
+    """What importlib.metadata.distribution returns: `files` (paths relative to the
+    package's site-packages) and `locate_file`."""
+    def __init__(self, root, names):
+        self.root = root
+        self.files = [metadata.PackagePath("..", "..", name) for name in names]
+
+    def locate_file(self, file):
+        return self.root / "site" / "pkgs" / file
+
+
+def _fake_tbb(monkeypatch, tmp_path, names, write=()):
+    (tmp_path / "site" / "pkgs").mkdir(parents=True)
+    for name, content in write:
+        (tmp_path / name).write_bytes(content)
+    dist, real = _FakeDistribution(tmp_path, names), metadata.distribution
+    monkeypatch.setattr(jit.metadata, "distribution", lambda name: dist if name == "tbb" else real(name))
+
+
+def test_tbb_library_path_is_the_packages_library_file(monkeypatch, tmp_path):
+    _fake_tbb(monkeypatch, tmp_path, ["libtbbmalloc.so.2", "libtbb.so.12", "libtbb.so"],
+              write=[("libtbb.so.12", b"")])
+    assert jit.tbb_library_path() == str(tmp_path / "libtbb.so.12")
+
+
+def test_tbb_library_path_is_none_without_the_package_or_its_file(monkeypatch, tmp_path):
+    assert jit.tbb_library_path("no-such-distribution") is None
+    _fake_tbb(monkeypatch, tmp_path, ["libtbb.so.12"])            # listed, not on disk
+    assert jit.tbb_library_path() is None
+
+
+def test_load_tbb_is_none_when_the_file_is_not_a_library(monkeypatch, tmp_path):
+    _fake_tbb(monkeypatch, tmp_path, ["libtbb.so.12"], write=[("libtbb.so.12", b"not a shared library")])
+    assert jit.load_tbb() is None
+    assert jit.load_tbb("no-such-distribution") is None
+
+
+TBB_PLATFORM = (sys.platform == "linux" and platform.machine() == "x86_64") or \
+               (sys.platform == "win32" and platform.machine() == "AMD64")
+
+
+@pytest.mark.skipif(not TBB_PLATFORM, reason="the tbb package is a dependency on Linux x86_64 and Windows only")
+def test_parallel_kernels_run_on_tbb_in_a_fresh_process():
+    """pyproject installs `tbb` here; without jit's load numba finds no libtbb and takes
+    OpenMP (the user's NUMBA_THREADING_LAYER, removed here, would win)."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    code = "from tinygrad_book.kernels.cpu import jit; print(jit.TBB_LIBRARY is not None, jit.threading_layer())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "tbb"]
+
+
 @jit.kernel(parallel=True)
 def _double_into(x, out):
     for i in jit.prange(x.shape[0]):
@@ -189,3 +256,31 @@ def test_elementwise_kernels_report_their_elements_and_weigh_costly_ops(monkeypa
         seen.clear()
         call()
         assert seen == [want]
+
+
+FORK_AFTER_THREADS = """
+import multiprocessing as mp, numpy as np
+from tinygrad_book.kernels.cpu import jit
+jit._empty_loop(np.zeros(2, np.int64))                 # the pool has started
+def child(q):
+    flags = np.zeros(2, np.int64)
+    jit._empty_loop(flags)
+    q.put(int(flags.sum()))
+ctx = mp.get_context("fork")
+q = ctx.Queue()
+p = ctx.Process(target=child, args=(q,))
+p.start()
+print(q.get(timeout=60))
+p.join(60)
+"""
+
+
+@pytest.mark.skipif(not (TBB_PLATFORM and sys.platform == "linux"), reason="fork: Linux, with the tbb package")
+def test_a_process_forked_after_parallel_kernels_can_run_them():
+    """GNU OpenMP terminates such a child ("fork() called from a process already using GNU
+    OpenMP"); TBB lets it start its own pool (multiprocessing's default start on Linux)."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    out = subprocess.run([sys.executable, "-c", FORK_AFTER_THREADS], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and out.stdout.split() == ["2"], out.stderr
+

@@ -11,21 +11,71 @@ Nothing in this package needs numba-only APIs at import time.
 """
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import time
 import types
+from importlib import metadata
 
-# Threads that wait must sleep, not spin. numba's default threading layer is OpenMP
-# (libgomp). At the end of every parallel loop a thread that finished its share spins,
-# by default for ~300k iterations, waiting for the others. On a shared machine (more
-# runnable threads than cores) the spinning thread holds the very core its partner
+# numba runs `prange` loops on a "threading layer": TBB, OpenMP or its own workqueue, the
+# first of those that loads. TBB is the one we want. Its threads, having finished their
+# share, keep looking for work for a moment, yielding the core to anyone who needs it,
+# then sleep; and the calling thread runs any chunk that no other thread has taken yet.
+# So a kernel that follows another within microseconds finds the worker awake (an empty
+# parallel loop: 1.5 us back to back, ~10 us after a pause, on the 2-core VM), and on a
+# loaded machine the caller does the work itself instead of waiting for a worker that
+# has no core. (OpenMP has to choose: spinning, fast when idle, made every parallel
+# kernel take a scheduler slice under load; sleeping costs a 40-60 us wake-up per kernel
+# in this VM. docs/kernels-cpu.md, "Threads on a shared machine".)
+#
+# numba links TBB's library by name (libtbb.so.12), but pip puts the `tbb` package's
+# copy in the environment's lib/ folder, where the dynamic loader does not look, so
+# numba silently falls back to OpenMP. Loading the library by its path first lets
+# numba's layer find it among the libraries already loaded.
+TBB_LIBRARY_NAMES = ("libtbb.so.12", "libtbb.12.dylib", "tbb12.dll")
+
+
+def tbb_library_path(distribution: str = "tbb") -> str | None:
+    """The path of TBB's shared library as the pip package `distribution` installed it,
+    or None when that package (or the file) is missing."""
+    try:
+        dist = metadata.distribution(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+    for file in dist.files or ():
+        if file.name in TBB_LIBRARY_NAMES:
+            path = os.path.normpath(dist.locate_file(file))
+            if os.path.exists(path):
+                return path
+    return None
+
+
+def load_tbb(distribution: str = "tbb") -> str | None:
+    """Load TBB's library (RTLD_GLOBAL) so that numba's TBB layer can start; returns its
+    path, or None when there is none to load (numba then uses OpenMP)."""
+    path = tbb_library_path(distribution)
+    if path is None:
+        return None
+    try:
+        ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    except OSError:
+        return None
+    return path
+
+
+TBB_LIBRARY = load_tbb()
+
+# Where numba falls back to OpenMP (no `tbb` package): threads that wait must sleep,
+# not spin. At the end of every parallel loop a libgomp thread that finished its share
+# spins, by default for ~300k iterations, waiting for the others. On a shared machine
+# (more runnable threads than cores) the spinning thread holds the very core its partner
 # needs: measured on the 2-core machine under load 6, *every* parallel kernel took
 # 8.0 ms (a scheduler time slice) instead of 8 us, with 2 threads slower than 1.
-# "passive" makes waiting threads sleep at once (a futex wake costs a few us on an idle
-# machine). It must be set before libgomp starts, i.e. before the first parallel kernel
-# runs; a value the user exported wins. (It applies to every libgomp in the process,
-# e.g. torch's, which then benefits the same way.)
+# "passive" makes waiting threads sleep at once. It must be set before libgomp starts,
+# i.e. before the first parallel kernel runs; a value the user exported wins. (It
+# applies to every libgomp in the process, e.g. torch's, so the benchmarks compare
+# ours with a torch that waits the same way it did before TBB.)
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 
@@ -131,23 +181,26 @@ def helper(fastmath=False):
 
 
 # Below this much work (elements touched, or multiply-adds) a kernel runs on the calling
-# thread alone. Starting a parallel loop wakes the other threads and waits for the
-# slowest, and what that costs depends on the machine: ~8 us median on one host of the
-# 2-core VM (a 64 x 64 layer is ~1 us of arithmetic; Boston housing at batch 1 spent ~40%
-# of each step in hand-offs), ~55 us on another (AMD EPYC Zen 4, 2026-12-03), where a sum
-# of 1M floats ran in 82 us on one thread and 193 us on two. So the threshold is measured,
-# once per process, at the first kernel big enough to ask (`parallel_min_work`). Two threads pay when
-# one thread's time is above twice the hand-off; a real kernel's hand-off is about twice
-# the empty loop's (the worker also starts cold: there, a 1000 x 1000 column sum took
-# 105-110 us on one thread and 150-170 us on two, against a ~45 us empty loop); and a unit
-# of work (an element added, a multiply-add inside a product) costs ~0.1 ns; an exp or
-# a tanh counts as several (cpu/__init__.py's `_elementwise_work`). So the
-# threshold is 4 x hand-off / 0.1 ns, clamped to [MIN_WORK_FLOOR, MIN_WORK_CEILING].
-# Training hardly cares within that range (MLP and MNIST convnet slices at 0.5M, 1M, 2M,
-# 4M: equal within noise). TINYGRAD_BOOK_PARALLEL_MIN_WORK overrides.
+# thread alone. Starting a parallel loop hands work to the other threads and waits for
+# the slowest, and what that costs depends on the machine and the threading layer: with
+# OpenMP threads that sleep, ~8 us median on one host of the 2-core VM and ~40-60 us on
+# another (AMD EPYC Zen 4, 2026-12-03), where a sum of 1M floats ran in 82 us on one
+# thread and 193 us on two; with TBB ~10 us there. So the threshold is measured, once per
+# process, at the first kernel big enough to ask (`parallel_min_work`): an empty parallel
+# loop, each call after a 0.1 ms pause, since in a training step a kernel follows some
+# Python (back to back, TBB's threads are still awake and it costs 1.5 us: too
+# optimistic). Two threads pay when one thread's time is above twice the hand-off; a
+# real kernel's hand-off is about twice the empty loop's (the worker also starts cold:
+# under OpenMP a 1000 x 1000 column sum took 105-110 us on one thread and 150-170 us on
+# two, against a ~45 us empty loop; under TBB a 64K-float add 10.7 us on one and 15.7 on
+# two, against ~10); and a unit of work (an element added, a multiply-add inside a
+# product) costs ~0.1 ns; an exp or a tanh counts as several (cpu/__init__.py's
+# `_elementwise_work`). So the threshold is 4 x hand-off / 0.1 ns, clamped to
+# [MIN_WORK_FLOOR, MIN_WORK_CEILING]. TINYGRAD_BOOK_PARALLEL_MIN_WORK overrides.
 MIN_WORK_FLOOR, MIN_WORK_CEILING = 1 << 15, 1 << 22
 SECONDS_PER_UNIT = 1e-10
 PARALLEL_MIN_WORK = None        # decided by parallel_min_work() at the first call
+HANDOFF_PAUSE_S = 1e-4          # Python between two kernels, as handoff_seconds imitates it
 
 
 @njit(parallel=True, cache=True)
@@ -157,14 +210,16 @@ def _empty_loop(flags):
         flags[t] += 1
 
 
-def handoff_seconds(repeat=25) -> float:
-    """The median wall time of a parallel loop with one empty task per thread: what
-    waking the other threads and waiting for them costs on this machine now."""
+def handoff_seconds(repeat=25, pause_s=HANDOFF_PAUSE_S) -> float:
+    """The median wall time of a parallel loop with one empty task per thread, each call
+    after a pause of `pause_s`: what handing work to the other threads and waiting for
+    them costs on this machine now, when the kernel before was not just now."""
     flags = np.zeros(get_num_threads(), np.int64)
     for _ in range(3):                        # load or compile, start the pool
         _empty_loop(flags)
     times = []
     for _ in range(repeat):
+        time.sleep(pause_s)
         start = time.perf_counter()
         _empty_loop(flags)
         times.append(time.perf_counter() - start)
@@ -200,6 +255,13 @@ def parallel_pays(work) -> bool:
     exists and the work reaches parallel_min_work() (work under MIN_WORK_FLOOR never
     asks, so it never measures)."""
     return numba.config.NUMBA_NUM_THREADS > 1 and work >= MIN_WORK_FLOOR and work >= parallel_min_work()
+
+
+def threading_layer() -> str:
+    """The threading layer numba's parallel kernels run on: "tbb", "omp" or "workqueue"
+    (asking starts the pool if it has not started)."""
+    get_num_threads()                         # numba starts its layer on first use
+    return numba.threading_layer()
 
 
 def threads_for(work):
