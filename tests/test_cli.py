@@ -190,3 +190,19 @@ def test_bench_pauses_between_windows_only_when_a_side_runs_several_threads(monk
     assert bench.settle_seconds() == 0.0
     monkeypatch.setattr(bench, "thread_counts", lambda: {"ours": 1, "torch": 1, "openblas": 2})
     assert bench.settle_seconds() == bench.SETTLE_S > 0.13     # OpenBLAS's measured idle spin
+
+
+def test_doctor_names_the_devices_and_the_threading_layer():
+    """`doctor` says what this machine runs: numba's thread count and layer (the same the
+    kernels get: a fresh process chooses as any user's would), each device, the data folder."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    probe = subprocess.run([sys.executable, "-c", "from tinygrad_book.kernels.cpu import jit; "
+                            "import numba; print(numba.config.NUMBA_NUM_THREADS, jit.threading_layer())"],
+                           capture_output=True, text=True, env=env, timeout=300)
+    threads, layer = probe.stdout.split()
+    r = subprocess.run([sys.executable, "-m", "tinygrad_book.cli", "doctor"], capture_output=True, text=True,
+                       env=dict(env, TINYGRAD_BOOK_OFFLINE="1"), timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"{threads} threads on numba's '{layer}' threading layer" in r.stdout
+    assert "device 'numpy': available" in r.stdout and "device 'cpu': available" in r.stdout
+    assert "device 'cuda': " in r.stdout and "datasets: " in r.stdout
