@@ -189,14 +189,16 @@ def helper(fastmath=False):
 # process, at the first kernel big enough to ask (`parallel_min_work`): an empty parallel
 # loop, each call after a 0.1 ms pause, since in a training step a kernel follows some
 # Python (back to back, TBB's threads are still awake and it costs 1.5 us: too
-# optimistic). Two threads pay when one thread's time is above twice the hand-off; a
-# real kernel's hand-off is about twice the empty loop's (the worker also starts cold:
-# under OpenMP a 1000 x 1000 column sum took 105-110 us on one thread and 150-170 us on
-# two, against a ~45 us empty loop; under TBB a 64K-float add 10.7 us on one and 15.7 on
-# two, against ~10); and a unit of work (an element added, a multiply-add inside a
-# product) costs ~0.1 ns; an exp or a tanh counts as several (cpu/__init__.py's
-# `_elementwise_work`). So the threshold is 4 x hand-off / 0.1 ns, clamped to
-# [MIN_WORK_FLOOR, MIN_WORK_CEILING]. TINYGRAD_BOOK_PARALLEL_MIN_WORK overrides.
+# optimistic). Two threads pay when one thread's time is above twice the hand-off; under
+# OpenMP a real kernel's hand-off was about twice the empty loop's (the worker also
+# starts cold: a 1000 x 1000 column sum took 105-110 us on one thread and 150-170 us on
+# two, against a ~45 us empty loop); and a unit of work (an element added, a
+# multiply-add inside a product) costs ~0.1 ns; an exp or a tanh counts as several
+# (cpu/__init__.py's `_elementwise_work`). So the threshold is 4 x hand-off / 0.1 ns,
+# clamped to [MIN_WORK_FLOOR, MIN_WORK_CEILING]. Under TBB a real kernel's hand-off is
+# about the empty loop's (a 64K-float add: 10.7 us on one thread, 15.7 on two), so the
+# same formula sits ~4x above the add's break-even (~100K elements): a few microseconds
+# lost on a mid-size kernel, never a slow one. TINYGRAD_BOOK_PARALLEL_MIN_WORK overrides.
 MIN_WORK_FLOOR, MIN_WORK_CEILING = 1 << 15, 1 << 22
 SECONDS_PER_UNIT = 1e-10
 PARALLEL_MIN_WORK = None        # decided by parallel_min_work() at the first call
