@@ -193,15 +193,13 @@ def test_bench_pauses_between_windows_only_when_a_side_runs_several_threads(monk
 
 
 def test_doctor_names_the_devices_and_the_threading_layer():
-    """`doctor` says what this machine runs: numba's thread count and layer (the same the
-    kernels get: a fresh process chooses as any user's would), each device, the data folder."""
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    """`doctor` says what this machine runs: numba's thread count and layer (as a fresh
+    process with the same environment gets them), each device, the data folder."""
     probe = subprocess.run([sys.executable, "-c", "from tinygrad_book.kernels.cpu import jit; "
                             "import numba; print(numba.config.NUMBA_NUM_THREADS, jit.threading_layer())"],
-                           capture_output=True, text=True, env=env, timeout=300)
+                           capture_output=True, text=True, timeout=300)
     threads, layer = probe.stdout.split()
-    r = subprocess.run([sys.executable, "-m", "tinygrad_book.cli", "doctor"], capture_output=True, text=True,
-                       env=dict(env, TINYGRAD_BOOK_OFFLINE="1"), timeout=300)
+    r = run_cli("doctor")
     assert r.returncode == 0, r.stderr
     assert f"{threads} threads on numba's '{layer}' threading layer" in r.stdout
     assert "device 'numpy': available" in r.stdout and "device 'cpu': available" in r.stdout

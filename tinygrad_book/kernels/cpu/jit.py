@@ -73,9 +73,10 @@ TBB_LIBRARY = load_tbb()
 # needs: measured on the 2-core machine under load 6, *every* parallel kernel took
 # 8.0 ms (a scheduler time slice) instead of 8 us, with 2 threads slower than 1.
 # "passive" makes waiting threads sleep at once. It must be set before libgomp starts,
-# i.e. before the first parallel kernel runs; a value the user exported wins. (It
-# applies to every libgomp in the process, e.g. torch's, so the benchmarks compare
-# ours with a torch that waits the same way it did before TBB.)
+# i.e. before the first parallel kernel runs; a value the user exported wins. It is set
+# under TBB too: it applies to every libgomp in the process, torch's included, and torch
+# spinning beside us is that same slow case on a loaded machine (the MLP step under load
+# 3-4: 13.5 ms with torch passive, 120 ms spinning; docs/kernels-cpu.md).
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 

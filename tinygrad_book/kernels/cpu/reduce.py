@@ -34,7 +34,8 @@ BLOCK = 1 << 15
 @helper(fastmath={"reassoc", "contract"})
 def sum_run(x, acc0):
     """Sum of a unit-stride array, accumulated in acc0's type; reassociation lets LLVM
-    keep several SIMD partial sums (the reason for fastmath here, and only here)."""
+    keep several SIMD partial sums (the reason for fastmath here; softmax.py's
+    `_target_dot` is the only other loop allowed to reorder its adds)."""
     s = acc0
     for i in range(x.shape[0]):
         s += x[i]
